@@ -1,0 +1,34 @@
+// Package ghoutput writes step outputs for GitHub Actions ($GITHUB_OUTPUT),
+// so a later job (image:merge) can pick up what this one pushed.
+package ghoutput
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Write appends key=value lines to the file named by GITHUB_OUTPUT; it does
+// nothing outside Actions.
+func Write(pairs ...[2]string) error {
+	path := os.Getenv("GITHUB_OUTPUT")
+	if path == "" || len(pairs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, p := range pairs {
+		if strings.ContainsAny(p[1], "\r\n") {
+			return fmt.Errorf("output %s has a line break; refusing to write it to GITHUB_OUTPUT", p[0])
+		}
+		fmt.Fprintf(&b, "%s=%s\n", p[0], p[1])
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("cannot write GITHUB_OUTPUT %s: %v", path, err)
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot write GITHUB_OUTPUT %s: %v", path, err)
+	}
+	return f.Close()
+}

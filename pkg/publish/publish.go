@@ -1,0 +1,124 @@
+// Package publish writes an image index somewhere: a registry, an OCI image
+// layout, a docker-archive tarball or the local Docker daemon. Every
+// destination writes completely or not at all.
+package publish
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Publisher writes an index and returns a reference to what it wrote.
+type Publisher interface {
+	Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
+	Close() error
+}
+
+// Result says where the index went.
+type Result struct {
+	// Reference is what users pull or inspect: repo@sha256:... for a
+	// registry, DIR@sha256:... for a layout, the tag for tar and docker.
+	Reference string
+	// Digest is the digest of the index (registry, layout) or of the single
+	// platform image (tar, docker).
+	Digest v1.Hash
+}
+
+// Output is a parsed MUSLRUST_CHEF_OUTPUT value.
+type Output struct {
+	Kind string // "registry", "oci", "tar", "docker"
+	Path string // for oci and tar
+}
+
+// ParseOutput reads "registry", "oci:DIR", "tar:FILE" or "docker".
+func ParseOutput(s string) (Output, error) {
+	s = strings.TrimSpace(s)
+	kind, path, hasPath := strings.Cut(s, ":")
+	switch {
+	case s == "" || s == "registry":
+		return Output{Kind: "registry"}, nil
+	case s == "docker":
+		return Output{Kind: "docker"}, nil
+	case (kind == "oci" || kind == "tar") && hasPath && path != "":
+		return Output{Kind: kind, Path: path}, nil
+	case kind == "oci" || kind == "tar":
+		return Output{}, fmt.Errorf("output %q needs a path: use %s:PATH", s, kind)
+	}
+	return Output{}, fmt.Errorf("unknown output %q: use registry, docker, oci:DIR or tar:FILE", s)
+}
+
+func (o Output) String() string {
+	if o.Path != "" {
+		return o.Kind + ":" + o.Path
+	}
+	return o.Kind
+}
+
+// ParseTags reads the image reference and extra tags into tag references in
+// the image's repository. The first tag is the image's own (default latest).
+func ParseTags(image string, extra []string, opts ...name.Option) ([]name.Tag, error) {
+	image = strings.TrimSpace(image)
+	if image == "" {
+		return nil, fmt.Errorf("no image name: set MUSLRUST_CHEF_IMAGE to a reference such as registry.example/team/app:1.2.3")
+	}
+	ref, err := name.ParseReference(image, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("image %q is not a valid reference: %v; set MUSLRUST_CHEF_IMAGE to repo[:tag]", image, err)
+	}
+	if _, ok := ref.(name.Digest); ok {
+		return nil, fmt.Errorf("image %q names a digest; MUSLRUST_CHEF_IMAGE must be repo[:tag], the digest is computed", image)
+	}
+	first := ref.(name.Tag)
+	tags := []name.Tag{first}
+	seen := map[string]bool{first.TagStr(): true}
+	for _, t := range extra {
+		t = strings.TrimSpace(t)
+		if t == "" || seen[t] {
+			continue
+		}
+		tag, err := name.NewTag(first.Repository.Name()+":"+t, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("extra tag %q is not a valid tag: %v; MUSLRUST_CHEF_TAGS takes comma-separated tags like 1.2,latest", t, err)
+		}
+		seen[t] = true
+		tags = append(tags, tag)
+	}
+	return tags, nil
+}
+
+// atomicPath returns a temp path beside dst, so the final rename cannot
+// cross file systems, after checking that dst's directory is writable.
+func atomicPath(dst string) (string, error) {
+	dir := filepath.Dir(dst)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cannot create output directory %s: %v; choose a writable path", dir, unwrapPathErr(err))
+	}
+	tmp, err := os.MkdirTemp(dir, "."+filepath.Base(dst)+".tmp-")
+	if err != nil {
+		return "", fmt.Errorf("output directory %s is not writable: %v; choose a writable path", dir, unwrapPathErr(err))
+	}
+	return tmp, nil
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// displayName is the tag as the user wrote it (no index.docker.io/library
+// expansion), always with its tag, so it can be pasted into docker run.
+func displayName(t name.Tag) string {
+	s := t.String()
+	if !strings.HasSuffix(s, ":"+t.TagStr()) {
+		s += ":" + t.TagStr()
+	}
+	return s
+}

@@ -1,0 +1,270 @@
+package publish
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+// twoPlatformIndex is a random amd64+arm64 index standing in for slim's output.
+func twoPlatformIndex(t testing.TB) v1.ImageIndex {
+	t.Helper()
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(256, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img = mutate.MediaType(img, types.OCIManifestSchema1)
+		cf, _ := img.ConfigFile()
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture = "linux", arch
+		img, _ = mutate.ConfigFile(img, cf)
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	return idx
+}
+
+func tags(t testing.TB, image string, extra ...string) []name.Tag {
+	t.Helper()
+	ts, err := ParseTags(image, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+var fastRetry = WithRetryBackoff(remote.Backoff{Duration: 10 * time.Millisecond, Factor: 1, Steps: 4})
+
+func TestParseOutput(t *testing.T) {
+	good := map[string]Output{"": {Kind: "registry"}, "registry": {Kind: "registry"}, "docker": {Kind: "docker"},
+		"oci:out/x": {Kind: "oci", Path: "out/x"}, "tar:/tmp/a.tar": {Kind: "tar", Path: "/tmp/a.tar"}}
+	for in, want := range good {
+		got, err := ParseOutput(in)
+		if err != nil || got != want {
+			t.Errorf("%q: %+v %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"oci", "tar:", "s3:bucket", "Registry"} {
+		if _, err := ParseOutput(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
+func TestParseTags(t *testing.T) {
+	ts := tags(t, "registry.example:5000/team/app", "1.2", " latest", "1.2", "", "sha-abc")
+	var got []string
+	for _, tg := range ts {
+		got = append(got, tg.Name())
+	}
+	want := "registry.example:5000/team/app:latest registry.example:5000/team/app:1.2 registry.example:5000/team/app:sha-abc"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %v", got)
+	}
+	for _, bad := range []string{"", "app@sha256:" + strings.Repeat("a", 64), "Bad Name"} {
+		if _, err := ParseTags(bad, nil); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if _, err := ParseTags("app", []string{"bad tag!"}); err == nil {
+		t.Error("invalid extra tag accepted")
+	}
+}
+
+func TestRegistryPushesIndexThenTags(t *testing.T) {
+	reg := regtest.New(t)
+	regtest.EmptyDockerConfig(t)
+	idx := twoPlatformIndex(t)
+	pub, err := NewRegistry(tags(t, reg.Host+"/team/app:1.0", "latest"), fastRetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pub.Publish(context.Background(), idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := idx.Digest()
+	if res.Reference != reg.Host+"/team/app@"+want.String() || res.Digest != want {
+		t.Errorf("result %+v", res)
+	}
+	for _, tag := range []string{"1.0", "latest"} {
+		ref, _ := name.ParseReference(reg.Host + "/team/app:" + tag)
+		got, err := remote.Index(ref)
+		if err != nil {
+			t.Fatalf("tag %s: %v", tag, err)
+		}
+		if d, _ := got.Digest(); d != want {
+			t.Errorf("tag %s points at %s", tag, d)
+		}
+		if err := validate.Index(got); err != nil {
+			t.Errorf("pushed index invalid: %v", err)
+		}
+	}
+}
+
+func TestRegistryRetriesTransientErrors(t *testing.T) {
+	reg := regtest.New(t)
+	regtest.EmptyDockerConfig(t)
+	reg.FailNext(2)
+	pub, _ := NewRegistry(tags(t, reg.Host+"/team/app:1"), fastRetry)
+	if _, err := pub.Publish(context.Background(), twoPlatformIndex(t)); err != nil {
+		t.Fatalf("two 503s were not retried: %v", err)
+	}
+}
+
+func TestRegistryCredentialsFromDockerConfig(t *testing.T) {
+	reg := regtest.New(t, regtest.WithBasicAuth("ci", "s3cret"))
+	idx := twoPlatformIndex(t)
+
+	regtest.DockerConfig(t, reg.Host, "ci", "wrong")
+	pub, _ := NewRegistry(tags(t, reg.Host+"/team/app:1"), fastRetry)
+	_, err := pub.Publish(context.Background(), idx)
+	if err == nil || !strings.Contains(err.Error(), "refused the credentials") || !strings.Contains(err.Error(), "docker login "+reg.Host) {
+		t.Fatalf("wrong password: %v", err)
+	}
+
+	regtest.DockerConfig(t, reg.Host, "ci", "s3cret")
+	ref, _ := name.ParseReference(reg.Host + "/team/app:1")
+	if _, err := remote.Head(ref, remote.WithAuthFromKeychain(authnDefault())); err == nil {
+		t.Fatal("the refused push left a tag behind")
+	}
+	if _, err := pub.Publish(context.Background(), idx); err != nil {
+		t.Fatalf("right password from the Docker config: %v", err)
+	}
+	if _, err := remote.Head(ref, remote.WithAuthFromKeychain(authnDefault())); err != nil {
+		t.Fatalf("tag missing after push: %v", err)
+	}
+}
+
+func TestRegistryUnreachable(t *testing.T) {
+	reg := regtest.New(t)
+	regtest.EmptyDockerConfig(t)
+	reg.Close()
+	pub, _ := NewRegistry(tags(t, reg.Host+"/team/app:1"), fastRetry)
+	_, err := pub.Publish(context.Background(), twoPlatformIndex(t))
+	if err == nil || !strings.Contains(err.Error(), "unreachable") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("unreachable registry: %v", err)
+	}
+}
+
+func TestLayoutRoundTripAndReplace(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out", "layout")
+	idx := twoPlatformIndex(t)
+	pub := NewLayout(dir, tags(t, "team/app:1.0"))
+	res, err := pub.Publish(context.Background(), idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := idx.Digest()
+	if res.Digest != want || res.Reference != dir+"@"+want.String() {
+		t.Errorf("result %+v", res)
+	}
+	check := func(wantDigest v1.Hash) {
+		t.Helper()
+		p, err := layout.FromPath(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outer, _ := p.ImageIndex()
+		om, _ := outer.IndexManifest()
+		if len(om.Manifests) != 1 || om.Manifests[0].Digest != wantDigest {
+			t.Fatalf("layout index.json: %+v", om.Manifests)
+		}
+		if om.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != "1.0" {
+			t.Errorf("annotations %v", om.Manifests[0].Annotations)
+		}
+		inner, err := outer.ImageIndex(wantDigest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate.Index(inner); err != nil {
+			t.Fatalf("layout index invalid: %v", err)
+		}
+	}
+	check(want)
+
+	second := twoPlatformIndex(t)
+	if _, err := pub.Publish(context.Background(), second); err != nil {
+		t.Fatal(err)
+	}
+	d2, _ := second.Digest()
+	check(d2)
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".layout.tmp-*"))
+	if len(leftovers) != 0 {
+		t.Errorf("temp dirs left behind: %v", leftovers)
+	}
+}
+
+func TestLayoutRefusesForeignDirAndUnwritablePath(t *testing.T) {
+	foreign := t.TempDir()
+	os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o644)
+	_, err := NewLayout(foreign, nil).Publish(context.Background(), twoPlatformIndex(t))
+	if err == nil || !strings.Contains(err.Error(), "not an OCI layout") {
+		t.Fatalf("foreign dir: %v", err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(foreign, "notes.txt")); string(data) != "mine" {
+		t.Fatal("user's file was touched")
+	}
+	file := filepath.Join(t.TempDir(), "plain-file")
+	os.WriteFile(file, nil, 0o644)
+	_, err = NewLayout(filepath.Join(file, "layout"), nil).Publish(context.Background(), twoPlatformIndex(t))
+	if err == nil || !strings.Contains(err.Error(), "choose a writable path") {
+		t.Fatalf("unwritable path: %v", err)
+	}
+}
+
+func TestTarballHoldsTheHostPlatform(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "app.tar")
+	idx := twoPlatformIndex(t)
+	host, _ := platform.Parse("linux/arm64")
+	res, err := NewTarball(out, tags(t, "team/app:1.0"), host).Publish(context.Background(), idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("team/app:1.0")
+	img, err := tarball.ImageFromPath(out, &tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	if cf.Architecture != "arm64" {
+		t.Errorf("tarball holds %s, want the host's arm64", cf.Architecture)
+	}
+	if d, _ := img.Digest(); d.String() == "" || res.Reference != "team/app:1.0" {
+		t.Errorf("result %+v", res)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temp files left: %v", entries)
+	}
+}
+
+func TestTarballWithSeveralPlatformsAndForeignHost(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "app.tar")
+	_, err := NewTarball(out, tags(t, "team/app:1.0"), platform.Platform{OS: "linux", Arch: "riscv64"}).Publish(context.Background(), twoPlatformIndex(t))
+	if err == nil || !strings.Contains(err.Error(), "MUSLRUST_CHEF_PLATFORMS") {
+		t.Fatalf("ambiguous platform: %v", err)
+	}
+	if _, statErr := os.Stat(out); statErr == nil {
+		t.Fatal("a tarball was written despite the error")
+	}
+}

@@ -1,0 +1,95 @@
+package publish
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+// Tarball writes a docker-archive (docker load) of one platform's image.
+type Tarball struct {
+	path string
+	tags []name.Tag
+	host platform.Platform
+}
+
+// NewTarball returns a publisher writing path; tags become the archive's
+// RepoTags. host decides the platform when the index holds several.
+func NewTarball(path string, tags []name.Tag, host platform.Platform) *Tarball {
+	return &Tarball{path: path, tags: tags, host: host}
+}
+
+// Publish implements Publisher.
+func (t *Tarball) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error) {
+	img, _, err := SinglePlatform(idx, t.host)
+	if err != nil {
+		return Result{}, err
+	}
+	if st, err := os.Stat(t.path); err == nil && st.IsDir() {
+		return Result{}, fmt.Errorf("output %s is a directory; tar:FILE needs a file path", t.path)
+	}
+	tmpDir, err := atomicPath(t.path)
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(tmpDir)
+	tmp := filepath.Join(tmpDir, "image.tar")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return Result{}, fmt.Errorf("writing %s: %v", t.path, unwrapPathErr(err))
+	}
+	if err := writeArchive(ctx, f, img, t.tags); err != nil {
+		f.Close()
+		return Result{}, err
+	}
+	if err := f.Close(); err != nil {
+		return Result{}, err
+	}
+	if err := os.Rename(tmp, t.path); err != nil {
+		return Result{}, fmt.Errorf("writing %s: %v; choose a writable path", t.path, unwrapPathErr(err))
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return Result{}, err
+	}
+	ref := t.path
+	if len(t.tags) > 0 {
+		ref = displayName(t.tags[0])
+	}
+	return Result{Reference: ref, Digest: d}, nil
+}
+
+// Close implements Publisher.
+func (t *Tarball) Close() error { return nil }
+
+func writeArchive(ctx context.Context, w io.Writer, img v1.Image, tags []name.Tag) error {
+	refs := map[name.Reference]v1.Image{}
+	for _, tag := range tags {
+		refs[tag] = img
+	}
+	if len(refs) == 0 {
+		return fmt.Errorf("no image name for the archive: set MUSLRUST_CHEF_IMAGE")
+	}
+	return tarball.MultiRefWrite(refs, &ctxWriter{ctx: ctx, w: w})
+}
+
+// ctxWriter stops a long archive write when the target's context ends.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c *ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}

@@ -1,0 +1,181 @@
+package slim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
+)
+
+// Request is everything `rust:slim` needs, already resolved from flags,
+// environment and defaults.
+type Request struct {
+	Bin       string // empty: infer from the dist directory
+	Platforms []platform.Platform
+	Dist      string
+	Base      string // empty: DefaultBase
+	Output    publish.Output
+	Image     string
+	Tags      []string
+	Labels    Labels
+	Created   time.Time
+	Host      platform.Platform
+	Stdout    io.Writer // the published reference is printed here
+	Log       io.Writer // progress lines
+	// PublishOptions are extra registry options (tests inject transports).
+	RegistryOptions []publish.RegistryOption
+	Options         []Option
+}
+
+// Ship verifies the dist binaries, builds the slim index and publishes it.
+func Ship(ctx context.Context, req Request) (publish.Result, error) {
+	if req.Stdout == nil {
+		req.Stdout = os.Stdout
+	}
+	if req.Log == nil {
+		req.Log = io.Discard
+	}
+	platforms, err := narrowForOutput(req.Platforms, req.Output, req.Host)
+	if err != nil {
+		return publish.Result{}, err
+	}
+	bin := req.Bin
+	if bin == "" {
+		if bin, err = InferBin(req.Dist, platforms); err != nil {
+			return publish.Result{}, err
+		}
+	}
+	if err := validBinName(bin); err != nil {
+		return publish.Result{}, err
+	}
+	image := req.Image
+	if image == "" && req.Output.Kind != "registry" {
+		image = bin + ":latest"
+	}
+	var tags []name.Tag
+	if image != "" || req.Output.Kind == "registry" {
+		if tags, err = publish.ParseTags(image, req.Tags); err != nil {
+			return publish.Result{}, err
+		}
+	}
+	labels := req.Labels
+	if labels.Version == "" && len(tags) > 0 && tags[0].TagStr() != "latest" {
+		labels.Version = tags[0].TagStr()
+	}
+	pub, err := newPublisher(req, tags)
+	if err != nil {
+		return publish.Result{}, err
+	}
+	defer pub.Close()
+
+	bins := make([]Binary, len(platforms))
+	for i, p := range platforms {
+		bins[i] = Binary{Platform: p, Path: filepath.Join(req.Dist, p.DistDir(), bin)}
+	}
+	opts := append([]Option{WithLabels(labels), WithCreated(req.Created)}, req.Options...)
+	if req.Base != "" {
+		opts = append(opts, WithBase(req.Base))
+	}
+	fmt.Fprintf(req.Log, "slim: %s for %s on %s\n", bin, platform.Join(platforms), baseName(req.Base))
+	idx, err := Build(ctx, bin, bins, opts...)
+	if err != nil {
+		return publish.Result{}, err
+	}
+	res, err := pub.Publish(ctx, idx)
+	if err != nil {
+		return publish.Result{}, err
+	}
+	fmt.Fprintln(req.Stdout, res.Reference)
+	if err := ghoutput.Write([2]string{"image", res.Reference}, [2]string{"digest", res.Digest.String()}); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func baseName(b string) string {
+	if b == "" {
+		return DefaultBase
+	}
+	return b
+}
+
+func newPublisher(req Request, tags []name.Tag) (publish.Publisher, error) {
+	switch req.Output.Kind {
+	case "registry":
+		return publish.NewRegistry(tags, req.RegistryOptions...)
+	case "oci":
+		return publish.NewLayout(req.Output.Path, tags), nil
+	case "tar":
+		return publish.NewTarball(req.Output.Path, tags, req.Host), nil
+	case "docker":
+		return publish.NewDocker(tags, req.Host)
+	}
+	return nil, fmt.Errorf("unknown output %q: use registry, docker, oci:DIR or tar:FILE", req.Output)
+}
+
+// narrowForOutput keeps the one platform that tar and docker outputs can
+// hold, so nothing is verified or built that would be thrown away.
+func narrowForOutput(ps []platform.Platform, out publish.Output, host platform.Platform) ([]platform.Platform, error) {
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("no platform to build: set MUSLRUST_CHEF_PLATFORMS")
+	}
+	if out.Kind != "tar" && out.Kind != "docker" || len(ps) == 1 {
+		return ps, nil
+	}
+	for _, p := range ps {
+		if p == host {
+			return []platform.Platform{p}, nil
+		}
+	}
+	return nil, fmt.Errorf("output %s holds one platform, but %s were asked for and none is the host's %s: set MUSLRUST_CHEF_PLATFORMS to one of them, or use oci:DIR or registry for several", out, platform.Join(ps), host)
+}
+
+// InferBin finds the binary name when it was not given: the one file name
+// present in every platform's dist slot.
+func InferBin(dist string, ps []platform.Platform) (string, error) {
+	var common map[string]bool
+	for _, p := range ps {
+		dir := filepath.Join(dist, p.DistDir())
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return "", fmt.Errorf("dist slot %s for %s is missing: build the binaries first or set MUSLRUST_CHEF_DIST", dir, p)
+		}
+		names := map[string]bool{}
+		for _, e := range entries {
+			if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+				names[e.Name()] = true
+			}
+		}
+		if common == nil {
+			common = names
+			continue
+		}
+		for n := range common {
+			if !names[n] {
+				delete(common, n)
+			}
+		}
+	}
+	var found []string
+	for n := range common {
+		found = append(found, n)
+	}
+	sort.Strings(found)
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", fmt.Errorf("no binary found in every slot of %s (%s): set MUSLRUST_CHEF_BIN", dist, platform.Join(ps))
+	}
+	return "", fmt.Errorf("several binaries in %s (%s): set MUSLRUST_CHEF_BIN to one of them", dist, strings.Join(found, ", "))
+}

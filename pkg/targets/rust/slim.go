@@ -1,0 +1,102 @@
+package rust
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
+	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
+)
+
+// Slim verifies the static binaries in dist/<os>_<arch>/<bin> and publishes a minimal multi-platform image of them.
+//
+// Each binary must be a static ELF executable for its platform (no
+// interpreter, no shared libraries). It lands at /usr/local/bin/<bin>, owned
+// by 65532:65532, as one deterministic layer on the runtime base (mtimes and
+// the created time from SOURCE_DATE_EPOCH, default 0), with the binary as
+// entrypoint, user 65532 and OCI labels; same inputs give the same digest.
+// No Docker daemon is needed except for -output=docker. Every flag has a
+// MUSLRUST_CHEF_* environment variable; the flag wins. Registry credentials
+// come from the Docker config file (docker login) and its credential
+// helpers. In GitHub Actions, image and digest go to $GITHUB_OUTPUT.
+func (Rust) Slim(ctx context.Context,
+	bin *string, // MUSLRUST_CHEF_BIN: binary name; default the only file present in every dist slot
+	platforms *string, // MUSLRUST_CHEF_PLATFORMS: comma-separated, default linux/amd64,linux/arm64
+	dist *string, // MUSLRUST_CHEF_DIST: directory of <os>_<arch>/<bin>, default dist
+	base *string, // MUSLRUST_CHEF_BASE_IMAGE: runtime base reference or scratch; default chainguard/static pinned by digest
+	output *string, // MUSLRUST_CHEF_OUTPUT: registry (default), oci:DIR, tar:FILE (one platform) or docker (host platform)
+	image *string, // MUSLRUST_CHEF_IMAGE: repo[:tag]; required for registry, default <bin>:latest otherwise
+	tags *string, // MUSLRUST_CHEF_TAGS: extra comma-separated tags in the same repository
+	source *string, // MUSLRUST_CHEF_SOURCE: org.opencontainers.image.source label; default the GitHub repository in Actions
+	revision *string, // MUSLRUST_CHEF_REVISION: org.opencontainers.image.revision label; default GITHUB_SHA or git HEAD
+	version *string, // MUSLRUST_CHEF_VERSION: org.opencontainers.image.version label; default the image tag unless latest
+) error {
+	ps, err := platform.ParseList(config.Platforms.Value(platforms))
+	if err != nil {
+		return mg.Fatal(2, "rust:slim: "+err.Error())
+	}
+	out, err := publish.ParseOutput(config.Output.Value(output))
+	if err != nil {
+		return mg.Fatal(2, "rust:slim: "+err.Error())
+	}
+	created, err := config.Epoch()
+	if err != nil {
+		return mg.Fatal(2, "rust:slim: "+err.Error())
+	}
+	// An unsupported host only matters for tar and docker outputs, which
+	// then fail with a message naming the platforms to choose from.
+	host, _ := platform.Host()
+	req := slim.Request{
+		Bin:       config.Bin.Value(bin),
+		Platforms: ps,
+		Dist:      config.Dist.Value(dist),
+		Base:      config.BaseImage.Value(base),
+		Output:    out,
+		Image:     config.Image.Value(image),
+		Tags:      config.List(config.Tags.Value(tags)),
+		Labels: slim.Labels{
+			Source:   firstNonEmpty(config.Source.Value(source), githubSource()),
+			Revision: firstNonEmpty(config.Revision.Value(revision), os.Getenv("GITHUB_SHA"), gitHead(ctx)),
+			Version:  config.Version.Value(version),
+		},
+		Created: created,
+		Host:    host,
+		Stdout:  os.Stdout,
+		Log:     os.Stderr,
+	}
+	if _, err := slim.Ship(ctx, req); err != nil {
+		return mg.Fatal(1, "rust:slim: "+err.Error())
+	}
+	return nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func githubSource() string {
+	server, repo := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY")
+	if server == "" || repo == "" {
+		return ""
+	}
+	return strings.TrimSuffix(server, "/") + "/" + repo
+}
+
+func gitHead(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
