@@ -79,6 +79,10 @@ var (
 		Help: "org.opencontainers.image.revision label; default: GITHUB_SHA or git rev-parse HEAD"}
 	Version = Knob{Flag: "version", Env: "MUSLRUST_CHEF_VERSION",
 		Help: "org.opencontainers.image.version label; default: the image tag unless it is latest"}
+	Workspace = Knob{Flag: "workspace", Env: "MUSLRUST_CHEF_WORKSPACE", Default: ".",
+		Help: "directory of the workspace's root Cargo.toml"}
+	PlanDir = Knob{Flag: "planDir", Env: "MUSLRUST_CHEF_PLAN_DIR",
+		Help: "where recipe.json and skeleton/ go; default target/muslrust-chef under the workspace"}
 	SourceDateEpoch = Knob{Env: "SOURCE_DATE_EPOCH", Default: "0",
 		Help: "Unix time used for file mtimes and the created timestamp (reproducible digests)"}
 )

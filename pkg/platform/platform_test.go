@@ -19,7 +19,7 @@ func TestParseListAcceptsCommonSpellings(t *testing.T) {
 func TestPlatformFacts(t *testing.T) {
 	cases := []struct {
 		in, musl, gnu, dist string
-		machine            elf.Machine
+		machine             elf.Machine
 	}{
 		{"linux/amd64", "x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu", "linux_amd64", elf.EM_X86_64},
 		{"arm64", "aarch64-unknown-linux-musl", "aarch64-unknown-linux-gnu", "linux_arm64", elf.EM_AARCH64},

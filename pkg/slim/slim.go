@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -105,20 +106,38 @@ func Build(ctx context.Context, binName string, bins []Binary, opts ...Option) (
 	if err != nil {
 		return nil, err
 	}
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	var adds []mutate.IndexAddendum
-	for _, b := range bins {
-		img, err := buildOne(base, b, binName, o)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", b.Platform, err)
-		}
-		adds = append(adds, mutate.IndexAddendum{
-			Add: img,
-			Descriptor: v1.Descriptor{Platform: &v1.Platform{
-				OS: b.Platform.OS, Architecture: b.Platform.Arch, Variant: b.Platform.Variant,
-			}},
-		})
+	// Platforms are independent and compression dominates: build them in
+	// parallel, keeping the index order stable.
+	adds := make([]mutate.IndexAddendum, len(bins))
+	errs := make([]error, len(bins))
+	var wg sync.WaitGroup
+	for i, b := range bins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			img, err := buildOne(base, b, binName, o)
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", b.Platform, err)
+				return
+			}
+			// Force the layer digest now, inside the parallel section.
+			if _, err := img.Digest(); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", b.Platform, err)
+				return
+			}
+			adds[i] = mutate.IndexAddendum{
+				Add: img,
+				Descriptor: v1.Descriptor{Platform: &v1.Platform{
+					OS: b.Platform.OS, Architecture: b.Platform.Arch, Variant: b.Platform.Variant,
+				}},
+			}
+		}()
 	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	return mutate.AppendManifests(idx, adds...), nil
 }
 

@@ -1,0 +1,159 @@
+package buildkit
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/platforms"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+)
+
+func mustPlatform(t testing.TB, s string) ocispecs.Platform {
+	t.Helper()
+	p, err := platforms.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// writeBuildx writes buildx's store files the way `docker buildx create --use`
+// leaves them.
+func writeBuildx(t testing.TB, dir string, cur buildxCurrent, ng *buildxNodeGroup) {
+	t.Helper()
+	root := filepath.Join(dir, "buildx")
+	if err := os.MkdirAll(filepath.Join(root, "instances"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dt, _ := json.Marshal(cur)
+	if err := os.WriteFile(filepath.Join(root, "current"), dt, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ng != nil {
+		dt, _ = json.Marshal(ng)
+		if err := os.WriteFile(filepath.Join(root, "instances", ng.Name), dt, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func nodeGroup(name, driver, node, endpoint string) *buildxNodeGroup {
+	ng := &buildxNodeGroup{Name: name, Driver: driver}
+	ng.Nodes = append(ng.Nodes, struct {
+		Name     string
+		Endpoint string
+	}{node, endpoint})
+	return ng
+}
+
+func TestCurrentBuildxSelection(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "")
+	t.Setenv("DOCKER_CONTEXT", "")
+	dir := t.TempDir()
+	cfg := config{dockerConfigDir: dir}
+	if ng, err := cfg.currentBuildx(); err != nil || ng != nil {
+		t.Fatalf("empty config dir: %v, %v", ng, err)
+	}
+	// Selected for another Docker endpoint and not global: not ours.
+	writeBuildx(t, dir, buildxCurrent{Key: "tcp://elsewhere:2375", Name: "ci"}, nodeGroup("ci", "docker-container", "ci0", defaultDockerHost))
+	if ng, err := cfg.currentBuildx(); err != nil || ng != nil {
+		t.Fatalf("builder for another endpoint was used: %v, %v", ng, err)
+	}
+	writeBuildx(t, dir, buildxCurrent{Key: defaultDockerHost, Name: "ci"}, nil)
+	ng, err := cfg.currentBuildx()
+	if err != nil || ng == nil || ng.Driver != "docker-container" || ng.Nodes[0].Name != "ci0" {
+		t.Fatalf("current builder not found: %+v, %v", ng, err)
+	}
+	writeBuildx(t, dir, buildxCurrent{Key: "tcp://elsewhere:2375", Name: "ci", Global: true}, nil)
+	if ng, _ := cfg.currentBuildx(); ng == nil {
+		t.Fatal("global builder ignored")
+	}
+	// The docker driver's default builder has no instance file.
+	writeBuildx(t, dir, buildxCurrent{Key: defaultDockerHost, Name: "default"}, nil)
+	if ng, _ := cfg.currentBuildx(); ng == nil || ng.Driver != "docker" {
+		t.Fatalf("default builder: %+v", ng)
+	}
+}
+
+func TestDockerContainerAddr(t *testing.T) {
+	if got := dockerContainerAddr("ci0", defaultDockerHost); got != "docker-container://buildx_buildkit_ci0" {
+		t.Error(got)
+	}
+	if got := dockerContainerAddr("ci0", "remote-ctx"); got != "docker-container://buildx_buildkit_ci0?context=remote-ctx" {
+		t.Error(got)
+	}
+}
+
+// A buildx "remote" builder pointing at the real buildkitd is resolved when
+// BUILDKIT_HOST is unset, and BUILDKIT_HOST wins when set.
+func TestConnectThroughBuildx(t *testing.T) {
+	addr := testinfra.Buildkitd(t)
+	t.Setenv("DOCKER_HOST", "")
+	t.Setenv("DOCKER_CONTEXT", "")
+	t.Setenv(HostEnv, "")
+	dir := t.TempDir()
+	writeBuildx(t, dir, buildxCurrent{Key: defaultDockerHost, Name: "remote-ci"}, nodeGroup("remote-ci", "remote", "remote-ci0", addr))
+	b, err := Connect(context.Background(), WithDockerConfigDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := b.Endpoint()
+	b.Close()
+	if e.Address != addr || e.Source != `buildx builder "remote-ci"` || e.Kind != KindBuildkitd {
+		t.Errorf("endpoint %+v", e)
+	}
+	if !strings.Contains(strings.Join(e.Platforms, ","), "linux/amd64") {
+		t.Errorf("platforms %v", e.Platforms)
+	}
+
+	t.Setenv(HostEnv, addr)
+	writeBuildx(t, dir, buildxCurrent{Key: defaultDockerHost, Name: "remote-ci"}, nodeGroup("remote-ci", "remote", "remote-ci0", "unix:///nonexistent.sock"))
+	b, err = Connect(context.Background(), WithDockerConfigDir(dir))
+	if err != nil {
+		t.Fatalf("BUILDKIT_HOST should win over buildx: %v", err)
+	}
+	if b.Endpoint().Source != HostEnv {
+		t.Errorf("source %q", b.Endpoint().Source)
+	}
+	b.Close()
+}
+
+// A docker-container builder whose container is gone gives the address that
+// was tried and how to start it.
+func TestConnectBuildxDockerContainerMissing(t *testing.T) {
+	testinfra.DockerSocket(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		testinfra.Missing(t, "docker CLI not on PATH", "install docker.io")
+	}
+	t.Setenv(HostEnv, "")
+	t.Setenv("DOCKER_CONTEXT", "")
+	dir := t.TempDir()
+	writeBuildx(t, dir, buildxCurrent{Key: defaultDockerHost, Global: true, Name: "gone"}, nodeGroup("gone", "docker-container", "gone0", defaultDockerHost))
+	_, err := Connect(context.Background(), WithDockerConfigDir(dir), WithProbeTimeout(10*time.Second))
+	assertOneLine(t, err)
+	for _, want := range []string{"docker-container://buildx_buildkit_gone0", `buildx builder "gone"`, "docker buildx inspect --bootstrap gone"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	t.Log(err)
+}
+
+func TestUnsupportedBuildxDriver(t *testing.T) {
+	t.Setenv(HostEnv, "")
+	dir := t.TempDir()
+	writeBuildx(t, dir, buildxCurrent{Global: true, Name: "k8s"}, nodeGroup("k8s", "kubernetes", "k8s0", "kubernetes:///k8s"))
+	_, err := Connect(context.Background(), WithDockerConfigDir(dir))
+	assertOneLine(t, err)
+	if !strings.Contains(err.Error(), `"kubernetes" driver`) || !strings.Contains(err.Error(), HostEnv) {
+		t.Errorf("unexpected: %v", err)
+	}
+}

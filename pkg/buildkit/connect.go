@@ -1,0 +1,290 @@
+// Package buildkit drives BuildKit through its Go client: it finds an
+// endpoint (BUILDKIT_HOST, the current buildx builder, or the Docker daemon's
+// embedded BuildKit), probes what that endpoint can do, refuses clearly what it
+// cannot, and solves Dockerfiles with the dockerfile.v0 frontend.
+package buildkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/containerd/platforms"
+	bkclient "github.com/moby/buildkit/client"
+	dockerclient "github.com/moby/moby/client"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	// Registered for their side effect: they teach the BuildKit client the
+	// docker-container://, podman-container://, nerdctl-container://,
+	// kube-pod:// and ssh:// address schemes that buildctl and buildx accept
+	// in BUILDKIT_HOST.
+	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
+	_ "github.com/moby/buildkit/client/connhelper/kubepod"
+	_ "github.com/moby/buildkit/client/connhelper/nerdctlcontainer"
+	_ "github.com/moby/buildkit/client/connhelper/podmancontainer"
+	_ "github.com/moby/buildkit/client/connhelper/ssh"
+)
+
+// HostEnv is the standard variable naming the BuildKit address.
+const HostEnv = "BUILDKIT_HOST"
+
+// Kind says what sort of endpoint a Builder talks to; it decides what the
+// endpoint can do.
+type Kind string
+
+const (
+	// KindBuildkitd is a standalone buildkitd (BUILDKIT_HOST or a buildx
+	// docker-container/remote builder): every feature is available.
+	KindBuildkitd Kind = "buildkitd"
+	// KindDockerDaemon is the BuildKit embedded in dockerd.
+	KindDockerDaemon Kind = "docker"
+)
+
+// Capabilities lists what the endpoint can do, as far as this package uses it.
+type Capabilities struct {
+	MultiPlatform bool // several platforms in one solve
+	CacheExport   bool // type=registry cache export
+	PushByDigest  bool // image exporter push-by-digest=true
+	ImageExporter bool // the "image" exporter (dockerd without containerd store names it "moby")
+}
+
+// Endpoint describes the BuildKit a Builder is connected to.
+type Endpoint struct {
+	Kind    Kind
+	Address string // what was dialled, for messages: unix:///..., docker-container://...
+	Source  string // where the address came from: "BUILDKIT_HOST", `buildx builder "x"`, "Docker daemon"
+	// Platforms the workers can build, normalised OCI strings ("linux/amd64").
+	Platforms []string
+	Caps      Capabilities
+
+	workerPlatforms []platformMatcher
+}
+
+// Describe is a short human description for messages and logs.
+func (e Endpoint) Describe() string {
+	switch e.Kind {
+	case KindDockerDaemon:
+		return "the Docker daemon's built-in BuildKit at " + e.Address
+	default:
+		return "BuildKit at " + e.Address + " (from " + e.Source + ")"
+	}
+}
+
+// Builder is a connection to one BuildKit endpoint. Close releases it.
+type Builder interface {
+	// Endpoint reports what was connected to and what it can do.
+	Endpoint() Endpoint
+	// Solve builds one Dockerfile; see Request.
+	Solve(ctx context.Context, req Request) (*Result, error)
+	// Close releases the connection (and the Docker client it may own).
+	Close() error
+}
+
+// Option configures Connect.
+type Option func(*config)
+
+type config struct {
+	host            string
+	hostSource      string
+	dockerClient    *dockerclient.Client
+	dockerHost      string
+	dockerConfigDir string
+	skipBuildx      bool
+	skipDocker      bool
+	probeTimeout    time.Duration
+	progressOut     io.Writer
+	progressMode    string
+	clientOpts      []bkclient.ClientOpt
+}
+
+// WithHost uses this BuildKit address instead of BUILDKIT_HOST and the
+// fallbacks (same syntax as BUILDKIT_HOST: unix://, tcp://, docker-container://...).
+func WithHost(addr string) Option { return WithHostFrom(addr, "WithHost") }
+
+// WithHostFrom is WithHost naming where the address came from (a mage
+// argument, a MUSLRUST_CHEF_* variable), so errors can point the user there.
+func WithHostFrom(addr, source string) Option {
+	return func(c *config) { c.host, c.hostSource = addr, source }
+}
+
+// WithDockerClient uses this Engine API client for the Docker daemon
+// fallback instead of one built from DOCKER_HOST. The Builder does not close it.
+func WithDockerClient(cli *dockerclient.Client) Option {
+	return func(c *config) { c.dockerClient = cli }
+}
+
+// WithDockerHost points the Docker daemon fallback at this address
+// (unix:///var/run/docker.sock, tcp://...), overriding DOCKER_HOST.
+func WithDockerHost(host string) Option { return func(c *config) { c.dockerHost = host } }
+
+// WithDockerConfigDir reads registry credentials and buildx builders from this
+// directory instead of DOCKER_CONFIG or ~/.docker.
+func WithDockerConfigDir(dir string) Option { return func(c *config) { c.dockerConfigDir = dir } }
+
+// WithoutBuildx skips the buildx builder step of the resolution order.
+func WithoutBuildx() Option { return func(c *config) { c.skipBuildx = true } }
+
+// WithoutDockerDaemon skips the Docker daemon step of the resolution order,
+// for callers that need a full buildkitd anyway.
+func WithoutDockerDaemon() Option { return func(c *config) { c.skipDocker = true } }
+
+// WithProbeTimeout bounds how long Connect waits for the endpoint to answer.
+func WithProbeTimeout(d time.Duration) Option { return func(c *config) { c.probeTimeout = d } }
+
+// WithProgress sends BuildKit's progress display to w in the given mode
+// ("auto", "tty", "plain", "quiet", "rawjson"); an empty mode means
+// BUILDKIT_PROGRESS or "auto". The default writer is os.Stderr.
+func WithProgress(w io.Writer, mode string) Option {
+	return func(c *config) { c.progressOut, c.progressMode = w, mode }
+}
+
+// WithClientOpts passes extra options (TLS credentials, tracing) to the
+// BuildKit client for BUILDKIT_HOST and buildx remote endpoints.
+func WithClientOpts(opts ...bkclient.ClientOpt) Option {
+	return func(c *config) { c.clientOpts = append(c.clientOpts, opts...) }
+}
+
+type builder struct {
+	cfg      config
+	bk       *bkclient.Client
+	endpoint Endpoint
+	// ownedDocker is closed with the builder; a client passed in by the
+	// caller is not ours to close.
+	ownedDocker *dockerclient.Client
+}
+
+var _ Builder = (*builder)(nil)
+
+// Connect resolves the BuildKit endpoint (WithHost or BUILDKIT_HOST, else the
+// current buildx builder, else the Docker daemon's embedded BuildKit), checks
+// that it answers and probes its workers and capabilities.
+func Connect(ctx context.Context, opts ...Option) (Builder, error) {
+	cfg := config{probeTimeout: 15 * time.Second, progressOut: os.Stderr}
+	for _, o := range opts {
+		o(&cfg)
+	}
+
+	host, source := cfg.host, cfg.hostSource
+	if host == "" {
+		host, source = os.Getenv(HostEnv), HostEnv
+	}
+	if host != "" {
+		return connectAddress(ctx, cfg, host, source)
+	}
+
+	if !cfg.skipBuildx {
+		b, found, err := connectBuildx(ctx, cfg)
+		if found || err != nil {
+			return b, err
+		}
+	}
+
+	if cfg.skipDocker {
+		return nil, errors.New("no BuildKit configured: " + HostEnv + " is unset and no buildx builder is selected: start buildkitd and set " + HostEnv + "=unix:///run/buildkit/buildkitd.sock, or `docker buildx create --use --driver docker-container`")
+	}
+	return connectDocker(ctx, cfg, fallbackSource)
+}
+
+// fallbackSource names the last step of the resolution order in messages.
+const fallbackSource = "Docker daemon (no " + HostEnv + ", no buildx builder)"
+
+// connectAddress dials a buildkitd address and probes it.
+func connectAddress(ctx context.Context, cfg config, addr, source string) (Builder, error) {
+	c, err := bkclient.New(ctx, addr, cfg.clientOpts...)
+	if err != nil {
+		return nil, unreachable(addr, source, err)
+	}
+	b := &builder{cfg: cfg, bk: c, endpoint: Endpoint{
+		Kind:    KindBuildkitd,
+		Address: addr,
+		Source:  source,
+		Caps:    Capabilities{MultiPlatform: true, CacheExport: true, PushByDigest: true, ImageExporter: true},
+	}}
+	if err := b.probeWorkers(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// unreachable is the one error a user sees when nothing answers at addr.
+func unreachable(addr, source string, err error) error {
+	return fmt.Errorf("BuildKit at %s (from %s) is not answering (%s): start buildkitd there, or set %s to a running one (unix:///run/buildkit/buildkitd.sock, tcp://host:1234, docker-container://buildx_buildkit_<builder>0)",
+		addr, source, dialError(err), HostEnv)
+}
+
+// dialError keeps the informative end of grpc's dial failure ("dial unix
+// /x.sock: connect: no such file or directory") and drops its preamble.
+func dialError(err error) string {
+	s := oneLine(err)
+	if i := strings.LastIndex(s, "Error while dialing: "); i >= 0 {
+		s = s[i+len("Error while dialing: "):]
+	} else if i := strings.Index(s, "desc = "); i >= 0 {
+		s = s[i+len("desc = "):]
+	}
+	return strings.Trim(s, `"`)
+}
+
+// probeWorkers lists the workers; it is also the reachability check, since
+// grpc dials lazily and client.New succeeds even when nothing listens.
+func (b *builder) probeWorkers(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, b.cfg.probeTimeout)
+	defer cancel()
+	workers, err := b.bk.ListWorkers(pctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("connecting to %s: %w", b.endpoint.Describe(), context.Cause(ctx))
+		}
+		return unreachable(b.endpoint.Address, b.endpoint.Source, err)
+	}
+	if len(workers) == 0 {
+		return fmt.Errorf("%s has no workers: check the buildkitd log (it needs runc or containerd)", b.endpoint.Describe())
+	}
+	seen := map[string]bool{}
+	for _, w := range workers {
+		for _, p := range w.Platforms {
+			b.endpoint.workerPlatforms = append(b.endpoint.workerPlatforms, platformMatcher{p: p, m: platforms.Only(p)})
+			s := platforms.Format(platforms.Normalize(p))
+			if !seen[s] {
+				seen[s] = true
+				b.endpoint.Platforms = append(b.endpoint.Platforms, s)
+			}
+		}
+	}
+	sort.Strings(b.endpoint.Platforms)
+	return nil
+}
+
+type platformMatcher struct {
+	p ocispecs.Platform
+	m platforms.MatchComparer
+}
+
+func (b *builder) Endpoint() Endpoint { return b.endpoint }
+
+func (b *builder) Close() error {
+	err := b.bk.Close()
+	if b.ownedDocker != nil {
+		if derr := b.ownedDocker.Close(); err == nil {
+			err = derr
+		}
+	}
+	return err
+}
+
+// oneLine folds multi-line error text (BuildKit adds stacks and logs) into
+// one line so every error this package returns fits in one terminal line.
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := strings.TrimSpace(err.Error())
+	s = strings.ReplaceAll(s, "\r", "")
+	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " | ")), " ")
+	return s
+}

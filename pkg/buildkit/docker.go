@@ -1,0 +1,95 @@
+package buildkit
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	bkclient "github.com/moby/buildkit/client"
+	dockerclient "github.com/moby/moby/client"
+)
+
+// defaultDockerHost mirrors the Engine API client's default on Linux.
+const defaultDockerHost = "unix:///var/run/docker.sock"
+
+// containerdSnapshotter is the DriverStatus "driver-type" dockerd reports
+// when the containerd image store is on; only then can its BuildKit build
+// several platforms and export caches.
+const containerdSnapshotter = "io.containerd.snapshotter.v1"
+
+// connectDocker connects to the BuildKit embedded in dockerd by hijacking the
+// Engine API's /grpc and /session endpoints, the way buildx's docker driver
+// does, and records what that builder cannot do.
+func connectDocker(ctx context.Context, cfg config, source string) (Builder, error) {
+	cli := cfg.dockerClient
+	var owned *dockerclient.Client
+	if cli == nil {
+		opts := []dockerclient.Opt{dockerclient.FromEnv}
+		if cfg.dockerHost != "" {
+			opts = append(opts, dockerclient.WithHost(cfg.dockerHost))
+		}
+		var err error
+		cli, err = dockerclient.New(opts...)
+		if err != nil {
+			return nil, fmt.Errorf("cannot set up a Docker client for %s: %s: fix DOCKER_HOST, or set %s to a buildkitd", cfg.daemonHost(), oneLine(err), HostEnv)
+		}
+		owned = cli
+	}
+	closeOwned := func() {
+		if owned != nil {
+			owned.Close()
+		}
+	}
+
+	pctx, cancel := context.WithTimeout(ctx, cfg.probeTimeout)
+	defer cancel()
+	if _, err := cli.Ping(pctx, dockerclient.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		closeOwned()
+		if source != fallbackSource {
+			return nil, fmt.Errorf("the Docker daemon at %s (used by %s) is not answering (%s): start dockerd, `docker buildx use` another builder, or set %s to a buildkitd",
+				cli.DaemonHost(), source, oneLine(err), HostEnv)
+		}
+		return nil, fmt.Errorf("no BuildKit found: %s is unset, no buildx builder is selected, and the Docker daemon at %s is not answering (%s): start buildkitd and set %s=unix:///run/buildkit/buildkitd.sock, or start dockerd",
+			HostEnv, cli.DaemonHost(), oneLine(err), HostEnv)
+	}
+	info, err := cli.Info(pctx, dockerclient.InfoOptions{})
+	if err != nil {
+		closeOwned()
+		return nil, fmt.Errorf("the Docker daemon at %s did not answer /info (%s): check dockerd, or set %s to a buildkitd", cli.DaemonHost(), oneLine(err), HostEnv)
+	}
+	containerdStore := false
+	for _, kv := range info.Info.DriverStatus {
+		if kv[0] == "driver-type" && kv[1] == containerdSnapshotter {
+			containerdStore = true
+		}
+	}
+
+	bk, err := bkclient.New(ctx, "",
+		bkclient.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			return cli.DialHijack(ctx, "/grpc", "h2c", nil)
+		}),
+		bkclient.WithSessionDialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+			return cli.DialHijack(ctx, "/session", proto, meta)
+		}))
+	if err != nil {
+		closeOwned()
+		return nil, fmt.Errorf("cannot reach the Docker daemon's BuildKit at %s: %s: start dockerd, or set %s to a buildkitd", cli.DaemonHost(), oneLine(err), HostEnv)
+	}
+	b := &builder{cfg: cfg, bk: bk, ownedDocker: owned, endpoint: Endpoint{
+		Kind:    KindDockerDaemon,
+		Address: cli.DaemonHost(),
+		Source:  source,
+		Caps: Capabilities{
+			MultiPlatform: containerdStore,
+			CacheExport:   containerdStore,
+			// dockerd's BuildKit never pushes by digest, whatever the store.
+			PushByDigest:  false,
+			ImageExporter: containerdStore,
+		},
+	}}
+	if err := b.probeWorkers(ctx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}

@@ -1,0 +1,105 @@
+package buildkit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+
+	bkclient "github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session/secrets"
+	"github.com/moby/buildkit/util/progress/progressui"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// ProgressEnv is BuildKit's standard variable choosing the progress display.
+const ProgressEnv = "BUILDKIT_PROGRESS"
+
+// newDisplay picks BuildKit's own progress display: the mode given to
+// WithProgress, else BUILDKIT_PROGRESS, else auto (tty when the writer is a
+// terminal, plain otherwise, which is what CI logs want).
+func (b *builder) newDisplay() (progressui.Display, error) {
+	mode := b.cfg.progressMode
+	from := "WithProgress"
+	if mode == "" {
+		mode, from = os.Getenv(ProgressEnv), ProgressEnv
+	}
+	if mode == "" {
+		mode = string(progressui.AutoMode)
+	}
+	out := b.cfg.progressOut
+	if out == nil {
+		out = os.Stderr
+	}
+	d, err := progressui.NewDisplay(out, progressui.DisplayMode(mode))
+	if err != nil {
+		return d, fmt.Errorf("%s=%q is not a usable progress mode (%s): use auto, plain, tty (needs a terminal), quiet or rawjson", from, mode, oneLine(err))
+	}
+	return d, nil
+}
+
+// recorder keeps the last state of every vertex, in first-seen order, so
+// callers (and tests) can tell which steps ran and which came from cache.
+type recorder struct {
+	mu    sync.Mutex
+	order []digest.Digest
+	last  map[digest.Digest]*bkclient.Vertex
+}
+
+func newRecorder() *recorder {
+	return &recorder{last: map[digest.Digest]*bkclient.Vertex{}}
+}
+
+func (r *recorder) add(ss *bkclient.SolveStatus) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range ss.Vertexes {
+		prev, ok := r.last[v.Digest]
+		if !ok {
+			r.order = append(r.order, v.Digest)
+			cp := *v
+			r.last[v.Digest] = &cp
+			continue
+		}
+		// Updates are partial snapshots; keep what an earlier one knew.
+		cp := *v
+		if cp.Started == nil {
+			cp.Started = prev.Started
+		}
+		if cp.Completed == nil {
+			cp.Completed = prev.Completed
+		}
+		cp.Cached = cp.Cached || prev.Cached
+		if cp.Error == "" {
+			cp.Error = prev.Error
+		}
+		r.last[v.Digest] = &cp
+	}
+}
+
+func (r *recorder) list() []Vertex {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Vertex, 0, len(r.order))
+	for _, d := range r.order {
+		v := r.last[d]
+		out = append(out, Vertex{Name: v.Name, Cached: v.Cached, Started: v.Started, Completed: v.Completed, Error: v.Error})
+	}
+	return out
+}
+
+// multiStore serves in-memory secrets first, then file/env secrets.
+type multiStore struct {
+	values map[string][]byte
+	next   secrets.SecretStore
+}
+
+func (m multiStore) GetSecret(ctx context.Context, id string) ([]byte, error) {
+	if v, ok := m.values[id]; ok {
+		return v, nil
+	}
+	if m.next == nil {
+		return nil, fmt.Errorf("secret %s: %w", id, secrets.ErrNotFound)
+	}
+	return m.next.GetSecret(ctx, id)
+}

@@ -1,0 +1,62 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFlagBeatsEnvBeatsDefault(t *testing.T) {
+	k := Knob{Env: "MUSLRUST_CHEF_TEST_KNOB", Default: "def"}
+	if got := k.Value(nil); got != "def" {
+		t.Fatalf("default: %q", got)
+	}
+	t.Setenv(k.Env, "  from-env ")
+	if got := k.Value(nil); got != "from-env" {
+		t.Fatalf("env: %q", got)
+	}
+	flag := "from-flag"
+	if got := k.Value(&flag); got != "from-flag" {
+		t.Fatalf("flag: %q", got)
+	}
+	empty := ""
+	if got := k.Value(&empty); got != "" {
+		t.Fatalf("an explicit empty flag must win: %q", got)
+	}
+	t.Setenv(k.Env, "   ")
+	if got := k.Value(nil); got != "def" {
+		t.Fatalf("blank env must fall back to the default: %q", got)
+	}
+}
+
+func TestBool(t *testing.T) {
+	k := Knob{Env: "MUSLRUST_CHEF_TEST_BOOL"}
+	t.Setenv(k.Env, "nope")
+	if _, err := k.Bool(nil); err == nil || !strings.Contains(err.Error(), "MUSLRUST_CHEF_TEST_BOOL") {
+		t.Fatalf("bad bool: %v", err)
+	}
+	t.Setenv(k.Env, "true")
+	if b, err := k.Bool(nil); err != nil || !b {
+		t.Fatalf("true: %v %v", b, err)
+	}
+	f := false
+	if b, _ := k.Bool(&f); b {
+		t.Fatal("flag false must win")
+	}
+}
+
+func TestListAndEpoch(t *testing.T) {
+	if got := strings.Join(List(" a, ,b,c ,"), "|"); got != "a|b|c" {
+		t.Fatalf("List: %q", got)
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	if e, err := Epoch(); err != nil || !e.Equal(time.Unix(1700000000, 0)) {
+		t.Fatalf("Epoch: %v %v", e, err)
+	}
+	for _, bad := range []string{"yesterday", "-5", "1.5"} {
+		t.Setenv("SOURCE_DATE_EPOCH", bad)
+		if _, err := Epoch(); err == nil {
+			t.Errorf("SOURCE_DATE_EPOCH=%s accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,3 @@
+pub fn value() -> String {
+    itoa::Buffer::new().format(7u8).to_string()
+}

@@ -1,0 +1,3 @@
+fn main() {
+    let _ = core_lib::find(b"bench", b'h');
+}

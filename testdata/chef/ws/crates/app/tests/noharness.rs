@@ -1,0 +1,3 @@
+fn main() {
+    assert_eq!(core_lib::find(b"ab", b'b'), Some(1));
+}

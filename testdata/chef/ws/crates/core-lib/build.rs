@@ -1,0 +1,3 @@
+fn main() {
+    println!("cargo:rustc-env=CORE_LIB_GREETING=hello");
+}
