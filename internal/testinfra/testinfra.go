@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -73,14 +74,22 @@ func DockerSocket(t testing.TB) string {
 	return host
 }
 
-// Tool returns the path of an executable, or skips/fails when it is absent.
+// Root is the state directory scripts/provision.sh fills (kept between runs).
+func Root() string { return envOr("MUSLRUST_CHEF_TEST_ROOT", "/var/lib/muslrust-chef-test") }
+
+// Tool returns the path of an executable on PATH or in the provisioned bin
+// directory (buildkitd, buildctl), or skips/fails when it is absent.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		Missing(t, name+" is not on PATH", provisionHint)
+	if p, err := exec.LookPath(name); err == nil {
+		return p
 	}
-	return p
+	p := filepath.Join(Root(), "bin", name)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	Missing(t, name+" is neither on PATH nor in "+filepath.Dir(p), provisionHint)
+	return ""
 }
 
 // CanRunArm64 reports whether binfmt_misc runs aarch64 binaries through QEMU.
