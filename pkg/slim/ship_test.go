@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -245,5 +246,32 @@ func TestShipDockerDaemonUnreachable(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "Docker daemon unreachable") || !strings.Contains(err.Error(), "DOCKER_HOST") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+func TestShipToHtpasswdRegistry(t *testing.T) {
+	host := testinfra.AuthRegistry(t, "ci", "s3cret")
+	req := Request{
+		Platforms: both(t), Dist: staticDist(t), Base: Scratch,
+		Output: publish.Output{Kind: "registry"}, Image: host + "/team/app:1",
+		Host: hostPlatform(t), Stdout: &bytes.Buffer{},
+	}
+	regtest.DockerConfig(t, host, "ci", "wrong")
+	_, err := Ship(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "refused the credentials") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("wrong password: %v", err)
+	}
+	regtest.DockerConfig(t, host, "ci", "s3cret")
+	ref, _ := name.ParseReference(host + "/team/app:1")
+	if _, err := remote.Head(ref, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err == nil {
+		t.Fatal("the refused push left a tag")
+	}
+	res, err := Ship(context.Background(), req)
+	if err != nil {
+		t.Fatalf("right password from the Docker config: %v", err)
+	}
+	desc, err := remote.Head(ref, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	if err != nil || desc.Digest != res.Digest {
+		t.Fatalf("tag after push: %v %v", desc, err)
 	}
 }
