@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	bkclient "github.com/moby/buildkit/client"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 )
 
@@ -52,7 +53,7 @@ func assertOneLine(t testing.TB, err error) {
 }
 
 func TestMultiPlatformPushIndex(t *testing.T) {
-	base := busyboxBase(t)
+	base := testimages.Busybox(t)
 	registry := testinfra.Registry(t)
 	b := connectShared(t)
 	ctxDir := writeFiles(t, map[string]string{
@@ -139,7 +140,7 @@ func TestPushByDigest(t *testing.T) {
 // One build covers the local exporter (a directory per platform), the target
 // stage, a named context, SOURCE_DATE_EPOCH from the environment and a secret.
 func TestLocalExportNamedContextArgsSecret(t *testing.T) {
-	base := busyboxBase(t)
+	base := testimages.Busybox(t)
 	b := connectShared(t)
 	t.Setenv(SourceDateEpochEnv, "1700000000")
 	runID := uniq()
@@ -212,7 +213,7 @@ RUN echo "the target stage must stop the build before this" && false
 // with an empty state dir then rebuilds importing it (plus a ref that does not
 // exist, like a main-branch ref on the first run) and must execute no step.
 func TestRegistryCacheFreshBuilder(t *testing.T) {
-	base := busyboxBase(t)
+	base := testimages.Busybox(t)
 	registry := testinfra.Registry(t)
 	fresh := startFreshBuildkitd(t)
 	// With SOURCE_DATE_EPOCH passed through, the rebuild must give the very
@@ -293,7 +294,7 @@ func executedRuns(r *Result) int {
 }
 
 func TestCancelStopsBuild(t *testing.T) {
-	base := busyboxBase(t)
+	base := testimages.Busybox(t)
 	b := connectShared(t)
 	// The marker is in the shell's command line (sh -c "sleep 300 && echo
 	// <id>"), so the test can see the step's process and that it is gone.

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	dockerclient "github.com/moby/moby/client"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 )
 
@@ -69,7 +70,7 @@ func TestArchiveAndOCILayout(t *testing.T) {
 }
 
 func TestBuildFailureIsOneLine(t *testing.T) {
-	base := busyboxBase(t)
+	base := testimages.Busybox(t)
 	b := connectShared(t)
 	ctxDir := writeFiles(t, map[string]string{
 		"Dockerfile": "ARG BASE\nFROM ${BASE}\nRUN echo " + uniq() + " && echo 'to stderr' >&2 && exit 3\n",
