@@ -13,7 +13,7 @@ fi
 packages=(
   docker.io runc docker-registry apache2-utils
   qemu-user-static binfmt-support debootstrap
-  ca-certificates git
+  ca-certificates curl git
 )
 missing=()
 for p in "${packages[@]}"; do
