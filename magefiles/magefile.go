@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	//mage:import
+	_ "github.com/muslrust-chef/muslrust-chef/pkg/targets/image"
+	//mage:import
 	_ "github.com/muslrust-chef/muslrust-chef/pkg/targets/rust"
 )
 

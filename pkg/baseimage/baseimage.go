@@ -1,0 +1,326 @@
+// Package baseimage builds and publishes the muslrust-chef builder base
+// image (images/muslrust-chef/Dockerfile) through BuildKit: the helper CLI is
+// cross-compiled on the host into a temporary build context, the embedded
+// Dockerfile is solved for one or several platforms, and the result is pushed
+// as one index (with a registry cache), pushed by digest for split builds,
+// loaded into the Docker daemon or written as an OCI layout.
+package baseimage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	bkclient "github.com/moby/buildkit/client"
+
+	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+// Labels are the OCI labels set through the Dockerfile's build args.
+type Labels struct {
+	Version  string // org.opencontainers.image.version
+	Revision string // org.opencontainers.image.revision
+	Source   string // org.opencontainers.image.source
+}
+
+// Spec is what every build of the image needs.
+type Spec struct {
+	// Platforms to build (the host's only for Build).
+	Platforms []platform.Platform
+	// MuslrustImage overrides the Dockerfile's clux/muslrust pin.
+	MuslrustImage string
+	// CargoChef selects the cargo-chef release (zero value: the pin).
+	CargoChef CargoChef
+	Labels    Labels
+	// GoEnv is added to the environment of the helper's go build.
+	GoEnv []string
+	// Insecure allows plain-HTTP registries for push and cache.
+	Insecure bool
+	// OnStatus sees BuildKit's progress updates (tests, metrics).
+	OnStatus func(*bkclient.SolveStatus)
+}
+
+// Pushed is the outcome of Push.
+type Pushed struct {
+	// Digest of the pushed index (or of the one platform's image with
+	// PushByDigest).
+	Digest string
+	// Ref is repo@digest: what to pull, or to hand to image:merge.
+	Ref string
+	// Tags are the tag references pushed (none with PushByDigest).
+	Tags []string
+	// Cache is the registry cache used.
+	Cache CacheSpec
+	// Result is BuildKit's answer (steps, cache hits).
+	Result *buildkit.Result
+}
+
+// PushRequest is one image:push.
+type PushRequest struct {
+	Spec
+	// Repo is the repository pushed to.
+	Repo name.Repository
+	// Tags are full tag references (required unless PushByDigest).
+	Tags []name.Tag
+	// PushByDigest pushes one untagged image per run (split builds).
+	PushByDigest bool
+	// Cache is imported and exported.
+	Cache CacheSpec
+}
+
+// Push builds every platform of req and pushes them as one index (BuildKit
+// pushes each platform's manifest before the index that names them).
+func Push(ctx context.Context, b buildkit.Builder, req PushRequest) (*Pushed, error) {
+	if len(req.Platforms) == 0 {
+		return nil, errors.New("no platform to build: give linux/amd64 and/or linux/arm64")
+	}
+	if req.Repo.RepositoryStr() == "" {
+		return nil, errors.New("no image repository to push to: set MUSLRUST_CHEF_BUILDER_IMAGE to registry/org/muslrust-chef")
+	}
+	out := &buildkit.ImageOutput{Push: true}
+	if req.PushByDigest {
+		if len(req.Platforms) != 1 {
+			return nil, fmt.Errorf("push by digest builds one platform per run (got %s): run one image:push per platform, then image:merge", platform.Join(req.Platforms))
+		}
+		out = &buildkit.ImageOutput{PushByDigest: true, Names: []string{req.Repo.Name()}}
+	} else {
+		if len(req.Tags) == 0 {
+			return nil, fmt.Errorf("no tag to push %s with: run on a git tag %sX.Y.Z, set MUSLRUST_CHEF_TAGS, pass DOCKER_METADATA_OUTPUT_JSON, or push by digest (MUSLRUST_CHEF_PUSH_BY_DIGEST=true)", req.Repo.Name(), "muslrust-chef-v")
+		}
+		for _, t := range req.Tags {
+			out.Names = append(out.Names, t.Name())
+		}
+	}
+	r, err := prepare(ctx, req.Spec)
+	if err != nil {
+		return nil, err
+	}
+	defer r.cleanup()
+	r.req.Image = out
+	r.req.CacheFrom = req.Cache.From
+	r.req.CacheTo = req.Cache.To
+	res, err := b.Solve(ctx, r.req)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(res.Digest, "sha256:") {
+		return nil, fmt.Errorf("BuildKit reported no pushed digest (exporter response %v): check the BuildKit version", res.ExporterResponse)
+	}
+	p := &Pushed{Digest: res.Digest, Ref: req.Repo.Digest(res.Digest).Name(), Cache: req.Cache, Result: res}
+	if !req.PushByDigest {
+		p.Tags = out.Names
+	}
+	return p, nil
+}
+
+// Output is where Build puts the image.
+type Output struct {
+	Kind string // "docker" or "oci"
+	Dir  string // for oci
+}
+
+// ParseOutput reads "docker" or "oci:DIR".
+func ParseOutput(s string) (Output, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "" || s == "docker":
+		return Output{Kind: "docker"}, nil
+	case strings.HasPrefix(s, "oci:") && len(s) > len("oci:"):
+		return Output{Kind: "oci", Dir: s[len("oci:"):]}, nil
+	}
+	return Output{}, fmt.Errorf("unknown output %q: use docker (load into the Docker daemon) or oci:DIR (an OCI image layout)", s)
+}
+
+// BuildRequest is one image:build.
+type BuildRequest struct {
+	Spec
+	// Name is the image reference recorded (docker: the loaded tag).
+	Name string
+	// Output is docker or oci:DIR.
+	Output Output
+	// CacheFrom are registry caches to import (no export from a local build).
+	CacheFrom []string
+	// Docker loads the image when Output is docker and BuildKit is not
+	// the daemon's own (nil: the daemon from DOCKER_HOST).
+	Docker *DockerLoader
+}
+
+// Built is the outcome of Build.
+type Built struct {
+	// Where names the result: the loaded tag, or DIR for a layout.
+	Where  string
+	Result *buildkit.Result
+}
+
+// Build builds one platform (normally the host's) and loads it into the
+// Docker daemon or writes an OCI layout; a failed build leaves neither a
+// half-loaded image nor a half-written layout.
+func Build(ctx context.Context, b buildkit.Builder, req BuildRequest) (*Built, error) {
+	if len(req.Platforms) != 1 {
+		return nil, fmt.Errorf("image:build builds one platform (got %s): use image:push for a multi-platform index", platform.Join(req.Platforms))
+	}
+	if req.Name == "" {
+		req.Name = "muslrust-chef:dev"
+	}
+	ref, err := name.NewTag(req.Name)
+	if err != nil {
+		return nil, fmt.Errorf("image name %q is not a valid reference (%v): use name[:tag]", req.Name, err)
+	}
+	var load *DockerLoader
+	if req.Output.Kind == "docker" && b.Endpoint().Caps.ImageExporter {
+		// BuildKit streams a docker archive that the daemon loads; check
+		// the daemon first so a build is not wasted.
+		load = req.Docker
+		if load == nil {
+			if load, err = NewDockerLoader(); err != nil {
+				return nil, err
+			}
+			defer load.Close()
+		}
+		if err := load.Ping(ctx); err != nil {
+			return nil, err
+		}
+	}
+	r, err := prepare(ctx, req.Spec)
+	if err != nil {
+		return nil, err
+	}
+	defer r.cleanup()
+	r.req.CacheFrom = req.CacheFrom
+
+	switch {
+	case req.Output.Kind == "oci":
+		dst, err := filepath.Abs(req.Output.Dir)
+		if err != nil {
+			return nil, err
+		}
+		if err := replaceableLayout(dst); err != nil {
+			return nil, err
+		}
+		tmp, err := os.MkdirTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-")
+		if err != nil {
+			return nil, fmt.Errorf("cannot write next to %s: %v: choose a writable directory", dst, err)
+		}
+		defer os.RemoveAll(tmp)
+		r.req.OCILayout = &buildkit.OCILayoutOutput{Dir: tmp, Names: []string{ref.Name()}}
+		res, err := b.Solve(ctx, r.req)
+		if err != nil {
+			return nil, err
+		}
+		if err := swapDir(tmp, dst); err != nil {
+			return nil, err
+		}
+		return &Built{Where: dst, Result: res}, nil
+	case load == nil:
+		// The Docker daemon's own BuildKit (classic store) keeps the
+		// image itself: its "moby" exporter.
+		r.req.Image = &buildkit.ImageOutput{Names: []string{req.Name}}
+		res, err := b.Solve(ctx, r.req)
+		if err != nil {
+			return nil, err
+		}
+		return &Built{Where: req.Name, Result: res}, nil
+	default:
+		res, err := load.Load(ctx, func(w io.WriteCloser) (*buildkit.Result, error) {
+			r.req.Archive = &buildkit.ArchiveOutput{Format: "docker", Names: []string{ref.Name()}, Writer: w}
+			return b.Solve(ctx, r.req)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &Built{Where: req.Name, Result: res}, nil
+	}
+}
+
+type prepared struct {
+	req     buildkit.Request
+	cleanup func()
+}
+
+// prepare checks the spec, cross-compiles the helper into a temporary
+// build context and fills in the Dockerfile, platforms and build args.
+func prepare(ctx context.Context, s Spec) (*prepared, error) {
+	args, err := s.CargoChef.buildArgs(s.Platforms)
+	if err != nil {
+		return nil, err
+	}
+	if s.MuslrustImage != "" {
+		if _, err := name.ParseReference(s.MuslrustImage); err != nil {
+			return nil, fmt.Errorf("muslrust image %q is not a valid reference (%v): use clux/muslrust:<version>-stable-<date>[@sha256:...]", s.MuslrustImage, err)
+		}
+		args["MUSLRUST_IMAGE"] = s.MuslrustImage
+	}
+	args["MUSLRUST_CHEF_VERSION"] = s.Labels.Version
+	args["MUSLRUST_CHEF_REVISION"] = s.Labels.Revision
+	args["MUSLRUST_CHEF_SOURCE"] = s.Labels.Source
+
+	dir, err := os.MkdirTemp("", "muslrust-chef-context-")
+	if err != nil {
+		return nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	if err := CompileHelper(ctx, dir, s.Platforms, s.Labels.Version, s.GoEnv); err != nil {
+		cleanup()
+		return nil, err
+	}
+	ps := make([]string, len(s.Platforms))
+	for i, p := range s.Platforms {
+		ps[i] = p.String()
+	}
+	return &prepared{cleanup: cleanup, req: buildkit.Request{
+		ContextDir:        dir,
+		DockerfileContent: muslrustchef.Dockerfile,
+		Platforms:         ps,
+		BuildArgs:         args,
+		Insecure:          s.Insecure,
+		OnStatus:          s.OnStatus,
+	}}, nil
+}
+
+// replaceableLayout refuses to replace a directory that is not an OCI
+// layout (a typo must not wipe someone's files).
+func replaceableLayout(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return os.MkdirAll(filepath.Dir(dir), 0o755)
+	}
+	if err != nil {
+		return fmt.Errorf("output %s: %v: choose another directory", dir, err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
+		return fmt.Errorf("output %s exists and is not an OCI layout: refusing to replace it; choose an empty or new directory", dir)
+	}
+	return nil
+}
+
+// swapDir puts tmp in dst's place; the old layout is removed only once the
+// new one is complete.
+func swapDir(tmp, dst string) error {
+	old := ""
+	if _, err := os.Stat(dst); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dst, old); err != nil {
+			return fmt.Errorf("cannot replace %s: %v", dst, err)
+		}
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		if old != "" {
+			os.Rename(old, dst)
+		}
+		return fmt.Errorf("cannot move the layout into %s: %v", dst, err)
+	}
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	return nil
+}

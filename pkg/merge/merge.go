@@ -1,0 +1,245 @@
+// Package merge builds one multi-platform image index from per-platform
+// images pushed by digest (split builds: one native runner per platform),
+// pushes it and tags it, with go-containerregistry and no daemon. It is
+// generic: any images work, not only the builder base image.
+package merge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
+)
+
+// Request is one merge.
+type Request struct {
+	// Digests are the per-platform images, repo@sha256:..., all in one
+	// repository. An entry may itself be an index (its platform manifests
+	// are taken over).
+	Digests []string
+	// Tags are full tag references in the same repository; none pushes
+	// the index by digest only.
+	Tags []name.Tag
+	// Keychain supplies credentials (default: the Docker config file).
+	Keychain authn.Keychain
+	// Transport is the HTTP transport (default: go-containerregistry's).
+	Transport http.RoundTripper
+	// NameOptions are used when parsing references (name.Insecure).
+	NameOptions []name.Option
+}
+
+// Result is what Merge pushed.
+type Result struct {
+	Digest    string   // of the index
+	Ref       string   // repo@digest
+	Tags      []string // tag references pushed
+	Platforms []string // os/arch[/variant] in the index, in order
+}
+
+// ParseDigests splits a comma-separated list and checks each entry names a
+// digest; it refuses duplicates and entries from different repositories.
+func ParseDigests(list []string, opts ...name.Option) ([]name.Digest, error) {
+	var out []name.Digest
+	seen := map[string]bool{}
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "@") {
+			return nil, fmt.Errorf("%q has no digest: give each platform image as repo@sha256:<digest> (the digest output of image:push -bydigest)", s)
+		}
+		d, err := name.NewDigest(s, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a valid repo@sha256:<64 hex> reference (%v)", s, err)
+		}
+		if seen[d.DigestStr()] {
+			return nil, fmt.Errorf("digest %s is given twice: give each platform's image once", d.DigestStr())
+		}
+		seen[d.DigestStr()] = true
+		if len(out) > 0 && out[0].Context().Name() != d.Context().Name() {
+			return nil, fmt.Errorf("images are in different repositories (%s and %s): push every platform to one repository and merge there", out[0].Context().Name(), d.Context().Name())
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no digests to merge: give the per-platform images as repo@sha256:...,repo@sha256:... (MUSLRUST_CHEF_DIGESTS)")
+	}
+	return out, nil
+}
+
+// Merge checks that every image exists and reads its platform from its
+// config, builds the index, then pushes it (by digest) and only then each
+// tag: nothing is pushed unless every child is there, and no tag ever points
+// at an index with a missing child.
+func Merge(ctx context.Context, req Request) (*Result, error) {
+	digests, err := ParseDigests(req.Digests, req.NameOptions...)
+	if err != nil {
+		return nil, err
+	}
+	repo := digests[0].Context()
+	for _, t := range req.Tags {
+		if t.Context().Name() != repo.Name() {
+			return nil, fmt.Errorf("tag %s is in repository %s, but the images are in %s: an index can only be pushed where its platform images are; tag within %s",
+				t.Name(), t.Context().Name(), repo.Name(), repo.Name())
+		}
+	}
+	kc := req.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(kc),
+		remote.WithRetryBackoff(remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 4}),
+	}
+	if req.Transport != nil {
+		opts = append(opts, remote.WithTransport(req.Transport))
+	}
+
+	var adds []mutate.IndexAddendum
+	byPlatform := map[string]string{}
+	add := func(desc v1.Descriptor, img v1.Image, from string) error {
+		key := platformString(desc.Platform)
+		if prev, dup := byPlatform[key]; dup {
+			return fmt.Errorf("two images for %s (%s and %s): give one image per platform", key, prev, from)
+		}
+		byPlatform[key] = from
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: desc})
+		return nil
+	}
+	for _, d := range digests {
+		desc, err := remote.Get(d, opts...)
+		if err != nil {
+			return nil, childError(repo, d, err)
+		}
+		switch {
+		case desc.MediaType.IsIndex():
+			idx, err := desc.ImageIndex()
+			if err != nil {
+				return nil, childError(repo, d, err)
+			}
+			im, err := idx.IndexManifest()
+			if err != nil {
+				return nil, childError(repo, d, err)
+			}
+			for _, m := range im.Manifests {
+				// Attestation manifests (unknown/unknown) describe a
+				// specific index; they do not carry over.
+				if m.Platform == nil || m.Platform.OS == "unknown" || !m.MediaType.IsImage() {
+					continue
+				}
+				img, err := idx.Image(m.Digest)
+				if err != nil {
+					return nil, childError(repo, d, err)
+				}
+				if err := add(v1.Descriptor{MediaType: m.MediaType, Platform: m.Platform, Annotations: m.Annotations}, img, d.String()); err != nil {
+					return nil, err
+				}
+			}
+		case desc.MediaType.IsImage():
+			img, err := desc.Image()
+			if err != nil {
+				return nil, childError(repo, d, err)
+			}
+			cf, err := img.ConfigFile()
+			if err != nil {
+				return nil, childError(repo, d, err)
+			}
+			if cf.OS == "" || cf.Architecture == "" {
+				return nil, fmt.Errorf("%s has no os/architecture in its config: it cannot be placed in a multi-platform index", d)
+			}
+			p := cf.Platform()
+			if err := add(v1.Descriptor{MediaType: desc.MediaType, Platform: p}, img, d.String()); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("%s is a %s, not an image or index", d, desc.MediaType)
+		}
+	}
+	sort.SliceStable(adds, func(i, j int) bool {
+		return platformString(adds[i].Descriptor.Platform) < platformString(adds[j].Descriptor.Platform)
+	})
+
+	// Docker-media-type children go in a Docker manifest list, OCI ones in
+	// an OCI index, so clients that check consistency accept it.
+	mt := types.OCIImageIndex
+	allDocker := true
+	for _, a := range adds {
+		if a.Descriptor.MediaType != types.DockerManifestSchema2 {
+			allDocker = false
+		}
+	}
+	if allDocker {
+		mt = types.DockerManifestList
+	}
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, mt), adds...)
+	dg, err := idx.Digest()
+	if err != nil {
+		return nil, err
+	}
+	byDigest := repo.Digest(dg.String())
+	// Every child was just fetched from repo, so WriteIndex finds them
+	// there and uploads only the index manifest.
+	if err := remote.WriteIndex(byDigest, idx, opts...); err != nil {
+		return nil, publish.RegistryError(repo.RegistryStr(), repo.Name(), err)
+	}
+	res := &Result{Digest: dg.String(), Ref: byDigest.Name()}
+	for _, t := range req.Tags {
+		if err := remote.Tag(t, idx, opts...); err != nil {
+			return res, publish.RegistryError(repo.RegistryStr(), t.Name(), err)
+		}
+		res.Tags = append(res.Tags, t.Name())
+	}
+	for _, a := range adds {
+		res.Platforms = append(res.Platforms, platformString(a.Descriptor.Platform))
+	}
+	return res, nil
+}
+
+func platformString(p *v1.Platform) string {
+	if p == nil {
+		return "unknown"
+	}
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// childError explains a platform image that cannot be read; nothing has
+// been pushed at that point.
+func childError(repo name.Repository, d name.Digest, err error) error {
+	var terr *transport.Error
+	var operr *net.OpError
+	var dnserr *net.DNSError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("reading %s: %w", d, err)
+	case errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("%s does not exist in %s: push every platform first (image:push -bydigest) and pass the digests it printed; nothing was pushed", d.DigestStr(), repo.Name())
+	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
+		return fmt.Errorf("registry %s refused the credentials for %s (HTTP %d): run docker login %s (credentials come from the Docker config file); nothing was pushed", repo.RegistryStr(), repo.Name(), terr.StatusCode, repo.RegistryStr())
+	case errors.As(err, &dnserr), errors.As(err, &operr):
+		return fmt.Errorf("registry %s is unreachable (%s): check the registry host in the digests and that it is running; nothing was pushed", repo.RegistryStr(), oneLine(err))
+	}
+	return fmt.Errorf("reading %s failed: %s; nothing was pushed", d, oneLine(err))
+}
+
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

@@ -1,0 +1,173 @@
+// Package image holds the importable image:* Mage targets: build and
+// publish the muslrust-chef builder base image, and merge per-platform
+// images into one index. A repository gets them with
+//
+//	//mage:import
+//	_ "github.com/muslrust-chef/muslrust-chef/pkg/targets/image"
+//
+// The targets only read flags and environment; the work is in
+// pkg/baseimage and pkg/merge.
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
+	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+// Image groups the targets that build and publish container images.
+type Image mg.Namespace
+
+// Build builds the muslrust-chef builder image for this machine's platform and loads it into Docker or writes an OCI layout.
+//
+// The helper CLI is cross-compiled on the host and the embedded
+// images/muslrust-chef/Dockerfile is built with BuildKit (BUILDKIT_HOST,
+// else the current buildx builder, else the Docker daemon's own BuildKit).
+// -output=docker (default) loads the image into the Docker daemon
+// (DOCKER_HOST); -output=oci:DIR writes an OCI image layout, replaced only
+// when the build succeeds. -cache imports registry caches (no export).
+// Every flag has a MUSLRUST_CHEF_* environment variable; the flag wins.
+func (Image) Build(ctx context.Context,
+	image *string, // MUSLRUST_CHEF_BUILDER_IMAGE: name[:tag] of the loaded image, default muslrust-chef:dev
+	output *string, // MUSLRUST_CHEF_BUILDER_OUTPUT: docker (default, load into the Docker daemon) or oci:DIR
+	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs to import, comma-separated; default none
+	muslrust *string, // MUSLRUST_CHEF_MUSLRUST_IMAGE: clux/muslrust reference to build on; default the Dockerfile's pinned version-date tag
+	chef *string, // MUSLRUST_CHEF_CARGO_CHEF_VERSION: prebuilt cargo-chef release, or none; default the Dockerfile's pin
+	chefsha *string, // MUSLRUST_CHEF_CARGO_CHEF_SHA256: amd64=<sha256>,arm64=<sha256> of the release assets; needed for another version
+) error {
+	s, err := baseimage.FromKnobs(image, nil, nil, cache, output, muslrust, chef, chefsha, nil, nil, nil, nil)
+	if err != nil {
+		return mg.Fatal(2, "image:build: "+err.Error())
+	}
+	host, err := platform.Host()
+	if err != nil {
+		return mg.Fatal(2, "image:build: this machine's platform cannot be built: "+err.Error()+"; use image:push")
+	}
+	req, err := baseimage.PlanBuild(ctx, s, host)
+	if err != nil {
+		return fatal("image:build", err)
+	}
+	b, err := connect(ctx)
+	if err != nil {
+		return mg.Fatal(1, "image:build: "+err.Error())
+	}
+	defer b.Close()
+	res, err := baseimage.Build(ctx, b, req)
+	if err != nil {
+		return fatal("image:build", err)
+	}
+	fmt.Fprintf(os.Stdout, "%s (%s)\n", res.Where, host)
+	return nil
+}
+
+// Push builds the builder image for every platform and pushes one multi-platform index, with a registry cache.
+//
+// Tags: -tags (bare tags in the image's repository or full references),
+// else docker/metadata-action's DOCKER_METADATA_OUTPUT_JSON, else a git tag
+// muslrust-chef-vX.Y.Z on HEAD (GITHUB_REF in Actions) giving X.Y.Z, X.Y and
+// X; a tag in -image counts too. Cache (mode=max): imports
+// <repo>:buildcache-<branch> and <repo>:buildcache-<main branch>, exports
+// the first, unless -cache says otherwise. -bydigest pushes one platform
+// untagged for split builds (merge them with image:merge). The pushed
+// digest and repo@digest go to $GITHUB_OUTPUT as digest and image. Registry
+// credentials come from the Docker config file (docker login).
+func (Image) Push(ctx context.Context,
+	image *string, // MUSLRUST_CHEF_BUILDER_IMAGE: registry/org/muslrust-chef[:tag]; default the repository of DOCKER_METADATA_OUTPUT_JSON's first tag
+	platforms *string, // MUSLRUST_CHEF_PLATFORMS: comma-separated, default linux/amd64,linux/arm64
+	tags *string, // MUSLRUST_CHEF_TAGS: comma-separated tags (1.2, edge) or full references; default from metadata-action or the git tag
+	cache *string, // MUSLRUST_CHEF_CACHE: cache refs (first exported, all imported) or off; default <repo>:buildcache-<branch>,<repo>:buildcache-main
+	bydigest *bool, // MUSLRUST_CHEF_PUSH_BY_DIGEST: push one platform by digest, untagged, for image:merge
+	muslrust *string, // MUSLRUST_CHEF_MUSLRUST_IMAGE: clux/muslrust reference to build on; default the Dockerfile's pinned version-date tag
+	chef *string, // MUSLRUST_CHEF_CARGO_CHEF_VERSION: prebuilt cargo-chef release, or none; default the Dockerfile's pin
+	chefsha *string, // MUSLRUST_CHEF_CARGO_CHEF_SHA256: amd64=<sha256>,arm64=<sha256> of the release assets; needed for another version
+	source *string, // MUSLRUST_CHEF_SOURCE: org.opencontainers.image.source label; default the GitHub repository in Actions
+	revision *string, // MUSLRUST_CHEF_REVISION: org.opencontainers.image.revision label; default GITHUB_SHA or git HEAD
+	version *string, // MUSLRUST_CHEF_VERSION: org.opencontainers.image.version label; default X.Y.Z of the git tag
+) error {
+	s, err := baseimage.FromKnobs(image, platforms, tags, cache, nil, muslrust, chef, chefsha, source, revision, version, bydigest)
+	if err != nil {
+		return mg.Fatal(2, "image:push: "+err.Error())
+	}
+	req, err := baseimage.PlanPush(ctx, s)
+	if err != nil {
+		return fatal("image:push", err)
+	}
+	b, err := connect(ctx)
+	if err != nil {
+		return mg.Fatal(1, "image:push: "+err.Error())
+	}
+	defer b.Close()
+	res, err := baseimage.Push(ctx, b, req)
+	if err != nil {
+		return fatal("image:push", err)
+	}
+	fmt.Fprintln(os.Stdout, res.Ref)
+	for _, t := range res.Tags {
+		fmt.Fprintln(os.Stdout, t)
+	}
+	if err := ghoutput.Write([2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
+		return mg.Fatal(1, "image:push: pushed "+res.Ref+" but "+err.Error())
+	}
+	return nil
+}
+
+// Merge pushes one multi-platform index made of per-platform images given by digest, and tags it.
+//
+// -digests lists repo@sha256:... images (the digest outputs of image:push
+// -bydigest on each runner), all in one repository; each image's platform
+// is read from its config. Every image is checked before the index is
+// pushed, and the index before any tag. Tags follow image:push's rules
+// (-tags, DOCKER_METADATA_OUTPUT_JSON, git tag muslrust-chef-vX.Y.Z); with
+// none, the index is pushed by digest only. Works for any images, not only
+// the builder image. The index digest and repo@digest go to $GITHUB_OUTPUT.
+func (Image) Merge(ctx context.Context,
+	digests *string, // MUSLRUST_CHEF_DIGESTS: comma-separated repo@sha256:... per-platform images in one repository
+	tags *string, // MUSLRUST_CHEF_TAGS: comma-separated tags or full references in that repository; default from metadata-action or the git tag
+) error {
+	plan, err := baseimage.PlanMerge(ctx, config.Digests.Value(digests), config.Tags.Value(tags))
+	if err != nil {
+		return fatal("image:merge", err)
+	}
+	res, err := merge.Merge(ctx, merge.Request{Digests: plan.Digests, Tags: plan.Tags})
+	if err != nil {
+		return fatal("image:merge", err)
+	}
+	fmt.Fprintln(os.Stdout, res.Ref)
+	for _, t := range res.Tags {
+		fmt.Fprintln(os.Stdout, t)
+	}
+	if err := ghoutput.Write([2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
+		return mg.Fatal(1, "image:merge: pushed "+res.Ref+" but "+err.Error())
+	}
+	return nil
+}
+
+// connect resolves BuildKit (BUILDKIT_HOST, buildx, Docker daemon). The
+// Docker config directory is passed explicitly when DOCKER_CONFIG is set,
+// because the Docker CLI library resolves it once per process.
+func connect(ctx context.Context) (buildkit.Builder, error) {
+	var opts []buildkit.Option
+	if dir := os.Getenv("DOCKER_CONFIG"); dir != "" {
+		opts = append(opts, buildkit.WithDockerConfigDir(dir))
+	}
+	return buildkit.Connect(ctx, opts...)
+}
+
+// fatal gives usage mistakes exit code 2 and failures 1, on one line.
+func fatal(target string, err error) error {
+	var ue *baseimage.UsageError
+	if errors.As(err, &ue) {
+		return mg.Fatal(2, target+": "+err.Error())
+	}
+	return mg.Fatal(1, target+": "+err.Error())
+}
