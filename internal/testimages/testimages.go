@@ -37,15 +37,6 @@ var Arches = []string{"amd64", "arm64"}
 // Repository is where Busybox pushes, inside the test registry.
 const Repository = "muslrust-chef-test/busybox"
 
-// TestRoot is the state directory scripts/provision.sh uses; downloaded
-// .debs are cached under it between runs.
-func TestRoot() string {
-	if v := os.Getenv("MUSLRUST_CHEF_TEST_ROOT"); v != "" {
-		return v
-	}
-	return "/var/lib/muslrust-chef-test"
-}
-
 var (
 	busyboxOnce sync.Once
 	busyboxRef  string
@@ -76,7 +67,7 @@ func Busybox(t testing.TB) string {
 // BusyboxBinary returns the path of the cached busybox-static binary for
 // arch, downloading the .debs first if needed.
 func BusyboxBinary(arch string) (string, error) {
-	cache := filepath.Join(TestRoot(), "cache", "busybox-static")
+	cache := filepath.Join(testinfra.Root(), "cache", "busybox-static")
 	bin := filepath.Join(cache, arch, "busybox")
 	if _, err := os.Stat(bin); err != nil {
 		if err := downloadBusybox(cache); err != nil {

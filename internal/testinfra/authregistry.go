@@ -34,20 +34,7 @@ func AuthRegistry(t testing.TB, user, password string) string {
 		t.Fatal(err)
 	}
 	logPath := filepath.Join(dir, "registry.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(registry, "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting docker-registry: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logFile.Close()
-	})
+	StartProcess(t, registry, logPath, "serve", cfgPath)
 	client := http.Client{Timeout: 2 * time.Second}
 	for i := 0; i < 100; i++ {
 		if resp, err := client.Get("http://" + addr + "/v2/"); err == nil {
@@ -58,8 +45,7 @@ func AuthRegistry(t testing.TB, user, password string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	log, _ := os.ReadFile(logPath)
-	t.Fatalf("docker-registry with htpasswd at %s did not come up:\n%s", addr, log)
+	t.Fatalf("docker-registry with htpasswd at %s did not come up:\n%s", addr, LogTail(logPath))
 	return ""
 }
 

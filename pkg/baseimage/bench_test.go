@@ -51,7 +51,7 @@ func BenchmarkPushColdVsRegistryCache(b *testing.B) {
 		}
 		goCache := filepath.Join(b.TempDir(), "gocache")
 		req.GoEnv = []string{"GOCACHE=" + goCache}
-		coldBK, warmBK := testimages.FreshBuildkitd(b), testimages.FreshBuildkitd(b)
+		coldBK, warmBK := testinfra.FreshBuildkitd(b), testinfra.FreshBuildkitd(b)
 
 		coldReq := req
 		coldReq.Cache = baseimage.CacheSpec{To: req.Cache.To} // nothing to import yet

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
@@ -185,7 +186,7 @@ func TestSplitPushByDigestThenMerge(t *testing.T) {
 func TestRegistryCacheOnFreshBuilder(t *testing.T) {
 	registry, bk := requireInfra(t)
 	base := testimages.Busybox(t)
-	fresh := testimages.FreshBuildkitd(t)
+	fresh := testinfra.FreshBuildkitd(t)
 	cleanEnv(t)
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
 	t.Setenv("GITHUB_REF", "refs/heads/feature/cache-test")

@@ -215,7 +215,7 @@ RUN echo "the target stage must stop the build before this" && false
 func TestRegistryCacheFreshBuilder(t *testing.T) {
 	base := testimages.Busybox(t)
 	registry := testinfra.Registry(t)
-	fresh := startFreshBuildkitd(t)
+	fresh := testinfra.FreshBuildkitd(t)
 	// With SOURCE_DATE_EPOCH passed through, the rebuild must give the very
 	// same image digest, not only cached steps.
 	t.Setenv(SourceDateEpochEnv, "1700000000")
@@ -399,7 +399,7 @@ func TestUnreachableBuildkit(t *testing.T) {
 func TestRegistryCredentials(t *testing.T) {
 	b0 := connectShared(t) // skips without infrastructure before we start daemons
 	b0.Close()
-	host := startAuthRegistry(t, "ci", "right-password")
+	host := testinfra.AuthRegistry(t, "ci", "right-password")
 	ctxDir := writeFiles(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY id /id\n", "id": uniq()})
 	ref := host + "/muslrust-chef-test/auth:" + uniq()
 	req := Request{
@@ -430,7 +430,7 @@ func TestRegistryCredentials(t *testing.T) {
 
 func TestRegistryUnreachable(t *testing.T) {
 	b := connectShared(t)
-	host := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	host := fmt.Sprintf("127.0.0.1:%d", testinfra.FreePort(t))
 	ctxDir := writeFiles(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY id /id\n", "id": uniq()})
 	_, err := b.Solve(context.Background(), Request{
 		ContextDir: ctxDir,

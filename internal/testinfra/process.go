@@ -1,0 +1,99 @@
+package testinfra
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	bkclient "github.com/moby/buildkit/client"
+)
+
+// StartProcess starts a daemon the test owns, logging to logPath, and stops
+// it by its own pid (SIGTERM, then SIGKILL after 20 s) when the test ends.
+func StartProcess(t testing.TB, name, logPath string, args ...string) {
+	t.Helper()
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); logf.Close(); close(done) }()
+	t.Cleanup(func() {
+		// SIGTERM lets buildkitd unmount its snapshots before its root is removed.
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+}
+
+// LogTail returns the last few KB of a daemon's log for a failure message.
+func LogTail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 3000 {
+		b = b[len(b)-3000:]
+	}
+	return string(b)
+}
+
+// FreshBuildkitd starts a buildkitd with an empty state directory and its
+// own socket, configured like scripts/services.sh (the shared registry is
+// plain HTTP), and returns its address. Cache tests use it to show that a
+// build on a new machine reuses the registry cache.
+func FreshBuildkitd(t testing.TB) string {
+	t.Helper()
+	Buildkitd(t) // same prerequisites as the shared one
+	registry := Registry(t)
+	bin := Tool(t, "buildkitd")
+	base := filepath.Join(Root(), "tmp")
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		Missing(t, "cannot create "+base+": "+err.Error(), "run the tests as root, like scripts/services.sh")
+	}
+	// Under the test root, not /tmp: the same filesystem as the shared
+	// buildkitd, which the overlay snapshotter is known to work on.
+	dir, err := os.MkdirTemp(base, "buildkitd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cfg := filepath.Join(dir, "buildkitd.toml")
+	toml := fmt.Sprintf("[registry.%q]\n  http = true\n  insecure = true\n", registry)
+	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := "unix://" + filepath.Join(dir, "buildkitd.sock")
+	logPath := filepath.Join(dir, "buildkitd.log")
+	StartProcess(t, bin, logPath, "--config", cfg, "--addr", addr, "--root", filepath.Join(dir, "root"),
+		"--oci-worker=true", "--containerd-worker=false")
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		c, err := bkclient.New(ctx, addr)
+		if err == nil {
+			_, err = c.ListWorkers(ctx)
+			c.Close()
+		}
+		cancel()
+		if err == nil {
+			return addr
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("fresh buildkitd at %s did not come up; log:\n%s", addr, LogTail(logPath))
+	return ""
+}
