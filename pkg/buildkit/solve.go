@@ -33,6 +33,9 @@ const SourceDateEpochEnv = "SOURCE_DATE_EPOCH"
 type Request struct {
 	// ContextDir is the main build context (the "context" local).
 	ContextDir string
+	// ContextExcludes are .dockerignore-style patterns never sent from
+	// ContextDir (target/, .git, ...), on top of its own .dockerignore.
+	ContextExcludes []string
 	// Dockerfile is the Dockerfile path; empty means ContextDir/Dockerfile.
 	// Ignored when DockerfileContent is set.
 	Dockerfile string
@@ -332,18 +335,21 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 	}
 
 	mounts := map[string]fsutil.FS{}
-	addMount := func(name, dir string) error {
+	addMount := func(name, dir string, excludes []string) error {
 		fs, err := fsutil.NewFS(dir)
+		if err == nil && len(excludes) > 0 {
+			fs, err = fsutil.NewFilterFS(fs, &fsutil.FilterOpt{ExcludePatterns: excludes})
+		}
 		if err != nil {
 			return fmt.Errorf("cannot use %s as build context %q: %v", dir, name, err)
 		}
 		mounts[name] = fs
 		return nil
 	}
-	if err := addMount("context", ctxDir); err != nil {
+	if err := addMount("context", ctxDir, req.ContextExcludes); err != nil {
 		return opt, cleanup, err
 	}
-	if err := addMount("dockerfile", dfDir); err != nil {
+	if err := addMount("dockerfile", dfDir, nil); err != nil {
 		return opt, cleanup, err
 	}
 
@@ -392,7 +398,7 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 		// context name keeps BuildKit's progress output readable.
 		local := "named-" + name
 		attrs["context:"+name] = "local:" + local
-		if err := addMount(local, dir); err != nil {
+		if err := addMount(local, dir, nil); err != nil {
 			return opt, cleanup, err
 		}
 	}

@@ -35,6 +35,9 @@ type Flags struct {
 	// RustFlags is exported as RUSTFLAGS; any difference between cook and
 	// build recompiles every dependency.
 	RustFlags string
+	// Strip exports CARGO_PROFILE_<PROFILE>_STRIP=symbols (cargo's profile
+	// strip setting); false leaves the profile as Cargo.toml says.
+	Strip bool
 }
 
 // Validate reports flags that would make cook and build disagree or fail.
@@ -103,7 +106,17 @@ func (f Flags) selection() []string {
 // RustFlags still exports RUSTFLAGS= so an inherited value cannot leak into
 // only one of cook and build.
 func (f Flags) Env() []string {
-	return []string{"RUSTFLAGS=" + f.RustFlags}
+	env := []string{"RUSTFLAGS=" + f.RustFlags}
+	if f.Strip {
+		env = append(env, StripEnv(f.ProfileName())+"=symbols")
+	}
+	return env
+}
+
+// StripEnv is the environment variable of a profile's strip setting:
+// CARGO_PROFILE_RELEASE_STRIP, CARGO_PROFILE_MY_PROFILE_STRIP.
+func StripEnv(profile string) string {
+	return "CARGO_PROFILE_" + strings.ToUpper(strings.ReplaceAll(profile, "-", "_")) + "_STRIP"
 }
 
 // ProfileDir maps a profile to its directory under target/<triple>/.

@@ -1,0 +1,28 @@
+// Package app embeds the downstream build template, images/app/Dockerfile,
+// so that repositories importing the kit never vendor or copy it.
+package app
+
+import _ "embed"
+
+// Dockerfile is images/app/Dockerfile.
+//
+//go:embed Dockerfile
+var Dockerfile []byte
+
+// Stage names of Dockerfile, a contract with pkg/pipeline.
+const (
+	StageCook   = "cook"
+	StageBuild  = "build"
+	StageExport = "export"
+)
+
+// Build arguments and the named context of Dockerfile.
+const (
+	ArgBuilderImage = "BUILDER_IMAGE"
+	ArgWorkspaceDir = "WORKSPACE_DIR"
+	// ArgFlagsPrefix + GOARCH ("amd64") is one architecture's flags snippet.
+	ArgFlagsPrefix  = "MUSLRUST_CHEF_FLAGS_"
+	ContextSkeleton = "skeleton"
+	// OutDir is where the build stage puts the binary.
+	OutDir = "/muslrust-chef/out"
+)

@@ -1,0 +1,293 @@
+// Package pipeline is what `mage rust:cook` and `mage rust:build` do: plan
+// the workspace on the host, run the cook and build stages of the embedded
+// images/app/Dockerfile in BuildKit for every platform, export
+// dist/<os>_<arch>/<bin>, verify the binaries and hand them to pkg/slim.
+//
+// Configuration precedence is target flag > MUSLRUST_CHEF_* environment >
+// Cargo.toml metadata ([package|workspace.metadata.muslrust-chef]) > the
+// builder image's labels (libc, RUSTFLAGS) > defaults.
+package pipeline
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
+	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+// DefaultBuilderImage is the kit's published builder (images/muslrust-chef,
+// pushed by `mage image:push` on the git tag muslrust-chef-v0.1.0, which
+// image:push publishes as tag 0.1.0), pinned by tag.
+// Bump it together with the kit's release; MUSLRUST_CHEF_BUILDER_IMAGE
+// overrides it.
+const DefaultBuilderImage = "ghcr.io/muslrust-chef/muslrust-chef:0.1.0"
+
+// Strategies of multi-platform builds.
+const (
+	// StrategyEmulate builds every platform in one solve, each in a
+	// builder of its own architecture (foreign ones under QEMU).
+	StrategyEmulate = "emulate"
+	// StrategySplit builds exactly one platform (a native runner per
+	// platform); the image is pushed by digest for image:merge.
+	StrategySplit = "split"
+)
+
+// Settings are the knobs as the target received them: nil means "not given
+// as a flag" (the environment, Cargo.toml metadata and defaults follow).
+type Settings struct {
+	Workspace, PlanDir, Bin, Platforms, Dist                *string
+	Image, Tags, Output, Base                               *string
+	Builder, Profile, Features, Strategy, Cache, MainBranch *string
+}
+
+// Config is the resolved configuration of one cook or build.
+type Config struct {
+	Workspace string // as given (relative paths stay relative)
+	PlanDir   string
+	Dist      string
+	Bin       string
+	// Package owns Bin; Manifest is its Cargo.toml relative to Workspace.
+	Package, Manifest string
+	Platforms         []platform.Platform
+	Strategy          string
+	Image             string
+	Tags              []string
+	Output            string
+	Base              string
+	Builder           string
+	Profile           string
+	Features          []string
+	NoDefaultFeatures bool
+	Locked            bool
+	Strip             bool
+	// Libc and RustFlags are empty when the builder image's labels decide.
+	Libc, RustFlags string
+	Cache           string
+	MainBranch      string
+	Metadata        config.Metadata
+}
+
+// Resolve applies the precedence rules. It reads Cargo.toml files but runs
+// nothing.
+func Resolve(s Settings) (*Config, error) {
+	c := &Config{Workspace: config.Workspace.Value(s.Workspace)}
+	c.PlanDir = config.PlanDir.Value(s.PlanDir)
+	if c.PlanDir == "" {
+		c.PlanDir = filepath.Join(c.Workspace, "target", "muslrust-chef")
+	}
+	c.Dist = config.Dist.Value(s.Dist)
+
+	bins, err := workspaceBins(c.Workspace)
+	if err != nil {
+		return nil, err
+	}
+	c.Bin = config.Bin.Value(s.Bin)
+	owner, err := chooseBin(c.Bin, bins)
+	if err != nil {
+		return nil, err
+	}
+	c.Bin, c.Package, c.Manifest = owner.name, owner.pkg, owner.manifest
+
+	md, err := config.ReadMetadata(c.Workspace, c.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	c.Metadata = md
+	if c.Platforms, err = platform.ParseList(config.Platforms.Or(s.Platforms, md.Platforms)); err != nil {
+		return nil, err
+	}
+	c.Strategy = strings.ToLower(config.Strategy.Value(s.Strategy))
+	switch c.Strategy {
+	case StrategyEmulate:
+	case StrategySplit:
+		if len(c.Platforms) != 1 {
+			return nil, fmt.Errorf("MUSLRUST_CHEF_STRATEGY=split builds exactly one platform per run, got %s: set MUSLRUST_CHEF_PLATFORMS to this runner's platform and merge the digests with image:merge", platform.Join(c.Platforms))
+		}
+	default:
+		return nil, fmt.Errorf("MUSLRUST_CHEF_STRATEGY=%q is unknown: use emulate (all platforms in one build, QEMU for foreign ones) or split (one platform per runner)", c.Strategy)
+	}
+	c.Image = config.Image.Or(s.Image, md.Image)
+	c.Tags = config.List(config.Tags.Value(s.Tags))
+	c.Output = config.Output.Value(s.Output)
+	c.Base = config.BaseImage.Or(s.Base, md.BaseImage)
+	c.Builder = config.RustBuilder.Or(s.Builder, "")
+	if c.Builder == "" {
+		c.Builder = DefaultBuilderImage
+	}
+	c.Profile = config.Profile.Or(s.Profile, md.Profile)
+	c.Features = config.List(config.Features.Or(s.Features, md.Features))
+	for _, b := range []struct {
+		k   config.Knob
+		dst *bool
+	}{{config.NoDefaultFeatures, &c.NoDefaultFeatures}, {config.Locked, &c.Locked}, {config.Strip, &c.Strip}} {
+		if *b.dst, err = b.k.Bool(nil); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := config.Libc.Lookup(nil); ok {
+		if c.Libc, err = platform.Libc(v); err != nil {
+			return nil, fmt.Errorf("MUSLRUST_CHEF_LIBC: %v", err)
+		}
+	}
+	c.RustFlags, _ = config.RustFlags.Lookup(nil)
+	c.Cache = config.Cache.Value(s.Cache)
+	c.MainBranch = config.MainBranch.Value(s.MainBranch)
+	f := cargo.Flags{Profile: c.Profile, Triple: "x"}
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("MUSLRUST_CHEF_PROFILE: %v", err)
+	}
+	return c, nil
+}
+
+type binInfo struct{ name, pkg, manifest string }
+
+// workspaceBins lists the binaries of the workspace's members.
+func workspaceBins(ws string) ([]binInfo, error) {
+	plan, err := chef.NewPlan(chef.Options{Workspace: ws})
+	if err != nil {
+		return nil, err
+	}
+	var out []binInfo
+	for _, p := range plan.Packages {
+		if !p.Member {
+			continue
+		}
+		for _, t := range p.Targets {
+			if t.Kind.Name == "Bin" {
+				out = append(out, binInfo{name: t.Name, pkg: p.Name, manifest: path.Join(p.Dir, "Cargo.toml")})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, nil
+}
+
+func chooseBin(bin string, bins []binInfo) (binInfo, error) {
+	names := make([]string, len(bins))
+	for i, b := range bins {
+		names[i] = b.name
+	}
+	if bin == "" {
+		switch len(bins) {
+		case 0:
+			return binInfo{}, fmt.Errorf("the workspace has no binary target: add a [[bin]] (or src/main.rs) to a member")
+		case 1:
+			return bins[0], nil
+		}
+		return binInfo{}, fmt.Errorf("the workspace has %d binaries (%s): choose one with -bin or MUSLRUST_CHEF_BIN", len(bins), strings.Join(names, ", "))
+	}
+	var found []binInfo
+	for _, b := range bins {
+		if b.name == bin {
+			found = append(found, b)
+		}
+	}
+	switch len(found) {
+	case 0:
+		if len(names) == 0 {
+			return binInfo{}, fmt.Errorf("bin %q not found: the workspace has no binaries", bin)
+		}
+		return binInfo{}, fmt.Errorf("bin %q not found; known bins: %s", bin, strings.Join(names, ", "))
+	case 1:
+		return found[0], nil
+	}
+	return binInfo{}, fmt.Errorf("bin %q is defined by both %s and %s; rename one", bin, found[0].pkg, found[1].pkg)
+}
+
+// Flags returns the one cargo.Flags value of a platform: cook and build
+// both run exactly these. libc and rustFlags come from the builder image
+// when not configured.
+func (c *Config) Flags(p platform.Platform, libc, rustFlags string) cargo.Flags {
+	if c.Libc != "" {
+		libc = c.Libc
+	}
+	if c.RustFlags != "" {
+		rustFlags = c.RustFlags
+	}
+	return cargo.Flags{
+		Profile:           c.Profile,
+		Triple:            p.Triple(libc),
+		TargetDir:         "target",
+		Features:          c.Features,
+		NoDefaultFeatures: c.NoDefaultFeatures,
+		Package:           c.Package,
+		Bin:               c.Bin,
+		Locked:            c.Locked,
+		RustFlags:         rustFlags,
+		Strip:             c.Strip,
+	}
+}
+
+// snippet renders flags as the POSIX shell the Dockerfile evaluates in both
+// stages: exports, the cargo build and clean commands, the binary's path.
+func snippet(f cargo.Flags, locals []string, workspaceInImage string) (string, error) {
+	if err := f.Validate(); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, e := range f.Env() {
+		k, v, _ := strings.Cut(e, "=")
+		fmt.Fprintf(&b, "export %s=%s; ", k, shellQuote(v))
+	}
+	fmt.Fprintf(&b, "muslrust_chef_cargo_build() { cargo %s; }; ", shellWords(f.BuildArgs()))
+	if len(locals) == 0 {
+		b.WriteString("muslrust_chef_cargo_clean() { :; }; ")
+	} else {
+		fmt.Fprintf(&b, "muslrust_chef_cargo_clean() { cargo %s; }; ", shellWords(f.CleanArgs(locals)))
+	}
+	fmt.Fprintf(&b, "muslrust_chef_bin_path=%s", shellQuote(f.BinPath(workspaceInImage, f.Bin)))
+	return b.String(), nil
+}
+
+func shellWords(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// contextLayout says which directory is sent as the build context and
+// where the workspace sits in it (and under /src in the image).
+func contextLayout(c *Config, workspaceDir string) (ctxDir string, excludes []string, err error) {
+	abs, err := filepath.Abs(c.Workspace)
+	if err != nil {
+		return "", nil, err
+	}
+	ctxDir = abs
+	wsRel := "."
+	if workspaceDir != "" {
+		// Path dependencies outside the workspace: the context is the
+		// ancestor that holds them, as in the skeleton.
+		for range strings.Split(workspaceDir, "/") {
+			ctxDir = filepath.Dir(ctxDir)
+		}
+		wsRel = workspaceDir
+	}
+	excludes = []string{".git", path.Join(wsRel, ".git"), path.Join(wsRel, "target")}
+	for _, d := range []string{c.Dist, c.PlanDir} {
+		da, err := filepath.Abs(d)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(ctxDir, da); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+			// The directory and the temporary siblings it is written
+			// through (".dist.tmp-*", ".muslrust-chef.new-*"): a fresh
+			// temporary name in the context would change the context's
+			// checksum and rerun the build step every time.
+			rel = filepath.ToSlash(rel)
+			excludes = append(excludes, rel, path.Join(path.Dir(rel), "."+path.Base(rel)+".*"))
+		}
+	}
+	return ctxDir, excludes, nil
+}

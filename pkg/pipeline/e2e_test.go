@@ -1,0 +1,329 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
+	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+const testdataApp = "../../testdata/app"
+
+// want is what the testdata binary prints on each platform.
+func want(arch, version string) []string {
+	if arch == "amd64" {
+		return []string{"hello from app " + version + " (4 words) on x86_64-unknown-linux-gnu",
+			`{"count":4,"words":["hello","from","app","` + version + `"]}`}
+	}
+	return []string{"hello from app " + version + " (4 words) on aarch64-unknown-linux-gnu",
+		fmt.Sprintf("%d bytes", len("hello from app "+version))}
+}
+
+func checkOutput(t *testing.T, what, out string, lines []string) {
+	t.Helper()
+	for _, l := range lines {
+		if !strings.Contains(out, l) {
+			t.Errorf("%s printed %q, want a line %q", what, out, l)
+		}
+	}
+}
+
+func indexManifests(t *testing.T, ref string) map[string]v1.Hash {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(r)
+	if err != nil {
+		t.Fatalf("%s is not an index: %v", ref, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]v1.Hash{}
+	for _, m := range im.Manifests {
+		out[m.Platform.OS+"/"+m.Platform.Architecture] = m.Digest
+	}
+	return out
+}
+
+// dockerRun pulls a platform's image from the registry into the Docker
+// daemon and runs it (arm64 under QEMU).
+func dockerRun(t *testing.T, ref, plat string) string {
+	t.Helper()
+	testinfra.DockerSocket(t)
+	docker := testinfra.Tool(t, "docker")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, docker, "pull", "-q", "--platform", plat, ref).CombinedOutput(); err != nil {
+		t.Fatalf("docker pull --platform %s %s: %v\n%s", plat, ref, err, out)
+	}
+	out, err := exec.CommandContext(ctx, docker, "run", "--rm", "--platform", plat, ref).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run --platform %s %s: %v\n%s", plat, ref, err, out)
+	}
+	return string(out)
+}
+
+func amd64() platform.Platform { p, _ := platform.Parse("linux/amd64"); return p }
+func arm64() platform.Platform { p, _ := platform.Parse("linux/arm64"); return p }
+
+// rust:build for linux/amd64 and linux/arm64 (emulate): an index in the
+// registry, both images run and print what the sources say, the binaries
+// are static; then a one-line edit reuses the cook step and compiles only
+// local crates, and a version bump of the binary's crate reuses it too.
+func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
+	testinfra.RequireArm64(t)
+	e := newEnv(t)
+	ws := copyTree(t, testdataApp)
+	ctx := context.Background()
+	s := e.settings(ws, "linux/amd64,linux/arm64", e.image("app"))
+
+	start := time.Now()
+	r, err := Build(ctx, s, e.runtime(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first build (both platforms) took %s", time.Since(start).Round(time.Second))
+	got := indexManifests(t, r.Published.Reference)
+	if len(got) != 2 || got["linux/amd64"] == (v1.Hash{}) || got["linux/arm64"] == (v1.Hash{}) {
+		t.Fatalf("published index has %v, want linux/amd64 and linux/arm64", got)
+	}
+	for _, p := range []platform.Platform{amd64(), arm64()} {
+		bin := filepath.Join(ws, "dist", p.DistDir(), "app")
+		if _, err := elfcheck.Verify(bin, p); err != nil {
+			t.Errorf("%s: %v", bin, err)
+		}
+		// By the platform's manifest digest: Docker 20.10 refuses to pull
+		// a second platform of an index it already pulled by digest.
+		ref := mustRef(t, r.Published.Reference).Context().Digest(got[p.String()].String()).String()
+		checkOutput(t, "docker run "+p.String(), dockerRun(t, ref, p.String()), want(p.Arch, "v1"))
+	}
+
+	// A token unique to this run: the shared buildkitd keeps earlier runs'
+	// results, and a repeated edit would find its build step cached.
+	v2 := fmt.Sprintf("v%d", time.Now().UnixNano()%1e9)
+	replaceIn(t, filepath.Join(ws, "crates/app/src/main.rs"), `"hello from app v1"`, `"hello from app `+v2+`"`)
+	start = time.Now()
+	r, err = Build(ctx, s, e.runtime(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rebuild after a one-line edit took %s", time.Since(start).Round(time.Second))
+	for _, p := range []platform.Platform{amd64(), arm64()} {
+		if v, ok := r.StageRun("cook", p.String()); !ok || !v.Cached {
+			t.Errorf("%s: cook step after a source edit: found %t, cached %t", p, ok, v.Cached)
+		}
+		if v, ok := r.StageRun("build", p.String()); !ok || !v.Executed() {
+			t.Errorf("%s: build step did not run after a source edit", p)
+		}
+		local, external := compiled(r.stageLogs("build", p.String()))
+		sort.Strings(local)
+		if len(external) > 0 || strings.Join(local, ",") != "app,greet" {
+			t.Errorf("%s: build compiled local %v and external %v; want only the local app and greet", p, local, external)
+		}
+		checkOutput(t, p.String()+" binary", runBinary(t, filepath.Join(ws, "dist", p.DistDir(), "app")), want(p.Arch, v2))
+	}
+
+	replaceIn(t, filepath.Join(ws, "crates/app/Cargo.toml"), `version = "1.0.0"`, `version = "1.0.1"`)
+	replaceIn(t, filepath.Join(ws, "Cargo.lock"), "name = \"app\"\nversion = \"1.0.0\"", "name = \"app\"\nversion = \"1.0.1\"")
+	r, err = Build(ctx, s, e.runtime(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []platform.Platform{amd64(), arm64()} {
+		if v, ok := r.StageRun("cook", p.String()); !ok || !v.Cached {
+			t.Errorf("%s: cook step after a version bump: found %t, cached %t", p, ok, v.Cached)
+		}
+	}
+}
+
+// rust:cook exports the cook layers to a registry cache; a buildkitd with
+// an empty state then takes the cook step from that cache.
+func TestCookCacheServesFreshBuildkitd(t *testing.T) {
+	e := newEnv(t)
+	ws := copyTree(t, testdataApp)
+	// A source edit makes this test's sources differ from other tests'; the
+	// cache ref is unique to this run, so only this run's export can hit.
+	replaceIn(t, filepath.Join(ws, "crates/app/src/main.rs"), `"hello from app v1"`, `"hello from app v3"`)
+	cacheRef := fmt.Sprintf("%s/muslrust-chef-test/app-cache:run-%d", e.registry, time.Now().UnixNano())
+	ctx := context.Background()
+	s := e.settings(ws, "linux/amd64", e.image("app"))
+	s.Cache = str(cacheRef)
+	r, err := Cook(ctx, s, e.runtime(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Cache.To != cacheRef {
+		t.Fatalf("cache export %q, want %q", r.Cache.To, cacheRef)
+	}
+	if _, err := remote.Head(mustRef(t, cacheRef)); err != nil {
+		t.Fatalf("rust:cook did not export %s: %v", cacheRef, err)
+	}
+	if _, ok := r.StageRun("build", ""); ok {
+		t.Fatal("rust:cook ran the build stage")
+	}
+
+	fresh := testinfra.FreshBuildkitd(t)
+	r, err = Build(ctx, s, e.runtime(fresh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := r.StageRun("cook", ""); !ok || !v.Cached {
+		t.Fatalf("fresh buildkitd: cook step found %t, cached %t; want it from %s", ok, v.Cached, cacheRef)
+	}
+	local, external := compiled(r.stageLogs("build", ""))
+	if len(external) > 0 || len(local) == 0 {
+		t.Errorf("fresh buildkitd compiled external crates %v (local %v)", external, local)
+	}
+	checkOutput(t, "binary", runBinary(t, filepath.Join(ws, "dist", "linux_amd64", "app")), want("amd64", "v3"))
+}
+
+func mustRef(t *testing.T, s string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// split builds each platform on its own and pushes it by digest (written
+// to $GITHUB_OUTPUT); merging the digests gives the same platforms, and the
+// very same platform images, as an emulate build.
+func TestSplitThenMergeMatchesEmulate(t *testing.T) {
+	testinfra.RequireArm64(t)
+	e := newEnv(t)
+	ws := copyTree(t, testdataApp)
+	ctx := context.Background()
+	image := e.image("app")
+	s := e.settings(ws, "linux/amd64,linux/arm64", image)
+	em, err := Build(ctx, s, e.runtime(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emulated := indexManifests(t, em.Published.Reference)
+
+	var digests []string
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		out := filepath.Join(t.TempDir(), "github-output")
+		t.Setenv("GITHUB_OUTPUT", out)
+		sp := e.settings(ws, p, image)
+		sp.Strategy = str(StrategySplit)
+		r, err := Build(ctx, sp, e.runtime(""))
+		if err != nil {
+			t.Fatalf("split %s: %v", p, err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "digest="+r.Published.Digest.String()+"\n") {
+			t.Fatalf("GITHUB_OUTPUT has %q, want digest=%s", b, r.Published.Digest)
+		}
+		if r.Published.Digest != emulated[p] {
+			t.Errorf("split %s pushed %s, emulate's index has %s for it", p, r.Published.Digest, emulated[p])
+		}
+		digests = append(digests, r.Published.Reference)
+	}
+	res, err := merge.Merge(ctx, merge.Request{Digests: digests})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := indexManifests(t, res.Ref)
+	if fmt.Sprint(merged) != fmt.Sprint(emulated) {
+		t.Fatalf("merged split index %v, emulate index %v", merged, emulated)
+	}
+}
+
+// Bad input fails with one clear line and publishes nothing.
+func TestBadInput(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+
+	t.Run("compile error", func(t *testing.T) {
+		ws := copyTree(t, testdataApp)
+		replaceIn(t, filepath.Join(ws, "crates/app/src/main.rs"), `let text = "hello from app v1";`, `let text = undefined_name;`)
+		image := e.image("broken") + "-" + fmt.Sprint(time.Now().UnixNano())
+		_, err := Build(ctx, e.settings(ws, "linux/amd64", image), e.runtime(""))
+		if err == nil {
+			t.Fatal("a compile error built")
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, "cargo failed in [build") || !strings.Contains(msg, "undefined_name") {
+			t.Fatalf("error %q: want one line quoting rustc's error", msg)
+		}
+		if _, err := remote.Head(mustRef(t, image)); err == nil {
+			t.Fatalf("%s was published despite the compile error", image)
+		}
+	})
+	t.Run("unknown bin", func(t *testing.T) {
+		s := e.settings(copyTree(t, testdataApp), "linux/amd64", e.image("app"))
+		s.Bin = str("nope")
+		_, err := Build(ctx, s, e.runtime(""))
+		if err == nil || err.Error() != `bin "nope" not found; known bins: app` {
+			t.Fatalf("error %v", err)
+		}
+	})
+	t.Run("builder without the platform", func(t *testing.T) {
+		one := amd64OnlyBuilder(t, e)
+		s := e.settings(copyTree(t, testdataApp), "linux/amd64,linux/arm64", e.image("app"))
+		s.Builder = str(one)
+		_, err := Build(ctx, s, e.runtime(""))
+		if err == nil || !strings.Contains(err.Error(), "has no linux/arm64 image (it has linux/amd64)") {
+			t.Fatalf("error %v", err)
+		}
+	})
+	t.Run("unreachable builder", func(t *testing.T) {
+		s := e.settings(copyTree(t, testdataApp), "linux/amd64", e.image("app"))
+		s.Builder = str("127.0.0.1:1/nothing/builder:1")
+		_, err := Build(ctx, s, e.runtime(""))
+		if err == nil || !strings.Contains(err.Error(), "builder image 127.0.0.1:1/nothing/builder:1 is unreachable") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
+
+// amd64OnlyBuilder pushes the stand-in's amd64 image alone.
+func amd64OnlyBuilder(t *testing.T, e *env) string {
+	t.Helper()
+	idx, err := remote.Index(mustRef(t, e.builder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range im.Manifests {
+		if m.Platform != nil && m.Platform.Architecture == "amd64" {
+			img, err := idx.Image(m.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := e.registry + "/muslrust-chef-test/standin-builder:amd64-only"
+			if err := remote.Write(mustRef(t, ref), img); err != nil {
+				t.Fatal(err)
+			}
+			return ref
+		}
+	}
+	t.Fatal("stand-in has no amd64 image")
+	return ""
+}

@@ -1,0 +1,172 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/standin"
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+func str(s string) *string { return &s }
+
+// copyTree copies testdata into a fresh directory so tests can edit it.
+func copyTree(t testing.TB, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			if d.Name() == "target" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func replaceIn(t testing.TB, file, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("%s does not contain %q", file, old)
+	}
+	if err := os.WriteFile(file, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env is one test's infrastructure: BuildKit, the registry, the stand-in.
+type env struct {
+	t        testing.TB
+	bkHost   string
+	registry string
+	builder  string
+	progress *syncBuffer
+	log      *syncBuffer
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	e := &env{t: t, bkHost: testinfra.Buildkitd(t), registry: testinfra.Registry(t), progress: &syncBuffer{}, log: &syncBuffer{}}
+	e.builder = standin.Image(t)
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("MUSLRUST_CHEF_TEST_PROGRESS") == "1" {
+			t.Logf("log:\n%s\nBuildKit progress:\n%s", e.log.String(), tail(e.progress.String(), 200))
+		}
+	})
+	return e
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (e *env) runtime(host string) Runtime {
+	if host == "" {
+		host = e.bkHost
+	}
+	hp, _ := platform.Host()
+	return Runtime{
+		ConnectOptions: []buildkit.Option{buildkit.WithHost(host), buildkit.WithProgress(e.progress, "plain")},
+		Stdout:         e.log, Log: e.log,
+		Created: time.Unix(0, 0), Host: hp,
+	}
+}
+
+// settings for the testdata workspace at ws: the stand-in builder, a
+// scratch runtime base, dist inside the test's temp dir, no cache unless set.
+func (e *env) settings(ws, platforms, image string) Settings {
+	return Settings{
+		Workspace: str(ws), Platforms: str(platforms), Image: str(image),
+		Builder: str(e.builder), Base: str("scratch"), Dist: str(filepath.Join(ws, "dist")),
+		Output: str("registry"), Cache: str("off"), Strategy: str(StrategyEmulate),
+	}
+}
+
+func (e *env) image(name string) string {
+	return e.registry + "/muslrust-chef-test/" + name + ":" + strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(e.t.Name(), "-"))
+}
+
+var compiling = regexp.MustCompile(`(?m)^\s*Compiling (\S+) v\S+(.*)$`)
+
+// compiled lists the crates a build-stage RUN compiled, and whether each
+// was local (cargo prints a path for those).
+func compiled(logs string) (local, external []string) {
+	for _, m := range compiling.FindAllStringSubmatch(logs, -1) {
+		if strings.Contains(m[2], "(/src/") {
+			local = append(local, m[1])
+		} else {
+			external = append(external, m[1])
+		}
+	}
+	return local, external
+}
+
+func (r *Result) stageLogs(stage, p string) string {
+	for name, l := range r.Logs {
+		if isStageRun(name, stage, p) {
+			return l
+		}
+	}
+	return ""
+}
+
+// runBinary runs a dist binary (arm64 through binfmt/QEMU) and returns its output.
+func runBinary(t testing.TB, bin string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", bin, err, out)
+	}
+	return string(out)
+}

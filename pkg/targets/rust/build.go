@@ -1,0 +1,79 @@
+package rust
+
+import (
+	"context"
+	"os"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/pipeline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
+)
+
+// Build plans, cooks and builds the workspace's binary in BuildKit for every platform, verifies it and publishes a slim image.
+//
+// The cook stage of the embedded images/app/Dockerfile builds only the
+// dependencies from rust:plan's skeleton, so it stays cached until they
+// change; the build stage compiles the real sources with the very same
+// cargo flags (profile, features, --locked, the explicit --target triple,
+// RUSTFLAGS, strip) and dist/<os>_<arch>/<bin> is exported, checked to be a
+// static executable and published like rust:slim does. Defaults come from
+// [package.metadata.muslrust-chef] and [workspace.metadata.muslrust-chef]
+// (image, platforms, base-image, features, profile); environment variables
+// and flags override them. More knobs, environment only:
+// MUSLRUST_CHEF_PLAN_DIR, MUSLRUST_CHEF_DIST, MUSLRUST_CHEF_LIBC,
+// MUSLRUST_CHEF_RUSTFLAGS, MUSLRUST_CHEF_NO_DEFAULT_FEATURES,
+// MUSLRUST_CHEF_LOCKED, MUSLRUST_CHEF_STRIP, MUSLRUST_CHEF_MAIN_BRANCH,
+// MUSLRUST_CHEF_SOURCE, MUSLRUST_CHEF_REVISION, MUSLRUST_CHEF_VERSION,
+// BUILDKIT_HOST and SOURCE_DATE_EPOCH.
+func (Rust) Build(ctx context.Context,
+	workspace *string, // MUSLRUST_CHEF_WORKSPACE: directory of the root Cargo.toml; default the current directory
+	bin *string, // MUSLRUST_CHEF_BIN: binary to build; default the workspace's only binary
+	platforms *string, // MUSLRUST_CHEF_PLATFORMS: comma-separated, default linux/amd64,linux/arm64
+	image *string, // MUSLRUST_CHEF_IMAGE: repo[:tag]; required for registry, default <bin>:latest otherwise
+	tags *string, // MUSLRUST_CHEF_TAGS: extra comma-separated tags in the same repository
+	output *string, // MUSLRUST_CHEF_OUTPUT: registry (default), oci:DIR, tar:FILE (one platform) or docker (host platform)
+	base *string, // MUSLRUST_CHEF_BASE_IMAGE: runtime base reference or scratch; default chainguard/static pinned by digest
+	builder *string, // MUSLRUST_CHEF_BUILDER_IMAGE: builder image with cargo; default the kit's muslrust-chef image, pinned
+	profile *string, // MUSLRUST_CHEF_PROFILE: cargo profile; default release
+	features *string, // MUSLRUST_CHEF_FEATURES: comma-separated cargo features
+	strategy *string, // MUSLRUST_CHEF_STRATEGY: emulate (default, QEMU for foreign platforms) or split (one platform, pushed by digest)
+	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), off; default <image repo>:buildcache-<branch>
+) error {
+	rt, err := runtime(ctx, "rust:build")
+	if err != nil {
+		return err
+	}
+	s := pipeline.Settings{Workspace: workspace, Bin: bin, Platforms: platforms, Image: image, Tags: tags,
+		Output: output, Base: base, Builder: builder, Profile: profile, Features: features,
+		Strategy: strategy, Cache: cache}
+	if _, err := pipeline.Build(ctx, s, rt); err != nil {
+		return mg.Fatal(1, "rust:build: "+err.Error())
+	}
+	return nil
+}
+
+// runtime gathers what rust:build and rust:cook share with rust:slim: the
+// OCI labels, SOURCE_DATE_EPOCH and the host platform.
+func runtime(ctx context.Context, target string) (pipeline.Runtime, error) {
+	created, err := config.Epoch()
+	if err != nil {
+		return pipeline.Runtime{}, mg.Fatal(2, target+": "+err.Error())
+	}
+	// An unsupported host only matters for tar and docker outputs, which
+	// then fail with a message naming the platforms to choose from.
+	host, _ := platform.Host()
+	return pipeline.Runtime{
+		Stdout: os.Stdout,
+		Log:    os.Stderr,
+		Labels: slim.Labels{
+			Source:   firstNonEmpty(config.Source.Value(nil), githubSource()),
+			Revision: firstNonEmpty(config.Revision.Value(nil), os.Getenv("GITHUB_SHA"), gitHead(ctx)),
+			Version:  config.Version.Value(nil),
+		},
+		Created: created,
+		Host:    host,
+	}, nil
+}

@@ -1,0 +1,41 @@
+package rust
+
+import (
+	"context"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/pipeline"
+)
+
+// Cook plans the workspace and builds only the dependency (cook) stage for every platform, exporting its registry cache.
+//
+// Run it on the main branch to pre-warm the cache every branch imports:
+// with MUSLRUST_CHEF_CACHE (or MUSLRUST_CHEF_IMAGE, whose repository then
+// holds buildcache-<branch> tags) the cook layers are exported with
+// mode=max to the current branch's ref while the branch's and the main
+// branch's refs are imported. The cargo flags are exactly those of
+// rust:build (same knobs, same defaults, same Cargo.toml metadata), so
+// rust:build finds the layer. Environment-only knobs as for rust:build.
+func (Rust) Cook(ctx context.Context,
+	workspace *string, // MUSLRUST_CHEF_WORKSPACE: directory of the root Cargo.toml; default the current directory
+	bin *string, // MUSLRUST_CHEF_BIN: binary whose dependencies are cooked; default the workspace's only binary
+	platforms *string, // MUSLRUST_CHEF_PLATFORMS: comma-separated, default linux/amd64,linux/arm64
+	image *string, // MUSLRUST_CHEF_IMAGE: image repo[:tag] whose repository holds the default cache refs
+	builder *string, // MUSLRUST_CHEF_BUILDER_IMAGE: builder image with cargo; default the kit's muslrust-chef image, pinned
+	profile *string, // MUSLRUST_CHEF_PROFILE: cargo profile; default release
+	features *string, // MUSLRUST_CHEF_FEATURES: comma-separated cargo features
+	strategy *string, // MUSLRUST_CHEF_STRATEGY: emulate (default) or split (one platform, per-platform cache ref)
+	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), off; default <image repo>:buildcache-<branch>
+) error {
+	rt, err := runtime(ctx, "rust:cook")
+	if err != nil {
+		return err
+	}
+	s := pipeline.Settings{Workspace: workspace, Bin: bin, Platforms: platforms, Image: image,
+		Builder: builder, Profile: profile, Features: features, Strategy: strategy, Cache: cache}
+	if _, err := pipeline.Cook(ctx, s, rt); err != nil {
+		return mg.Fatal(1, "rust:cook: "+err.Error())
+	}
+	return nil
+}
