@@ -19,11 +19,7 @@ var (
 
 // CacheDir is where downloaded .debs are kept between runs on one machine.
 func CacheDir() string {
-	root := os.Getenv("MUSLRUST_CHEF_TEST_ROOT")
-	if root == "" {
-		root = "/var/lib/muslrust-chef-test"
-	}
-	return filepath.Join(root, "cache", "standin")
+	return filepath.Join(testinfra.Root(), "cache", "standin")
 }
 
 // Image returns the stand-in builder index in the test registry, building it
