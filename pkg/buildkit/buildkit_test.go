@@ -504,6 +504,14 @@ func TestDockerDaemonBuilder(t *testing.T) {
 		{Request{ContextDir: ctxDir, CacheTo: registry + "/muslrust-chef-test/c:x"}, "cannot export a registry cache"},
 		{Request{ContextDir: ctxDir, Image: &ImageOutput{Names: []string{registry + "/x"}, PushByDigest: true}}, "cannot push by digest"},
 	}
+	if !e.Caps.NamedContexts {
+		// Docker 20.10's BuildKit v0.8: its frontend would try to pull an
+		// image named "skeleton" instead of using the context sent.
+		refusals = append(refusals, struct {
+			req  Request
+			want string
+		}{Request{ContextDir: ctxDir, NamedContexts: map[string]string{"skeleton": ctxDir}}, "cannot use named build contexts"})
+	}
 	for _, r := range refusals {
 		_, err := b.Solve(context.Background(), r.req)
 		assertOneLine(t, err)

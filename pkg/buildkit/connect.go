@@ -51,6 +51,7 @@ type Capabilities struct {
 	CacheExport   bool // type=registry cache export
 	PushByDigest  bool // image exporter push-by-digest=true
 	ImageExporter bool // the "image" exporter (dockerd without containerd store names it "moby")
+	NamedContexts bool // FROM/COPY --from=<name> backed by a context the client sends (Dockerfile frontend >= 1.4)
 }
 
 // Endpoint describes the BuildKit a Builder is connected to.
@@ -257,6 +258,14 @@ func (b *builder) probeWorkers(ctx context.Context) error {
 		}
 	}
 	sort.Strings(b.endpoint.Platforms)
+	// BuildKit before v0.11 (Docker 20.10's built-in one) has no Info call,
+	// and its Dockerfile frontend cannot take named contexts either: it
+	// would try to pull an image named after the context instead.
+	if _, err := b.bk.Info(pctx); err == nil {
+		b.endpoint.Caps.NamedContexts = true
+	} else if ctx.Err() != nil {
+		return fmt.Errorf("connecting to %s: %w", b.endpoint.Describe(), context.Cause(ctx))
+	}
 	return nil
 }
 

@@ -244,6 +244,9 @@ func (b *builder) check(req Request) error {
 	if req.CacheTo != "" && !e.Caps.CacheExport {
 		return fmt.Errorf("%s cannot export a registry cache (%s): %s, or build without a cache export", what, req.CacheTo, fix)
 	}
+	if len(req.NamedContexts) > 0 && !e.Caps.NamedContexts {
+		return fmt.Errorf("%s is older than BuildKit v0.11 and cannot use named build contexts, which this build needs: upgrade Docker to 23.0 or later, or %s", what, fix)
+	}
 	if req.Image != nil && req.Image.PushByDigest && !e.Caps.PushByDigest {
 		return fmt.Errorf("%s cannot push by digest: %s", what, fix)
 	}
