@@ -141,6 +141,26 @@ func Build(ctx context.Context, binName string, bins []Binary, opts ...Option) (
 	return mutate.AppendManifests(idx, adds...), nil
 }
 
+// CheckBase resolves the runtime base for every platform without building
+// anything, so a pipeline can fail in seconds, before a long compile, when
+// the base is unreachable or lacks a platform.
+func CheckBase(ctx context.Context, ps []platform.Platform, opts ...Option) error {
+	o := options{base: DefaultBase, keychain: authn.DefaultKeychain}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	base, err := openBase(ctx, o)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if _, _, err := base.forPlatform(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func validBinName(n string) error {
 	if n == "" {
 		return errors.New("no binary name: set MUSLRUST_CHEF_BIN (the cargo [[bin]] name)")

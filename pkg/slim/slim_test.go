@@ -288,3 +288,25 @@ func TestBadBinariesFailBeforeAnyNetwork(t *testing.T) {
 		t.Error("a binary name with a slash was accepted")
 	}
 }
+
+func TestCheckBaseFailsFastWithoutBinaries(t *testing.T) {
+	reg := regtest.New(t)
+	regtest.EmptyDockerConfig(t)
+	amd64Only := pushBase(t, reg.Host, "amd64")
+	ctx := context.Background()
+	amd64, arm64 := plat(t, "amd64"), plat(t, "arm64")
+	if err := CheckBase(ctx, []platform.Platform{amd64}, WithBase(amd64Only)); err != nil {
+		t.Fatalf("amd64 on an amd64 base: %v", err)
+	}
+	if err := CheckBase(ctx, []platform.Platform{amd64, arm64}, WithBase(amd64Only)); err == nil || !strings.Contains(err.Error(), "lacks platform linux/arm64") {
+		t.Fatalf("missing platform: %v", err)
+	}
+	if err := CheckBase(ctx, []platform.Platform{arm64}, WithBase(Scratch)); err != nil {
+		t.Fatalf("scratch: %v", err)
+	}
+	dead := regtest.New(t)
+	dead.Close()
+	if err := CheckBase(ctx, []platform.Platform{amd64}, WithBase(dead.Host+"/base:1")); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("unreachable: %v", err)
+	}
+}
