@@ -14,6 +14,11 @@ const (
 	StageCook   = "cook"
 	StageBuild  = "build"
 	StageExport = "export"
+	// The cross strategy's stages: run once on $BUILDPLATFORM for every
+	// target triple; the export stage picks the target platform's binary.
+	StageCrossCook   = "cross-cook"
+	StageCrossBuild  = "cross-build"
+	StageCrossExport = "cross-export"
 )
 
 // Build arguments and the named context of Dockerfile.
@@ -21,7 +26,11 @@ const (
 	ArgBuilderImage = "BUILDER_IMAGE"
 	ArgWorkspaceDir = "WORKSPACE_DIR"
 	// ArgFlagsPrefix + GOARCH ("amd64") is one architecture's flags snippet.
-	ArgFlagsPrefix  = "MUSLRUST_CHEF_FLAGS_"
+	ArgFlagsPrefix = "MUSLRUST_CHEF_FLAGS_"
+	// ArgCross is the cross stages' one snippet for every triple;
+	// ArgCrossFrom the build platform whose builder labels it was made from.
+	ArgCross        = "MUSLRUST_CHEF_CROSS"
+	ArgCrossFrom    = "MUSLRUST_CHEF_CROSS_FROM"
 	ContextSkeleton = "skeleton"
 	// OutDir is where the build stage puts the binary.
 	OutDir = "/muslrust-chef/out"

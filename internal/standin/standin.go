@@ -79,6 +79,19 @@ var Crates = []string{
 // Arches are the architectures the stand-in is built for.
 var Arches = []string{"amd64", "arm64"}
 
+// ImageSpec is one platform image of a stand-in index whose contents differ
+// per architecture (the cross stand-in: only amd64 carries the aarch64
+// cross toolchain).
+type ImageSpec struct {
+	Arch string
+	// Packages to install; "name:arch" names a package of a foreign dpkg
+	// architecture (multiarch), listed in Foreign.
+	Packages []string
+	Foreign  []string
+	// Labels are added to the image config (on top of libc and rustflags).
+	Labels map[string]string
+}
+
 // Options configure Ensure.
 type Options struct {
 	// Registry is host:port of the registry to push to (plain HTTP).
@@ -87,6 +100,10 @@ type Options struct {
 	CacheDir string
 	// Packages default to Toolchain plus Crates.
 	Packages []string
+	// Repository defaults to Repository.
+	Repository string
+	// Images, when set, replace Arches and Packages: one image per entry.
+	Images []ImageSpec
 	// Log receives one line per step; nil discards.
 	Log io.Writer
 }
@@ -116,21 +133,45 @@ func Ensure(ctx context.Context, opts Options) (Result, error) {
 	if len(pkgs) == 0 {
 		pkgs = append(append([]string{}, Toolchain...), Crates...)
 	}
-	resolved := map[string][]pkgVersion{}
+	images := opts.Images
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n%s\n", recipeVersion, cargoConfig, strings.Join(pkgs, " "))
-	for _, arch := range Arches {
-		list, err := resolve(ctx, arch, pkgs)
+	if len(images) == 0 {
+		for _, a := range Arches {
+			images = append(images, ImageSpec{Arch: a, Packages: pkgs})
+		}
+	} else {
+		// Only per-image recipes hash their declaration, so that the plain
+		// stand-in's tag (and registry copy) stays what it was.
+		for _, im := range images {
+			fmt.Fprintf(h, "image %s %s foreign=%s\n", im.Arch, strings.Join(im.Packages, " "), strings.Join(im.Foreign, " "))
+			keys := make([]string, 0, len(im.Labels))
+			for k := range im.Labels {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(h, "label %s=%s\n", k, im.Labels[k])
+			}
+		}
+	}
+	repo := opts.Repository
+	if repo == "" {
+		repo = Repository
+	}
+	resolved := map[string][]pkgVersion{}
+	for _, im := range images {
+		list, err := resolve(ctx, im.Arch, im.Foreign, im.Packages)
 		if err != nil {
 			return Result{}, err
 		}
-		resolved[arch] = list
+		resolved[im.Arch] = list
 		for _, p := range list {
 			fmt.Fprintf(h, "%s %s %s\n", p.Name, p.Version, p.Arch)
 		}
 	}
 	tag := hex.EncodeToString(h.Sum(nil))[:20]
-	ref, err := name.NewTag(opts.Registry+"/"+Repository+":"+tag, name.Insecure)
+	ref, err := name.NewTag(opts.Registry+"/"+repo+":"+tag, name.Insecure)
 	if err != nil {
 		return Result{}, err
 	}
@@ -151,7 +192,8 @@ func Ensure(ctx context.Context, opts Options) (Result, error) {
 	}
 
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, arch := range Arches {
+	for _, im := range images {
+		arch := im.Arch
 		debDir := filepath.Join(opts.CacheDir, "debs-"+arch)
 		fmt.Fprintf(log, "standin: %s: downloading %d packages into %s\n", arch, len(resolved[arch]), debDir)
 		if err := download(ctx, debDir, resolved[arch]); err != nil {
@@ -162,7 +204,7 @@ func Ensure(ctx context.Context, opts Options) (Result, error) {
 		if err := writeLayer(ctx, layerFile, arch, debDir, resolved[arch]); err != nil {
 			return Result{}, err
 		}
-		img, err := image(layerFile, arch)
+		img, err := image(layerFile, arch, im.Labels)
 		if err != nil {
 			return Result{}, err
 		}
@@ -213,7 +255,7 @@ func lock(file string) (func(), error) {
 
 // resolve asks apt for the full closure of pkgs on an empty system of the
 // given architecture.
-func resolve(ctx context.Context, arch string, pkgs []string) ([]pkgVersion, error) {
+func resolve(ctx context.Context, arch string, foreign, pkgs []string) ([]pkgVersion, error) {
 	status, err := os.CreateTemp("", "standin-dpkg-status-")
 	if err != nil {
 		return nil, err
@@ -224,6 +266,9 @@ func resolve(ctx context.Context, arch string, pkgs []string) ([]pkgVersion, err
 		"-o", "Dir::State::status=" + status.Name(),
 		"-o", "APT::Architecture=" + arch,
 		"-o", "APT::Architectures::=" + arch,
+	}
+	for _, f := range foreign {
+		args = append(args, "-o", "APT::Architectures::="+f)
 	}
 	args = append(args, pkgs...)
 	cmd := exec.CommandContext(ctx, "apt-get", args...)
@@ -255,12 +300,21 @@ func resolve(ctx context.Context, arch string, pkgs []string) ([]pkgVersion, err
 		if a == "" {
 			return nil, fmt.Errorf("no architecture in apt-get output line %q", line)
 		}
-		list = append(list, pkgVersion{Name: f[1], Version: strings.TrimPrefix(f[2], "("), Arch: a})
+		// A foreign-architecture package is printed as "libc6:arm64".
+		n, _, _ := strings.Cut(f[1], ":")
+		list = append(list, pkgVersion{Name: n, Version: strings.TrimPrefix(f[2], "("), Arch: a})
 	}
 	if len(list) == 0 {
 		return nil, fmt.Errorf("apt resolved no packages for %s: %s", arch, lastLines(out, 3))
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	// By name, then architecture: a multiarch closure has libc6 twice, and
+	// the order feeds the image tag.
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Name != list[j].Name {
+			return list[i].Name < list[j].Name
+		}
+		return list[i].Arch < list[j].Arch
+	})
 	return list, nil
 }
 
@@ -480,7 +534,7 @@ func skip(n string) bool {
 	return false
 }
 
-func image(layerFile, arch string) (v1.Image, error) {
+func image(layerFile, arch string, extra map[string]string) (v1.Image, error) {
 	layer, err := tarball.LayerFromFile(layerFile, tarball.WithMediaType(types.OCILayer))
 	if err != nil {
 		return nil, err
@@ -507,6 +561,9 @@ func image(layerFile, arch string) (v1.Image, error) {
 		LabelLibc:                              "gnu",
 		LabelRustFlags:                         CrtStatic,
 		"org.opencontainers.image.description": "muslrust-chef test stand-in builder: Debian rustc/cargo with Debian's crates as a directory source",
+	}
+	for k, v := range extra {
+		cf.Config.Labels[k] = v
 	}
 	return mutate.ConfigFile(img, cf)
 }

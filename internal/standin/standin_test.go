@@ -47,3 +47,49 @@ func TestImageIsMultiPlatformWithLabels(t *testing.T) {
 		}
 	}
 }
+
+// The cross stand-in's amd64 image declares the aarch64 cross toolchain;
+// its arm64 image declares nothing to cross to.
+func TestCrossImageDeclaresCross(t *testing.T) {
+	ref := CrossImage(t)
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 2 {
+		t.Fatalf("cross stand-in has %d images, want amd64 and arm64", len(im.Manifests))
+	}
+	for _, m := range im.Manifests {
+		img, err := idx.Image(m.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := cf.Config.Labels
+		switch m.Platform.Architecture {
+		case "amd64":
+			for k, v := range CrossLabels() {
+				if l[k] != v {
+					t.Errorf("amd64: label %s=%q, want %q", k, l[k], v)
+				}
+			}
+		case "arm64":
+			if l[LabelCross] != "" || l[LabelLibc] != "gnu" {
+				t.Errorf("arm64: labels %v", l)
+			}
+		default:
+			t.Errorf("unexpected platform %v", m.Platform)
+		}
+	}
+}

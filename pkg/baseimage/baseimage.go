@@ -38,7 +38,11 @@ type Spec struct {
 	MuslrustImage string
 	// CargoChef selects the cargo-chef release (zero value: the pin).
 	CargoChef CargoChef
-	Labels    Labels
+	// NoCross skips the cross-compilation toolchain (the other musl Rust
+	// target, zig, cargo-zigbuild) and leaves the image's
+	// io.muslrust-chef.cross declaration empty.
+	NoCross bool
+	Labels  Labels
 	// GoEnv is added to the environment of the helper's go build.
 	GoEnv []string
 	// Insecure allows plain-HTTP registries for push and cache.
@@ -256,6 +260,13 @@ func prepare(ctx context.Context, s Spec) (*prepared, error) {
 			return nil, fmt.Errorf("muslrust image %q is not a valid reference (%v): use clux/muslrust:<version>-stable-<date>[@sha256:...]", s.MuslrustImage, err)
 		}
 		args["MUSLRUST_IMAGE"] = s.MuslrustImage
+	}
+	if s.NoCross {
+		// The Dockerfile skips each step on an empty version, and refuses a
+		// cross declaration without them.
+		for _, a := range []string{"CROSS_RUST_TARGETS", "ZIG_VERSION", "CARGO_ZIGBUILD_VERSION", "MUSLRUST_CHEF_CROSS_PLATFORMS"} {
+			args[a] = ""
+		}
 	}
 	args["MUSLRUST_CHEF_VERSION"] = s.Labels.Version
 	args["MUSLRUST_CHEF_REVISION"] = s.Labels.Revision

@@ -44,7 +44,8 @@ func BenchmarkPushColdVsRegistryCache(b *testing.B) {
 		repo := registry + "/muslrust-chef-test/bench-builder-" + id
 		req, err := baseimage.PlanPush(context.Background(), baseimage.Settings{
 			Image: repo, Tags: "bench", MuslrustImage: base, ChefVersion: "none",
-			Cache: repo + ":buildcache-bench", Revision: "bench", Version: "0.0.0-bench." + id,
+			CrossToolchain: "none",
+			Cache:          repo + ":buildcache-bench", Revision: "bench", Version: "0.0.0-bench." + id,
 		})
 		if err != nil {
 			b.Fatal(err)

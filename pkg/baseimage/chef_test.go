@@ -69,6 +69,7 @@ func TestCargoChefChecksummedInstall(t *testing.T) {
 	settings := baseimage.Settings{
 		Image: repo, Tags: "chef", Cache: "off", MuslrustImage: base,
 		ChefVersion: "0.1.99", ChefSHA256: "amd64=" + sums["amd64"] + ",arm64=" + sums["arm64"], ChefURL: url,
+		CrossToolchain: "none",
 	}
 	b := connect(t, bk)
 

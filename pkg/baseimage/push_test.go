@@ -33,13 +33,14 @@ func TestPushIndexBothPlatforms(t *testing.T) {
 	repo := registry + "/muslrust-chef-test/builder-" + uniq()
 
 	req, err := baseimage.PlanPush(context.Background(), baseimage.Settings{
-		Image:         repo,
-		Platforms:     "linux/amd64,linux/arm64",
-		Cache:         "off",
-		MuslrustImage: base,
-		ChefVersion:   "none", // nothing here reaches GitHub releases
-		Revision:      "0123456789abcdef",
-		Source:        "https://example.test/muslrust-chef",
+		Image:          repo,
+		Platforms:      "linux/amd64,linux/arm64",
+		Cache:          "off",
+		MuslrustImage:  base,
+		ChefVersion:    "none",
+		CrossToolchain: "none", // nothing here reaches GitHub releases
+		Revision:       "0123456789abcdef",
+		Source:         "https://example.test/muslrust-chef",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +107,8 @@ func TestPushIndexBothPlatforms(t *testing.T) {
 			"org.opencontainers.image.base.name": base,
 			"org.opencontainers.image.title":     "muslrust-chef",
 			"io.muslrust-chef.libc":              "musl",
+			// CrossToolchain none: no zig, so no cross declaration.
+			"io.muslrust-chef.cross": "",
 		}
 		for k, v := range labels {
 			if got := cf.Config.Labels[k]; got != v {
@@ -137,7 +140,8 @@ func TestSplitPushByDigestThenMerge(t *testing.T) {
 	for _, p := range []string{"linux/amd64", "linux/arm64"} {
 		req, err := baseimage.PlanPush(context.Background(), baseimage.Settings{
 			Image: repo, Platforms: p, PushByDigest: true, MuslrustImage: base, ChefVersion: "none",
-			Cache: "off",
+			CrossToolchain: "none",
+			Cache:          "off",
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -191,7 +195,8 @@ func TestRegistryCacheOnFreshBuilder(t *testing.T) {
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
 	t.Setenv("GITHUB_REF", "refs/heads/feature/cache-test")
 	repo := registry + "/muslrust-chef-test/builder-cache-" + uniq()
-	settings := baseimage.Settings{Image: repo, Tags: "edge", MuslrustImage: base, ChefVersion: "none", Revision: "r1"}
+	settings := baseimage.Settings{Image: repo, Tags: "edge", MuslrustImage: base, ChefVersion: "none",
+		CrossToolchain: "none", Revision: "r1"}
 	req, err := baseimage.PlanPush(context.Background(), settings)
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +240,7 @@ func TestBuildOCILayout(t *testing.T) {
 	cleanEnv(t)
 	host := hostPlatform(t)
 	dir := t.TempDir() + "/layout"
-	req, err := baseimage.PlanBuild(context.Background(), baseimage.Settings{Output: "oci:" + dir, MuslrustImage: base, ChefVersion: "none"}, host)
+	req, err := baseimage.PlanBuild(context.Background(), baseimage.Settings{Output: "oci:" + dir, MuslrustImage: base, ChefVersion: "none", CrossToolchain: "none"}, host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,6 +288,8 @@ func TestPlanRefusals(t *testing.T) {
 			[]string{"cargo-chef 0.1.99 needs the sha256 of its linux/arm64 release asset", "MUSLRUST_CHEF_CARGO_CHEF_SHA256"}},
 		{"bad checksum", baseimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", ChefVersion: "0.1.99", ChefSHA256: "amd64=xyz"}, nil,
 			[]string{"not arch=<64 hex digits>"}},
+		{"unknown cross toolchain", baseimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", CrossToolchain: "zig"}, nil,
+			[]string{`MUSLRUST_CHEF_CROSS_TOOLCHAIN="zig"`, "use none"}},
 		{"bad cache", baseimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", Cache: "r.example/cache"}, nil,
 			[]string{"MUSLRUST_CHEF_CACHE", "with a tag"}},
 		{"bad metadata json", baseimage.Settings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"DOCKER_METADATA_OUTPUT_JSON": "{tags"},

@@ -30,9 +30,12 @@ type Settings struct {
 	ChefVersion   string // MUSLRUST_CHEF_CARGO_CHEF_VERSION
 	ChefSHA256    string // MUSLRUST_CHEF_CARGO_CHEF_SHA256
 	ChefURL       string // MUSLRUST_CHEF_CARGO_CHEF_URL
-	Source        string // MUSLRUST_CHEF_SOURCE
-	Revision      string // MUSLRUST_CHEF_REVISION
-	Version       string // MUSLRUST_CHEF_VERSION
+	// CrossToolchain "none" skips the cross-compilation toolchain and
+	// declaration; empty keeps the Dockerfile's pins.
+	CrossToolchain string // MUSLRUST_CHEF_CROSS_TOOLCHAIN
+	Source         string // MUSLRUST_CHEF_SOURCE
+	Revision       string // MUSLRUST_CHEF_REVISION
+	Version        string // MUSLRUST_CHEF_VERSION
 }
 
 // FromKnobs resolves every knob from its flag (nil: not given) or the
@@ -43,20 +46,21 @@ func FromKnobs(image, platforms, tags, cache, output, muslrust, chef, chefsha, s
 		return Settings{}, err
 	}
 	return Settings{
-		Image:         config.BuilderImage.Value(image),
-		Platforms:     config.Platforms.Value(platforms),
-		Tags:          config.Tags.Value(tags),
-		Cache:         config.Cache.Value(cache),
-		MainBranch:    config.MainBranch.Value(nil),
-		PushByDigest:  by,
-		Output:        config.BuilderOutput.Value(output),
-		MuslrustImage: config.MuslrustImage.Value(muslrust),
-		ChefVersion:   config.CargoChefVersion.Value(chef),
-		ChefSHA256:    config.CargoChefSHA256.Value(chefsha),
-		ChefURL:       config.CargoChefURL.Value(nil),
-		Source:        config.Source.Value(source),
-		Revision:      config.Revision.Value(revision),
-		Version:       config.Version.Value(version),
+		Image:          config.BuilderImage.Value(image),
+		Platforms:      config.Platforms.Value(platforms),
+		Tags:           config.Tags.Value(tags),
+		Cache:          config.Cache.Value(cache),
+		MainBranch:     config.MainBranch.Value(nil),
+		PushByDigest:   by,
+		Output:         config.BuilderOutput.Value(output),
+		MuslrustImage:  config.MuslrustImage.Value(muslrust),
+		ChefVersion:    config.CargoChefVersion.Value(chef),
+		ChefSHA256:     config.CargoChefSHA256.Value(chefsha),
+		ChefURL:        config.CargoChefURL.Value(nil),
+		CrossToolchain: config.CrossToolchain.Value(nil),
+		Source:         config.Source.Value(source),
+		Revision:       config.Revision.Value(revision),
+		Version:        config.Version.Value(version),
 	}, nil
 }
 
@@ -77,6 +81,14 @@ func (s Settings) spec(ctx context.Context, ps []platform.Platform, version stri
 		return Spec{}, &UsageError{Err: err}
 	}
 	chef := CargoChef{Version: s.ChefVersion, SHA256: sums, BaseURL: s.ChefURL}
+	noCross := false
+	switch strings.ToLower(strings.TrimSpace(s.CrossToolchain)) {
+	case "":
+	case "none", "off":
+		noCross = true
+	default:
+		return Spec{}, usage("MUSLRUST_CHEF_CROSS_TOOLCHAIN=%q: use none to build without the cross-compilation toolchain, or leave it empty for the Dockerfile's pins", s.CrossToolchain)
+	}
 	if _, err := chef.buildArgs(ps); err != nil {
 		return Spec{}, &UsageError{Err: err}
 	}
@@ -85,7 +97,7 @@ func (s Settings) spec(ctx context.Context, ps []platform.Platform, version stri
 		Revision: firstNonEmpty(s.Revision, labels["org.opencontainers.image.revision"], os.Getenv("GITHUB_SHA"), gitHead(ctx)),
 		Source:   firstNonEmpty(s.Source, labels["org.opencontainers.image.source"], githubSource()),
 	}
-	return Spec{Platforms: ps, MuslrustImage: s.MuslrustImage, CargoChef: chef, Labels: l}, nil
+	return Spec{Platforms: ps, MuslrustImage: s.MuslrustImage, CargoChef: chef, NoCross: noCross, Labels: l}, nil
 }
 
 // PlanPush validates the settings and resolves repository, tags, cache and

@@ -24,6 +24,7 @@ const MetadataKey = "muslrust-chef"
 //	base-image = "scratch"
 //	features = ["tls"]                           # or "tls,metrics"
 //	profile = "release"
+//	strategy = "cross"                           # or "emulate", "split", "auto"
 //
 // Flags and MUSLRUST_CHEF_* variables override every key.
 type Metadata struct {
@@ -32,9 +33,13 @@ type Metadata struct {
 	BaseImage string
 	Features  string // comma-separated
 	Profile   string
+	Strategy  string
+	// StrategyFrom is the section Strategy came from: "workspace" or
+	// "package" (messages name it).
+	StrategyFrom string
 }
 
-var metadataKeys = []string{"base-image", "features", "image", "platforms", "profile"}
+var metadataKeys = []string{"base-image", "features", "image", "platforms", "profile", "strategy"}
 
 // ReadMetadata reads [workspace.metadata.muslrust-chef] from the root
 // manifest and [package.metadata.muslrust-chef] from packageManifest (a
@@ -90,6 +95,9 @@ func (md *Metadata) merge(file, section string) error {
 			dst = &md.BaseImage
 		case "profile":
 			dst = &md.Profile
+		case "strategy":
+			dst = &md.Strategy
+			md.StrategyFrom = section
 		case "platforms":
 			dst, list = &md.Platforms, true
 		case "features":

@@ -27,6 +27,7 @@ image = "ghcr.io/o/ws"
 platforms = ["linux/amd64", "linux/arm64"]
 profile = "release"
 features = "a, b"
+strategy = "emulate"
 `)
 	writeManifest(t, ws, "app/Cargo.toml", `[package]
 name = "app"
@@ -35,12 +36,13 @@ version = "0.1.0"
 image = "ghcr.io/o/app"
 base-image = "scratch"
 features = ["tls"]
+strategy = "cross"
 `)
 	md, err := ReadMetadata(ws, "app/Cargo.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Metadata{Image: "ghcr.io/o/app", Platforms: "linux/amd64,linux/arm64", BaseImage: "scratch", Features: "tls", Profile: "release"}
+	want := Metadata{Image: "ghcr.io/o/app", Platforms: "linux/amd64,linux/arm64", BaseImage: "scratch", Features: "tls", Profile: "release", Strategy: "cross", StrategyFrom: "package"}
 	if md != want {
 		t.Fatalf("got %+v, want %+v", md, want)
 	}
@@ -54,7 +56,7 @@ features = ["tls"]
 
 func TestMetadataRejectsUnknownKeysAndWrongTypes(t *testing.T) {
 	for body, want := range map[string]string{
-		"imag = \"x\"":          `unknown key "imag": use base-image, features, image, platforms, profile`,
+		"imag = \"x\"":          `unknown key "imag": use base-image, features, image, platforms, profile, strategy`,
 		"image = [\"x\"]":       "image must be a string",
 		"platforms = 3":         "platforms must be a string or a list of strings",
 		"features = [\"a\", 1]": "features must be a list of strings",

@@ -29,8 +29,8 @@ var (
 		Help: "libc half of the target triple, musl or gnu; default: the builder image's io.muslrust-chef.libc label, else musl"}
 	RustFlags = Knob{Env: "MUSLRUST_CHEF_RUSTFLAGS",
 		Help: "RUSTFLAGS for cook and build; default: the builder image's io.muslrust-chef.rustflags label, else empty"}
-	Strategy = Knob{Flag: "strategy", Env: "MUSLRUST_CHEF_STRATEGY", Default: "emulate",
-		Help: "emulate (every platform in one build, foreign ones under QEMU) or split (exactly one platform, pushed by digest for image:merge)"}
+	Strategy = Knob{Flag: "strategy", Env: "MUSLRUST_CHEF_STRATEGY", Default: "auto",
+		Help: "cross (cook and build once on the build platform, cross-compiling to every target triple), emulate (every platform in its own-arch builder, foreign ones under QEMU), split (exactly one platform, pushed by digest for image:merge) or auto (default: cross when the builder image declares it can cross-compile to every requested platform, else emulate)"}
 )
 
 // Lookup resolves the knob from the flag or the environment only, saying

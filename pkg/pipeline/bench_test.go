@@ -113,3 +113,72 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 	b.ReportMetric(warm.Seconds()/cold.Seconds(), "warm/cold")
 	b.ReportMetric(warm.Seconds()/plain.Seconds(), "warm/plain")
 }
+
+// warmupDockerfile pulls and unpacks the builder's images into a fresh
+// buildkitd, so that no measured build pays for that.
+const warmupDockerfile = `ARG BUILDER_IMAGE
+FROM ${BUILDER_IMAGE}
+RUN true
+`
+
+// BenchmarkCrossEmulateNative builds testdata/cross (C code through the cc
+// crate, serde, serde_json, regex) three ways on one fresh buildkitd whose
+// builder images are already unpacked: linux/amd64 natively, linux/arm64
+// under QEMU (emulate) and linux/arm64 cross-compiled on amd64 (cross).
+// The three share no cache key (different images, stages or snippets), so
+// every measurement compiles everything. Reports cross/native and
+// cross/emulate.
+func BenchmarkCrossEmulateNative(b *testing.B) {
+	testinfra.RequireArm64(b)
+	e := newCrossEnv(b)
+	ctx := context.Background()
+	var native, emulated, crossed time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		fresh := testinfra.FreshBuildkitd(b)
+		bk, err := buildkit.Connect(ctx, buildkit.WithHost(fresh), buildkit.WithProgress(e.progress, "plain"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		bi, err := InspectBuilder(ctx, e.builder, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := bk.Solve(ctx, buildkit.Request{ContextDir: b.TempDir(), DockerfileContent: []byte(warmupDockerfile),
+			Platforms: []string{"linux/amd64", "linux/arm64"}, BuildArgs: map[string]string{"BUILDER_IMAGE": bi.Pinned}}); err != nil {
+			b.Fatal(err)
+		}
+		bk.Close()
+		b.StartTimer()
+
+		for _, m := range []struct {
+			platform, strategy string
+			into               *time.Duration
+		}{
+			{"linux/amd64", StrategyEmulate, &native},
+			{"linux/arm64", StrategyCross, &crossed},
+			{"linux/arm64", StrategyEmulate, &emulated},
+		} {
+			ws := copyTree(b, testdataCross)
+			s := e.settings(ws, m.platform, "")
+			s.Strategy = str(m.strategy)
+			s.Output = str("oci:" + filepath.Join(b.TempDir(), "oci"))
+			start := time.Now()
+			r, err := Build(ctx, s, e.runtime(fresh))
+			if err != nil {
+				b.Fatal(err)
+			}
+			*m.into += time.Since(start)
+			if v, ok := r.StageRun("cook", ""); !ok || v.Cached {
+				b.Fatalf("%s %s: the cook step was cached; the measurement would not compile", m.strategy, m.platform)
+			}
+			b.Logf("%s %s: %s", m.strategy, m.platform, time.Since(start).Round(100*time.Millisecond))
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(native.Seconds()/n, "native-amd64-s")
+	b.ReportMetric(emulated.Seconds()/n, "emulate-arm64-s")
+	b.ReportMetric(crossed.Seconds()/n, "cross-arm64-s")
+	b.ReportMetric(crossed.Seconds()/native.Seconds(), "cross/native")
+	b.ReportMetric(crossed.Seconds()/emulated.Seconds(), "cross/emulate")
+}

@@ -36,13 +36,40 @@ type Builder struct {
 	// Libc and RustFlags per platform the image has, from the labels
 	// ("" when absent).
 	Libc, RustFlags map[platform.Platform]string
+	// Cross is each platform image's cross-compilation declaration.
+	Cross map[platform.Platform]CrossDecl
+
+	images map[platform.Platform]v1.Image
+	have   []string
+}
+
+// require checks that the image has every platform (emulate and split
+// run each platform in its own-architecture image).
+func (b *Builder) require(ps []platform.Platform) error {
+	for _, p := range ps {
+		if _, ok := b.images[p]; !ok {
+			return fmt.Errorf("builder image %s has no %s image (it has %s): build only those platforms (MUSLRUST_CHEF_PLATFORMS), or use a builder image for every platform (MUSLRUST_CHEF_BUILDER_IMAGE)",
+				b.Ref, p, strings.Join(b.have, ", "))
+		}
+	}
+	return nil
 }
 
 // InspectBuilder resolves the builder image in its registry (credentials
-// from the Docker config file), checks that it has every platform and
+// from the Docker config file), checks that it has every platform in ps and
 // reads its labels, so that a wrong image fails in a second with a clear
 // message instead of deep inside a build.
 func InspectBuilder(ctx context.Context, ref string, ps []platform.Platform, opts ...remote.Option) (*Builder, error) {
+	b, err := inspectBuilder(ctx, ref, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return b, b.require(ps)
+}
+
+// inspectBuilder reads every platform image's labels, requiring none: what
+// a build needs depends on the strategy (chooseStrategy).
+func inspectBuilder(ctx context.Context, ref string, opts ...remote.Option) (*Builder, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return nil, fmt.Errorf("builder image %q is not a valid reference: set MUSLRUST_CHEF_BUILDER_IMAGE to registry/repository:tag", ref)
@@ -53,7 +80,7 @@ func InspectBuilder(ctx context.Context, ref string, ps []platform.Platform, opt
 		return nil, builderError(ref, err)
 	}
 	b := &Builder{Ref: ref, Pinned: r.Context().Digest(desc.Digest.String()).String(),
-		Libc: map[platform.Platform]string{}, RustFlags: map[platform.Platform]string{}}
+		Libc: map[platform.Platform]string{}, RustFlags: map[platform.Platform]string{}, Cross: map[platform.Platform]CrossDecl{}}
 	images := map[platform.Platform]v1.Image{}
 	var have []string
 	if desc.MediaType.IsIndex() {
@@ -97,12 +124,7 @@ func InspectBuilder(ctx context.Context, ref string, ps []platform.Platform, opt
 			images[p] = img
 		}
 	}
-	for _, p := range ps {
-		if _, ok := images[p]; !ok {
-			return nil, fmt.Errorf("builder image %s has no %s image (it has %s): build only those platforms (MUSLRUST_CHEF_PLATFORMS), or use a builder image for every platform (MUSLRUST_CHEF_BUILDER_IMAGE)",
-				ref, p, strings.Join(have, ", "))
-		}
-	}
+	b.images, b.have = images, have
 	// Labels of every supported platform the image has, requested or not:
 	// the flags of all of them go into the build, so that a one-platform
 	// (split) build has the same cache keys as a multi-platform one.
@@ -119,6 +141,9 @@ func InspectBuilder(ctx context.Context, ref string, ps []platform.Platform, opt
 		}
 		b.Libc[p] = libc
 		b.RustFlags[p] = cf.Config.Labels[LabelRustFlags]
+		if b.Cross[p], err = parseCross(cf.Config.Labels); err != nil {
+			return nil, fmt.Errorf("builder image %s (%s) has a wrong cross-compilation declaration: %v: fix the builder image's labels", ref, p, err)
+		}
 	}
 	return b, nil
 }

@@ -55,17 +55,20 @@ type Config struct {
 	// Package owns Bin; Manifest is its Cargo.toml relative to Workspace.
 	Package, Manifest string
 	Platforms         []platform.Platform
-	Strategy          string
-	Image             string
-	Tags              []string
-	Output            string
-	Base              string
-	Builder           string
-	Profile           string
-	Features          []string
-	NoDefaultFeatures bool
-	Locked            bool
-	Strip             bool
+	// Strategy is emulate, split, cross or auto as configured; prepare
+	// settles auto (Result.Strategy). StrategyFrom names where it came
+	// from, for messages.
+	Strategy, StrategyFrom string
+	Image                  string
+	Tags                   []string
+	Output                 string
+	Base                   string
+	Builder                string
+	Profile                string
+	Features               []string
+	NoDefaultFeatures      bool
+	Locked                 bool
+	Strip                  bool
 	// Libc and RustFlags are empty when the builder image's labels decide.
 	Libc, RustFlags string
 	Cache           string
@@ -102,15 +105,24 @@ func Resolve(s Settings) (*Config, error) {
 	if c.Platforms, err = platform.ParseList(config.Platforms.Or(s.Platforms, md.Platforms)); err != nil {
 		return nil, err
 	}
-	c.Strategy = strings.ToLower(config.Strategy.Value(s.Strategy))
+	c.Strategy, c.StrategyFrom = config.Strategy.Default, "the default"
+	if v, ok := config.Strategy.Lookup(s.Strategy); ok && v != "" {
+		c.Strategy, c.StrategyFrom = v, "MUSLRUST_CHEF_STRATEGY"
+		if s.Strategy != nil {
+			c.StrategyFrom = "-strategy"
+		}
+	} else if md.Strategy != "" {
+		c.Strategy, c.StrategyFrom = md.Strategy, "strategy in ["+md.StrategyFrom+".metadata.muslrust-chef]"
+	}
+	c.Strategy = strings.ToLower(c.Strategy)
 	switch c.Strategy {
-	case StrategyEmulate:
+	case StrategyEmulate, StrategyCross, StrategyAuto:
 	case StrategySplit:
 		if len(c.Platforms) != 1 {
 			return nil, fmt.Errorf("MUSLRUST_CHEF_STRATEGY=split builds exactly one platform per run, got %s: set MUSLRUST_CHEF_PLATFORMS to this runner's platform and merge the digests with image:merge", platform.Join(c.Platforms))
 		}
 	default:
-		return nil, fmt.Errorf("MUSLRUST_CHEF_STRATEGY=%q is unknown: use emulate (all platforms in one build, QEMU for foreign ones) or split (one platform per runner)", c.Strategy)
+		return nil, fmt.Errorf("MUSLRUST_CHEF_STRATEGY=%q (from %s) is unknown: use cross (compile every platform on the build platform), emulate (all platforms in one build, QEMU for foreign ones), split (one platform per runner) or auto", c.Strategy, c.StrategyFrom)
 	}
 	c.Image = config.Image.Or(s.Image, md.Image)
 	c.Tags = config.List(config.Tags.Value(s.Tags))

@@ -34,7 +34,7 @@ profile = "dist"
 `)
 	writeFile(t, ws, "a/Cargo.toml", "[package]\nname = \"pa\"\nversion = \"0.1.0\"\n[[bin]]\nname = \"alpha\"\npath = \"src/main.rs\"\n")
 	writeFile(t, ws, "a/src/main.rs", "fn main() {}\n")
-	writeFile(t, ws, "b/Cargo.toml", "[package]\nname = \"pb\"\nversion = \"0.1.0\"\n[package.metadata.muslrust-chef]\nimage = \"registry.example/beta\"\nfeatures = [\"x\", \"y\"]\n")
+	writeFile(t, ws, "b/Cargo.toml", "[package]\nname = \"pb\"\nversion = \"0.1.0\"\n[package.metadata.muslrust-chef]\nimage = \"registry.example/beta\"\nfeatures = [\"x\", \"y\"]\nstrategy = \"cross\"\n")
 	writeFile(t, ws, "b/src/main.rs", "fn main() {}\n")
 	writeFile(t, ws, "Cargo.lock", "version = 3\n")
 	return ws
@@ -67,7 +67,7 @@ func TestResolveBinAndPrecedence(t *testing.T) {
 	}
 	if c.Package != "pb" || c.Image != "registry.example/beta" || c.Profile != "dist" ||
 		platform.Join(c.Platforms) != "linux/arm64" || strings.Join(c.Features, ",") != "x,y" ||
-		!c.Locked || !c.Strip || c.Strategy != StrategyEmulate || c.Builder != DefaultBuilderImage {
+		!c.Locked || !c.Strip || c.Strategy != StrategyCross || c.StrategyFrom != "strategy in [package.metadata.muslrust-chef]" || c.Builder != DefaultBuilderImage {
 		t.Fatalf("metadata: %+v", c)
 	}
 	// Environment over metadata, flag over environment.
@@ -91,9 +91,17 @@ func TestResolveBinAndPrecedence(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "split builds exactly one platform per run, got linux/amd64") {
 		t.Fatalf("split with two platforms: %v", err)
 	}
-	_, err = Resolve(Settings{Workspace: str(ws), Bin: str("alpha"), Strategy: str("cross")})
-	if err == nil || !strings.Contains(err.Error(), `MUSLRUST_CHEF_STRATEGY="cross" is unknown`) {
+	// No metadata strategy for alpha: the default, auto.
+	if c.Strategy != StrategyAuto || c.StrategyFrom != "the default" {
+		t.Fatalf("default strategy %q from %q", c.Strategy, c.StrategyFrom)
+	}
+	_, err = Resolve(Settings{Workspace: str(ws), Bin: str("alpha"), Strategy: str("qemu")})
+	if err == nil || !strings.Contains(err.Error(), `MUSLRUST_CHEF_STRATEGY="qemu" (from -strategy) is unknown: use cross`) {
 		t.Fatalf("unknown strategy: %v", err)
+	}
+	t.Setenv("MUSLRUST_CHEF_STRATEGY", "Emulate")
+	if c, err = Resolve(Settings{Workspace: str(ws), Bin: str("pb")}); err != nil || c.Strategy != StrategyEmulate || c.StrategyFrom != "MUSLRUST_CHEF_STRATEGY" {
+		t.Fatalf("environment over metadata: %+v %v", c, err)
 	}
 }
 

@@ -290,6 +290,17 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("error %v", err)
 		}
 	})
+	t.Run("unreachable runtime base fails before the build", func(t *testing.T) {
+		s := e.settings(copyTree(t, testdataApp), "linux/amd64", e.image("app"))
+		s.Base = str("127.0.0.1:1/nothing/base:1")
+		r, err := Build(ctx, s, e.runtime(""))
+		if err == nil || !strings.Contains(err.Error(), "base image 127.0.0.1:1/nothing/base:1") || !strings.Contains(err.Error(), "unreachable") {
+			t.Fatalf("error %v", err)
+		}
+		if r != nil && r.Solve != nil {
+			t.Fatalf("BuildKit ran %d steps before the base was checked", len(r.Solve.Vertexes))
+		}
+	})
 	t.Run("unreachable builder", func(t *testing.T) {
 		s := e.settings(copyTree(t, testdataApp), "linux/amd64", e.image("app"))
 		s.Builder = str("127.0.0.1:1/nothing/builder:1")

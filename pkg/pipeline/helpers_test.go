@@ -91,8 +91,20 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, standin.Image)
+}
+
+// newCrossEnv is newEnv with the cross stand-in builder (amd64 compiles for
+// arm64 too, and declares so).
+func newCrossEnv(t testing.TB) *env {
+	t.Helper()
+	return newEnvWith(t, standin.CrossImage)
+}
+
+func newEnvWith(t testing.TB, builder func(testing.TB) string) *env {
+	t.Helper()
 	e := &env{t: t, bkHost: testinfra.Buildkitd(t), registry: testinfra.Registry(t), progress: &syncBuffer{}, log: &syncBuffer{}}
-	e.builder = standin.Image(t)
+	e.builder = builder(t)
 	t.Cleanup(func() {
 		if t.Failed() || os.Getenv("MUSLRUST_CHEF_TEST_PROGRESS") == "1" {
 			t.Logf("log:\n%s\nBuildKit progress:\n%s", e.log.String(), tail(e.progress.String(), 200))

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +55,10 @@ type Result struct {
 	Config  *Config
 	Plan    *chef.Plan
 	Builder *Builder
+	// Strategy is the one used (auto settled); Why says why; BuildPlatform
+	// is where the cross stages ran (cross only).
+	Strategy, Why string
+	BuildPlatform platform.Platform
 	// Cache is the registry cache used (From imported, To exported).
 	Cache baseimage.CacheSpec
 	// Solve has BuildKit's vertexes: which steps ran, which were cached.
@@ -69,10 +72,14 @@ type Result struct {
 }
 
 // StageRun returns the RUN step of a Dockerfile stage ("cook", "build") for
-// a platform ("" matches any) and whether it was found.
+// a platform ("" matches any) and whether it was found. A cross build has
+// one step per stage for all platforms (its cross-cook / cross-build).
 func (r *Result) StageRun(stage string, p string) (buildkit.Vertex, bool) {
 	if r.Solve == nil {
 		return buildkit.Vertex{}, false
+	}
+	if r.Strategy == StrategyCross {
+		stage, p = crossStage(stage), ""
 	}
 	for _, v := range r.Solve.Vertexes {
 		if isStageRun(v.Name, stage, p) {
@@ -82,8 +89,19 @@ func (r *Result) StageRun(stage string, p string) (buildkit.Vertex, bool) {
 	return buildkit.Vertex{}, false
 }
 
+func crossStage(stage string) string {
+	switch stage {
+	case app.StageCook:
+		return app.StageCrossCook
+	case app.StageBuild:
+		return app.StageCrossBuild
+	}
+	return stage
+}
+
 func isStageRun(vertexName, stage, p string) bool {
-	// "[linux/amd64 cook 3/3] RUN ..." or "[cook 3/3] RUN ..." (one platform).
+	// "[linux/amd64 cook 3/3] RUN ..." or "[cook 3/3] RUN ..." (one platform);
+	// a cross stage's platform field may read "linux/amd64->arm64".
 	head, rest, ok := strings.Cut(strings.TrimPrefix(vertexName, "["), "] ")
 	if !ok || !strings.HasPrefix(rest, "RUN ") {
 		return false
@@ -108,11 +126,20 @@ func Cook(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	}
 	defer done()
 	req.Target = app.StageCook
+	if r.Strategy == StrategyCross {
+		req.Target = app.StageCrossCook
+	}
 	if r.Cache.To == "" {
 		fmt.Fprintln(rt.Log, "cook: no registry cache configured (MUSLRUST_CHEF_CACHE or MUSLRUST_CHEF_IMAGE): the cook layer stays in this BuildKit's local cache only")
 	}
 	if err := solve(ctx, rt, req, r); err != nil {
 		return r, err
+	}
+	if r.Strategy == StrategyCross {
+		if v, ok := r.StageRun(app.StageCook, ""); ok {
+			fmt.Fprintf(rt.Log, "cook: %s on %s %s\n", platform.Join(r.Config.Platforms), r.BuildPlatform, ranOrCached(v))
+		}
+		return r, nil
 	}
 	for _, p := range r.Config.Platforms {
 		if v, ok := r.StageRun(app.StageCook, stageKey(r.Config, p)); ok {
@@ -142,7 +169,23 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	if c.Strategy == StrategySplit && out.Kind != "registry" {
 		return r, fmt.Errorf("MUSLRUST_CHEF_STRATEGY=split pushes one platform by digest for image:merge, so it needs MUSLRUST_CHEF_OUTPUT=registry (got %s)", out)
 	}
+	// Fail in seconds, not after the compile, when the runtime base is
+	// unreachable or lacks a platform that will be published.
+	slimPlatforms, err := slim.PlatformsForOutput(c.Platforms, out, rt.Host)
+	if err != nil {
+		return r, err
+	}
+	baseOpts := rt.SlimOptions
+	if c.Base != "" {
+		baseOpts = append(append([]slim.Option{}, baseOpts...), slim.WithBase(c.Base))
+	}
+	if err := slim.CheckBase(ctx, slimPlatforms, baseOpts...); err != nil {
+		return r, err
+	}
 	req.Target = app.StageExport
+	if r.Strategy == StrategyCross {
+		req.Target = app.StageCrossExport
+	}
 	req.Local = &buildkit.LocalOutput{Dir: c.Dist, SplitPlatforms: true}
 	if err := solve(ctx, rt, req, r); err != nil {
 		return r, err
@@ -226,8 +269,15 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		return r, buildkit.Request{}, noop, err
 	}
 	r.Config = c
-	if r.Builder, err = InspectBuilder(ctx, c.Builder, c.Platforms, rt.BuilderOptions...); err != nil {
+	if r.Builder, err = inspectBuilder(ctx, c.Builder, rt.BuilderOptions...); err != nil {
 		return r, buildkit.Request{}, noop, err
+	}
+	// Emulate and split need every platform's image; fail before BuildKit
+	// is even contacted, as before cross existed.
+	if c.Strategy == StrategyEmulate || c.Strategy == StrategySplit {
+		if err := r.Builder.require(c.Platforms); err != nil {
+			return r, buildkit.Request{}, noop, err
+		}
 	}
 	done := noop
 	if rt.BuildKit == nil {
@@ -237,6 +287,16 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		}
 		rt.BuildKit, done = bk, func() { bk.Close() }
 	}
+	host := rt.Host
+	if host.Arch == "" {
+		host, _ = platform.Host()
+	}
+	bp, bpKnown := buildPlatform(rt.BuildKit.Endpoint().Platforms, host)
+	if r.Strategy, r.BuildPlatform, r.Why, err = chooseStrategy(c, r.Builder, bp, bpKnown); err != nil {
+		return r, buildkit.Request{}, done, err
+	}
+	c.Strategy = r.Strategy
+	fmt.Fprintf(rt.Log, "%s: strategy %s (%s)\n", what, r.Strategy, r.Why)
 	if r.Plan, err = chef.PlanAndWrite(chef.Options{Workspace: c.Workspace, Bin: c.Bin}, c.PlanDir, rt.Log); err != nil {
 		return r, buildkit.Request{}, done, err
 	}
@@ -252,23 +312,39 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 	if r.Plan.Recipe.WorkspaceDir != "" {
 		args[app.ArgWorkspaceDir] = r.Plan.Recipe.WorkspaceDir
 	}
-	// Flags for every platform the builder has (not only the requested
-	// ones): build args are part of the cook step's cache key, and this way
-	// a split build of one platform shares it with an emulate build.
-	var arches []string
-	for p := range r.Builder.Libc {
-		f := c.Flags(p, r.Builder.Libc[p], r.Builder.RustFlags[p])
-		sn, err := snippet(f, locals, wsInImage)
+	if r.Strategy == StrategyCross {
+		// One snippet for all triples, independent of the target platform,
+		// so BuildKit solves the cross stages once for every platform.
+		targets := c.CrossTargets(r.Builder, r.BuildPlatform)
+		sn, err := crossSnippet(targets, locals, wsInImage, app.OutDir)
 		if err != nil {
 			return r, buildkit.Request{}, done, err
 		}
-		args[app.ArgFlagsPrefix+p.Arch] = sn
-		arches = append(arches, p.Arch)
-	}
-	sort.Strings(arches)
-	for _, p := range c.Platforms {
-		f := c.Flags(p, r.Builder.Libc[p], r.Builder.RustFlags[p])
-		fmt.Fprintf(rt.Log, "%s: %s: cargo %s (RUSTFLAGS=%q, strip %t) in %s\n", what, p, strings.Join(f.BuildArgs(), " "), f.RustFlags, f.Strip, r.Builder.Pinned)
+		args[app.ArgCross] = sn
+		args[app.ArgCrossFrom] = r.BuildPlatform.String()
+		for _, t := range targets {
+			fmt.Fprintf(rt.Log, "%s: %s: cargo %s (RUSTFLAGS=%q, strip %t%s) on %s in %s\n", what, t.Platform, strings.Join(crossArgs(t), " "),
+				t.Flags.RustFlags, t.Flags.Strip, envSummary(t.Toolchain.Env(t.Flags.Triple)), r.BuildPlatform, r.Builder.Pinned)
+		}
+	} else {
+		if err := r.Builder.require(c.Platforms); err != nil {
+			return r, buildkit.Request{}, done, err
+		}
+		// Flags for every platform the builder has (not only the requested
+		// ones): build args are part of the cook step's cache key, and this
+		// way a split build of one platform shares it with an emulate build.
+		for p := range r.Builder.Libc {
+			f := c.Flags(p, r.Builder.Libc[p], r.Builder.RustFlags[p])
+			sn, err := snippet(f, locals, wsInImage)
+			if err != nil {
+				return r, buildkit.Request{}, done, err
+			}
+			args[app.ArgFlagsPrefix+p.Arch] = sn
+		}
+		for _, p := range c.Platforms {
+			f := c.Flags(p, r.Builder.Libc[p], r.Builder.RustFlags[p])
+			fmt.Fprintf(rt.Log, "%s: %s: cargo %s (RUSTFLAGS=%q, strip %t) in %s\n", what, p, strings.Join(f.BuildArgs(), " "), f.RustFlags, f.Strip, r.Builder.Pinned)
+		}
 	}
 
 	ctxDir, excludes, err := contextLayout(c, r.Plan.Recipe.WorkspaceDir)
@@ -315,6 +391,22 @@ func cacheSpec(ctx context.Context, c *Config) (baseimage.CacheSpec, error) {
 	return baseimage.ParseCache(c.Cache, repo, baseimage.Branch(ctx, c.MainBranch), c.MainBranch, suffix)
 }
 
+// crossArgs are a cross target's cargo arguments as the snippet runs them.
+func crossArgs(t Target) []string {
+	args := t.Flags.BuildArgs()
+	if t.Toolchain.Cargo == CargoZigbuild {
+		args[0] = CargoZigbuild
+	}
+	return args
+}
+
+func envSummary(env []string) string {
+	if len(env) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(env, " ")
+}
+
 func stageKey(c *Config, p platform.Platform) string {
 	if len(c.Platforms) == 1 {
 		return ""
@@ -353,13 +445,29 @@ func solve(ctx context.Context, rt Runtime, req buildkit.Request, r *Result) err
 			if v.Error == "" || !strings.Contains(v.Name, "] RUN ") {
 				continue
 			}
+			head, _, _ := strings.Cut(strings.TrimPrefix(v.Name, "["), "]")
+			// The template's own checks (a declared tool missing from the
+			// builder, a build platform mismatch) say what to do already.
+			if msg := templateError(r.Logs[v.Name]); msg != "" {
+				return &buildkit.Error{Err: err, Msg: fmt.Sprintf("[%s] %s", head, msg)}
+			}
 			if first := firstCargoError(r.Logs[v.Name]); first != "" {
-				head, _, _ := strings.Cut(strings.TrimPrefix(v.Name, "["), "]")
 				return &buildkit.Error{Err: err, Msg: fmt.Sprintf("cargo failed in [%s]: %s: fix it and run again (cargo's full output is in the progress above)", head, first)}
 			}
 		}
 	}
 	return err
+}
+
+// templateError finds the message of a check in images/app/Dockerfile that
+// stopped the step: a line "muslrust-chef: ...".
+func templateError(log string) string {
+	for _, line := range strings.Split(log, "\n") {
+		if m, ok := strings.CutPrefix(strings.TrimSpace(line), "muslrust-chef: "); ok {
+			return m
+		}
+	}
+	return ""
 }
 
 // firstCargoError finds the first "error..." line cargo or rustc printed.

@@ -45,7 +45,7 @@ func Ship(ctx context.Context, req Request) (publish.Result, error) {
 	if req.Log == nil {
 		req.Log = io.Discard
 	}
-	platforms, err := narrowForOutput(req.Platforms, req.Output, req.Host)
+	platforms, err := PlatformsForOutput(req.Platforms, req.Output, req.Host)
 	if err != nil {
 		return publish.Result{}, err
 	}
@@ -123,9 +123,9 @@ func newPublisher(req Request, tags []name.Tag) (publish.Publisher, error) {
 	return nil, fmt.Errorf("unknown output %q: use registry, docker, oci:DIR or tar:FILE", req.Output)
 }
 
-// narrowForOutput keeps the one platform that tar and docker outputs can
+// PlatformsForOutput keeps the one platform that tar and docker outputs can
 // hold, so nothing is verified or built that would be thrown away.
-func narrowForOutput(ps []platform.Platform, out publish.Output, host platform.Platform) ([]platform.Platform, error) {
+func PlatformsForOutput(ps []platform.Platform, out publish.Output, host platform.Platform) ([]platform.Platform, error) {
 	if len(ps) == 0 {
 		return nil, fmt.Errorf("no platform to build: set MUSLRUST_CHEF_PLATFORMS")
 	}

@@ -43,6 +43,7 @@ func env(t *testing.T) {
 	}
 	t.Setenv("BUILDKIT_PROGRESS", "quiet")
 	t.Setenv("MUSLRUST_CHEF_CARGO_CHEF_VERSION", "none") // no GitHub here
+	t.Setenv("MUSLRUST_CHEF_CROSS_TOOLCHAIN", "none")    // nor ziglang.org
 	regtest.EmptyDockerConfig(t)
 }
 

@@ -21,8 +21,11 @@ import (
 // RUSTFLAGS, strip) and dist/<os>_<arch>/<bin> is exported, checked to be a
 // static executable and published like rust:slim does. Defaults come from
 // [package.metadata.muslrust-chef] and [workspace.metadata.muslrust-chef]
-// (image, platforms, base-image, features, profile); environment variables
-// and flags override them. More knobs, environment only:
+// (image, platforms, base-image, features, profile, strategy); environment
+// variables and flags override them. With the cross strategy (the default
+// when the builder image's io.muslrust-chef.cross label covers every
+// platform) cook and build run once on the build platform and compile each
+// target triple with the builder's declared cross toolchain, no QEMU. More knobs, environment only:
 // MUSLRUST_CHEF_PLAN_DIR, MUSLRUST_CHEF_DIST, MUSLRUST_CHEF_LIBC,
 // MUSLRUST_CHEF_RUSTFLAGS, MUSLRUST_CHEF_NO_DEFAULT_FEATURES,
 // MUSLRUST_CHEF_LOCKED, MUSLRUST_CHEF_STRIP, MUSLRUST_CHEF_MAIN_BRANCH,
@@ -39,7 +42,7 @@ func (Rust) Build(ctx context.Context,
 	builder *string, // MUSLRUST_CHEF_BUILDER_IMAGE: builder image with cargo; default the kit's muslrust-chef image, pinned
 	profile *string, // MUSLRUST_CHEF_PROFILE: cargo profile; default release
 	features *string, // MUSLRUST_CHEF_FEATURES: comma-separated cargo features
-	strategy *string, // MUSLRUST_CHEF_STRATEGY: emulate (default, QEMU for foreign platforms) or split (one platform, pushed by digest)
+	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate (QEMU for foreign platforms), split (one platform, pushed by digest) or auto (default: cross if the builder declares it)
 	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), off; default <image repo>:buildcache-<branch>
 ) error {
 	rt, err := runtime(ctx, "rust:build")

@@ -25,7 +25,7 @@ func (Rust) Cook(ctx context.Context,
 	builder *string, // MUSLRUST_CHEF_BUILDER_IMAGE: builder image with cargo; default the kit's muslrust-chef image, pinned
 	profile *string, // MUSLRUST_CHEF_PROFILE: cargo profile; default release
 	features *string, // MUSLRUST_CHEF_FEATURES: comma-separated cargo features
-	strategy *string, // MUSLRUST_CHEF_STRATEGY: emulate (default) or split (one platform, per-platform cache ref)
+	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate, split (one platform, per-platform cache ref) or auto (default: cross if the builder declares it)
 	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), off; default <image repo>:buildcache-<branch>
 ) error {
 	rt, err := runtime(ctx, "rust:cook")

@@ -1,0 +1,95 @@
+package standin
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+)
+
+// CrossRepository is the cross stand-in's repository under the test registry.
+const CrossRepository = "muslrust-chef-test/standin-cross-builder"
+
+// Labels of the cross-compilation declaration (pkg/pipeline documents them;
+// this package cannot import it: pipeline's tests import this one).
+const (
+	LabelCross       = "io.muslrust-chef.cross"
+	LabelCrossPrefix = "io.muslrust-chef.cross."
+)
+
+// CrossTriple is the foreign triple the cross stand-in compiles for.
+const CrossTriple = "aarch64-unknown-linux-gnu"
+
+// CrossCC is the declared C compiler (and linker) for CrossTriple.
+const CrossCC = "aarch64-linux-gnu-gcc"
+
+// CrossCrates are the crates testdata/cross needs besides Crates.
+var CrossCrates = []string{"librust-cc-dev"}
+
+// CrossToolchain is what the amd64 image adds to compile for aarch64 without
+// emulation: the aarch64 Rust standard library of the very same rustc
+// version (multiarch, Debian's arm64 package) and Debian's aarch64 gcc
+// cross compiler with its glibc (static libc.a for +crt-static).
+var CrossToolchain = []string{"libstd-rust-dev:arm64", "gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross", "binutils-aarch64-linux-gnu"}
+
+// CrossLabels is the amd64 image's declaration: it compiles for both
+// platforms, with the aarch64 triple's C compiler, archiver and linker
+// named explicitly, the way a production builder declares zig's.
+func CrossLabels() map[string]string {
+	p := LabelCrossPrefix + CrossTriple + "."
+	return map[string]string{
+		LabelCross:     "linux/amd64,linux/arm64",
+		p + "linker":   CrossCC,
+		p + "cc":       CrossCC,
+		p + "ar":       "aarch64-linux-gnu-ar",
+		LabelRustFlags: CrtStatic,
+	}
+}
+
+// CrossImages are the cross stand-in's images: amd64 with the aarch64
+// cross toolchain and the declaration, arm64 as the plain stand-in plus
+// CrossCrates (for the emulated comparison on the same workspace).
+func CrossImages() []ImageSpec {
+	base := append(append(append([]string{}, Toolchain...), Crates...), CrossCrates...)
+	return []ImageSpec{
+		{Arch: "amd64", Packages: append(append([]string{}, base...), CrossToolchain...), Foreign: []string{"arm64"}, Labels: CrossLabels()},
+		{Arch: "arm64", Packages: base},
+	}
+}
+
+var (
+	crossOnce   sync.Once
+	crossRef    string
+	crossRefErr error
+)
+
+// CrossImage returns the cross stand-in builder index in the test registry,
+// building it once per process (and once per machine).
+func CrossImage(t testing.TB) string {
+	t.Helper()
+	registry := testinfra.Registry(t)
+	testinfra.Tool(t, "apt-get")
+	testinfra.Tool(t, "dpkg-deb")
+	crossOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		defer cancel()
+		var res Result
+		res, crossRefErr = Ensure(ctx, Options{Registry: registry, CacheDir: CacheDir(), Repository: CrossRepository,
+			Images: CrossImages(), Log: os.Stderr})
+		crossRef = res.Ref
+		if crossRefErr == nil {
+			what := "found in the registry"
+			if res.Built {
+				what = "built and pushed"
+			}
+			t.Logf("cross stand-in builder %s: %s in %s", crossRef, what, res.Took.Round(time.Millisecond))
+		}
+	})
+	if crossRefErr != nil {
+		testinfra.Missing(t, "cross stand-in builder image: "+crossRefErr.Error(), "run: sudo scripts/provision.d/standin.sh")
+	}
+	return crossRef
+}

@@ -1,0 +1,214 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/muslrust-chef/muslrust-chef/images/app"
+	"github.com/muslrust-chef/muslrust-chef/internal/standin"
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+const testdataCross = "../../testdata/cross"
+
+// wantCross is what testdata/cross prints on a platform: the text, the
+// triple, FNV-1a of the text computed by the C code (checked against Go's),
+// the architecture the C compiler generated code for, and the words as JSON.
+func wantCross(p platform.Platform, text string) []string {
+	h := fnv.New32a()
+	h.Write([]byte(text))
+	return []string{
+		text + " on " + p.Triple("gnu"),
+		fmt.Sprintf("C fnv1a=%08x arch=%s", h.Sum32(), p.RustArch()),
+		fmt.Sprintf(`{"count":%d,"words":["%s"]}`, len(strings.Fields(text)), strings.Join(strings.Fields(text), `","`)),
+	}
+}
+
+// runSteps counts the RUN steps of a stage in the solve: a cross stage
+// must have one for all platforms.
+func runSteps(r *Result, stage string) int {
+	n := 0
+	for _, v := range r.Solve.Vertexes {
+		if isStageRun(v.Name, stage, "") {
+			n++
+		}
+	}
+	return n
+}
+
+// rust:build with the cross stand-in and no strategy configured: the
+// builder's declaration makes it cross; one cook and one build step on
+// amd64 compile both triples (C code through the declared aarch64 gcc), the
+// binaries are static for their platform, the arm64 image runs under QEMU
+// and prints what its C code computed. A one-line edit then reuses the
+// cook step for both triples and compiles only the local crates.
+func TestCrossBuildBothPlatformsAndEdit(t *testing.T) {
+	testinfra.RequireArm64(t)
+	e := newCrossEnv(t)
+	ws := copyTree(t, testdataCross)
+	ctx := context.Background()
+	s := e.settings(ws, "linux/amd64,linux/arm64", e.image("crossapp"))
+	s.Strategy = nil // the default: auto
+
+	start := time.Now()
+	r, err := Build(ctx, s, e.runtime(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first cross build (both platforms) took %s", time.Since(start).Round(time.Second))
+	if r.Strategy != StrategyCross || !strings.Contains(e.log.String(), "build: strategy cross (default: builder image "+e.builder+" (linux/amd64) declares io.muslrust-chef.cross=linux/amd64,linux/arm64") {
+		t.Fatalf("strategy %q; log:\n%s", r.Strategy, e.log.String())
+	}
+	for _, stage := range []string{app.StageCrossCook, app.StageCrossBuild} {
+		if n := runSteps(r, stage); n != 1 {
+			t.Errorf("%s has %d RUN steps in the solve, want 1 for both platforms", stage, n)
+		}
+	}
+	if runSteps(r, app.StageCook)+runSteps(r, app.StageBuild) != 0 {
+		t.Errorf("a cross build ran the emulate stages")
+	}
+	got := indexManifests(t, r.Published.Reference)
+	if len(got) != 2 || got["linux/amd64"] == (v1.Hash{}) || got["linux/arm64"] == (v1.Hash{}) {
+		t.Fatalf("published index has %v, want linux/amd64 and linux/arm64", got)
+	}
+	text := "hello from crossapp v1"
+	for _, p := range []platform.Platform{amd64(), arm64()} {
+		bin := filepath.Join(ws, "dist", p.DistDir(), "crossapp")
+		if _, err := elfcheck.Verify(bin, p); err != nil {
+			t.Errorf("%s: %v", bin, err)
+		}
+		checkOutput(t, p.String()+" binary", runBinary(t, bin), wantCross(p, text))
+	}
+	ref := mustRef(t, r.Published.Reference).Context().Digest(got["linux/arm64"].String()).String()
+	checkOutput(t, "docker run linux/arm64", dockerRun(t, ref, "linux/arm64"), wantCross(arm64(), text))
+
+	// A token unique to this run, so that the shared buildkitd cannot
+	// have the build step from an earlier run.
+	text = fmt.Sprintf("hello from crossapp v%d", time.Now().UnixNano()%1e9)
+	replaceIn(t, filepath.Join(ws, "crates/crossapp/src/main.rs"), `"hello from crossapp v1"`, `"`+text+`"`)
+	start = time.Now()
+	r, err = Build(ctx, s, e.runtime(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cross rebuild after a one-line edit took %s", time.Since(start).Round(time.Second))
+	if v, ok := r.StageRun(app.StageCook, ""); !ok || !v.Cached {
+		t.Errorf("cross-cook step after a source edit: found %t, cached %t", ok, v.Cached)
+	}
+	if v, ok := r.StageRun(app.StageBuild, ""); !ok || !v.Executed() {
+		t.Errorf("cross-build step did not run after a source edit")
+	}
+	local, external := compiled(r.stageLogs(app.StageCrossBuild, ""))
+	sort.Strings(local)
+	// Each local crate once per triple; cook compiled every external one.
+	if len(external) > 0 || strings.Join(local, ",") != "crossapp,crossapp,words,words" {
+		t.Errorf("cross build compiled local %v and external %v; want only crossapp and words, once per triple", local, external)
+	}
+	for _, p := range []platform.Platform{amd64(), arm64()} {
+		checkOutput(t, p.String()+" binary", runBinary(t, filepath.Join(ws, "dist", p.DistDir(), "crossapp")), wantCross(p, text))
+	}
+}
+
+// Bad input for cross: one clear line, a non-nil error and nothing
+// published.
+func TestCrossBadInput(t *testing.T) {
+	e := newCrossEnv(t)
+	ctx := context.Background()
+
+	t.Run("builder that cannot cross", func(t *testing.T) {
+		s := e.settings(copyTree(t, testdataCross), "linux/amd64,linux/arm64", e.image("crossapp")+"-nocross")
+		s.Builder = str(standin.Image(t))
+		s.Strategy = str(StrategyCross)
+		_, err := Build(ctx, s, e.runtime(""))
+		want := "-strategy=cross: builder image " + *s.Builder + " (linux/amd64) declares no cross-compilation (label io.muslrust-chef.cross is absent): use MUSLRUST_CHEF_STRATEGY=emulate, or a builder image that declares cross-compilation to linux/amd64,linux/arm64"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error %v\nwant %s", err, want)
+		}
+		if _, err := remote.Head(mustRef(t, *s.Image)); err == nil {
+			t.Fatalf("%s was published", *s.Image)
+		}
+	})
+	t.Run("C compiler missing for a triple", func(t *testing.T) {
+		bad := builderWithLabels(t, e, "bad-cc", map[string]string{
+			standin.LabelCrossPrefix + standin.CrossTriple + ".cc": "aarch64-linux-musl-gcc",
+		})
+		ws := copyTree(t, testdataCross)
+		s := e.settings(ws, "linux/amd64,linux/arm64", e.image("crossapp")+"-badcc")
+		s.Builder = str(bad)
+		s.Strategy = nil
+		_, err := Build(ctx, s, e.runtime(""))
+		if err == nil {
+			t.Fatal("a builder declaring a missing C compiler built")
+		}
+		msg := err.Error()
+		t.Logf("error: %s", msg)
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, "cross-cook") ||
+			!strings.Contains(msg, "CC_aarch64_unknown_linux_gnu=aarch64-linux-musl-gcc needs aarch64-linux-musl-gcc, which is not in the builder image (declared by its label io.muslrust-chef.cross.aarch64-unknown-linux-gnu.cc)") {
+			t.Fatalf("error %q: want one line naming the missing compiler and its label", msg)
+		}
+		if _, err := remote.Head(mustRef(t, *s.Image)); err == nil {
+			t.Fatalf("%s was published", *s.Image)
+		}
+		if _, err := os.Stat(filepath.Join(ws, "dist")); err == nil {
+			t.Errorf("dist/ was written despite the failure")
+		}
+	})
+}
+
+// builderWithLabels pushes the cross stand-in with extra labels on its
+// amd64 image (config only: the layers are the registry's already).
+func builderWithLabels(t *testing.T, e *env, tag string, labels map[string]string) string {
+	t.Helper()
+	idx, err := remote.Index(mustRef(t, e.builder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mutate.IndexMediaType(empty.Index, im.MediaType)
+	for _, m := range im.Manifests {
+		img, err := idx.Image(m.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Platform != nil && m.Platform.Architecture == "amd64" {
+			cf, err := img.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := cf.Config
+			cfg.Labels = map[string]string{}
+			for k, v := range cf.Config.Labels {
+				cfg.Labels[k] = v
+			}
+			for k, v := range labels {
+				cfg.Labels[k] = v
+			}
+			if img, err = mutate.Config(img, cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out = mutate.AppendManifests(out, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: m.Platform}})
+	}
+	ref := e.registry + "/" + standin.CrossRepository + ":" + tag
+	if err := remote.WriteIndex(mustRef(t, ref), out); err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}

@@ -1,0 +1,202 @@
+package pipeline
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/standin"
+	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+func TestParseCrossDeclaration(t *testing.T) {
+	d, err := parseCross(map[string]string{
+		LabelCross:      "linux/arm64, linux/amd64",
+		LabelCrossCargo: "zigbuild",
+		"io.muslrust-chef.cross.aarch64-unknown-linux-musl.cc":        "zig cc -target aarch64-linux-musl",
+		"io.muslrust-chef.cross.aarch64-unknown-linux-musl.cflags":    "-mno-outline-atomics",
+		"io.muslrust-chef.cross.aarch64-unknown-linux-musl.rustflags": "-C target-feature=+lse",
+		"io.muslrust-chef.cross.aarch64-unknown-linux-musl.future":    "ignored",
+		"io.muslrust-chef.libc": "musl",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := d.Triples["aarch64-unknown-linux-musl"]
+	if platform.Join(d.Platforms) != "linux/amd64,linux/arm64" || d.Cargo != CargoZigbuild || len(d.Triples) != 1 ||
+		tc.CC != "zig cc -target aarch64-linux-musl" || tc.CFlags != "-mno-outline-atomics" || tc.RustFlags != "-C target-feature=+lse" {
+		t.Fatalf("parsed %+v", d)
+	}
+	for labels, want := range map[[2]string]string{
+		{LabelCross, "linux/s390x"}:     `label io.muslrust-chef.cross="linux/s390x": unsupported platform "linux/s390x"`,
+		{LabelCrossCargo, "xbuild"}:     `label io.muslrust-chef.cross.cargo="xbuild": use build or zigbuild`,
+		{"io.muslrust-chef.other", "x"}: "",
+	} {
+		_, err := parseCross(map[string]string{labels[0]: labels[1]})
+		if (want == "" && err != nil) || (want != "" && (err == nil || !strings.HasPrefix(err.Error(), want))) {
+			t.Errorf("%v: error %v, want %q", labels, err, want)
+		}
+	}
+	// The stand-in declares what this package reads.
+	if LabelCross != standin.LabelCross || labelCrossPrefix != standin.LabelCrossPrefix || LabelRustFlags != standin.LabelRustFlags {
+		t.Fatal("internal/standin's label names differ from pkg/pipeline's")
+	}
+	d, err = parseCross(standin.CrossLabels())
+	if err != nil || d.Triples[standin.CrossTriple].CC != standin.CrossCC || d.Triples[standin.CrossTriple].Linker != standin.CrossCC || d.Cargo != CargoBuild {
+		t.Fatalf("stand-in declaration parsed as %+v, %v", d, err)
+	}
+}
+
+func TestToolchainEnv(t *testing.T) {
+	tc := Toolchain{Linker: "l", CC: "c", CXX: "x", AR: "a", CFlags: "-f"}
+	got := strings.Join(tc.Env("aarch64-unknown-linux-musl"), " ")
+	want := "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=l CC_aarch64_unknown_linux_musl=c CXX_aarch64_unknown_linux_musl=x AR_aarch64_unknown_linux_musl=a CFLAGS_aarch64_unknown_linux_musl=-f"
+	if got != want {
+		t.Fatalf("env %s\nwant %s", got, want)
+	}
+	if env := (Toolchain{}).Env("x86_64-unknown-linux-musl"); len(env) != 0 {
+		t.Fatalf("empty toolchain exports %v", env)
+	}
+}
+
+// The cross snippet is real shell: with a cargo that prints its arguments
+// and the toolchain variables it sees, each triple gets exactly its Flags'
+// arguments and its own toolchain (nothing leaks from one triple to the
+// next), and a declared tool missing from PATH stops it with the message.
+func TestCrossSnippetEvaluates(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	bin := t.TempDir()
+	for _, tool := range []string{"aarch64-linux-gnu-gcc", "aarch64-linux-gnu-ar"} {
+		if err := os.WriteFile(filepath.Join(bin, tool), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := func(triple string) cargo.Flags {
+		return cargo.Flags{Profile: "release", Triple: triple, TargetDir: "target", Package: "app", Bin: "app", Locked: true,
+			RustFlags: "-C target-feature=+crt-static", Strip: true}
+	}
+	targets := []Target{
+		{Platform: amd64(), Flags: f("x86_64-unknown-linux-gnu")},
+		{Platform: arm64(), Flags: f("aarch64-unknown-linux-gnu"), Toolchain: Toolchain{Linker: "aarch64-linux-gnu-gcc", CC: "aarch64-linux-gnu-gcc", AR: "aarch64-linux-gnu-ar"}},
+	}
+	sn, err := crossSnippet(targets, []string{"app"}, "/src", "/out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `cargo() { printf '<%s>' "$@"; echo " CC=${CC_aarch64_unknown_linux_gnu:-} RUSTFLAGS=$RUSTFLAGS"; }; ` +
+		`mkdir() { echo "mkdir $*"; }; cp() { echo "cp $*"; }; rustup() { echo "rustup $*"; }; ` +
+		`eval "$1"; muslrust_chef_check_tools; muslrust_chef_rustup_targets; muslrust_chef_cargo_build; muslrust_chef_cargo_clean; muslrust_chef_copy_out; echo "after: ${CC_aarch64_unknown_linux_gnu:-unset}"`
+	cmd := exec.Command(sh, "-c", script, "sh", sn)
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	wrap := func(args []string) string { return "<" + strings.Join(args, "><") + ">" }
+	rf := " RUSTFLAGS=-C target-feature=+crt-static"
+	want := strings.Join([]string{
+		"rustup target add x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu",
+		wrap(targets[0].Flags.BuildArgs()) + " CC=" + rf,
+		wrap(targets[1].Flags.BuildArgs()) + " CC=aarch64-linux-gnu-gcc" + rf,
+		wrap(targets[0].Flags.CleanArgs([]string{"app"})) + " CC=" + rf,
+		wrap(targets[1].Flags.CleanArgs([]string{"app"})) + " CC=aarch64-linux-gnu-gcc" + rf,
+		"mkdir -p /out/linux_amd64", "cp /src/target/x86_64-unknown-linux-gnu/release/app /out/linux_amd64/",
+		"mkdir -p /out/linux_arm64", "cp /src/target/aarch64-unknown-linux-gnu/release/app /out/linux_arm64/",
+		"after: unset", ""}, "\n")
+	if string(out) != want {
+		t.Fatalf("sh printed\n%s\nwant\n%s", out, want)
+	}
+
+	// A declared compiler that is not there; zigbuild needs zig.
+	targets[1].Toolchain.CC = "aarch64-linux-musl-gcc"
+	targets[1].Toolchain.Cargo = CargoZigbuild
+	sn, err = crossSnippet(targets, nil, "/src", "/out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(sh, "-c", `eval "$1"; muslrust_chef_check_tools; echo unreachable`, "sh", sn)
+	cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin")
+	out, err = cmd.CombinedOutput()
+	if err == nil || strings.TrimSpace(string(out)) != "muslrust-chef: CC_aarch64_unknown_linux_gnu=aarch64-linux-musl-gcc needs aarch64-linux-musl-gcc, which is not in the builder image (declared by its label io.muslrust-chef.cross.aarch64-unknown-linux-gnu.cc): install it in the builder image or fix the label" {
+		t.Fatalf("missing compiler: %v: %s", err, out)
+	}
+	if !strings.Contains(sn, "cargo 'zigbuild' '--profile'") || !strings.Contains(sn, "command -v 'zig'") {
+		t.Fatalf("zigbuild snippet: %s", sn)
+	}
+}
+
+func TestBuildPlatform(t *testing.T) {
+	for _, c := range []struct {
+		workers []string
+		host    platform.Platform
+		want    string
+	}{
+		{[]string{"linux/386", "linux/amd64", "linux/arm64"}, amd64(), "linux/amd64"},
+		{[]string{"linux/amd64", "linux/arm64"}, arm64(), "linux/arm64"},
+		{[]string{"linux/arm64", "linux/riscv64"}, amd64(), "linux/arm64"}, // a remote arm64 builder
+		{[]string{"linux/amd64", "linux/arm64"}, platform.Platform{}, ""},
+	} {
+		p, ok := buildPlatform(c.workers, c.host)
+		if (c.want == "") == ok || (ok && p.String() != c.want) {
+			t.Errorf("buildPlatform(%v, %v) = %v, %t; want %q", c.workers, c.host, p, ok, c.want)
+		}
+	}
+}
+
+// The default strategy follows the build platform image's declaration;
+// an explicit choice is checked against the builder.
+func TestChooseStrategy(t *testing.T) {
+	both := []platform.Platform{amd64(), arm64()}
+	b := &Builder{Ref: "r/b:1", have: []string{"linux/amd64", "linux/arm64"},
+		Libc:  map[platform.Platform]string{amd64(): "gnu", arm64(): "gnu"},
+		Cross: map[platform.Platform]CrossDecl{amd64(): {Platforms: both}, arm64(): {}}}
+	b.images = map[platform.Platform]v1.Image{amd64(): nil, arm64(): nil}
+	amdOnly := &Builder{Ref: "r/a:1", have: []string{"linux/amd64"}, Libc: b.Libc,
+		Cross: map[platform.Platform]CrossDecl{amd64(): {Platforms: both}}, images: map[platform.Platform]v1.Image{amd64(): nil}}
+	cfg := func(strategy string, ps ...platform.Platform) *Config {
+		return &Config{Strategy: strategy, StrategyFrom: "MUSLRUST_CHEF_STRATEGY", Platforms: ps}
+	}
+	for _, c := range []struct {
+		name    string
+		c       *Config
+		b       *Builder
+		bp      platform.Platform
+		want    string
+		wantErr string
+	}{
+		{"auto, declared", cfg(StrategyAuto, both...), b, amd64(), StrategyCross, ""},
+		{"auto, arm64 build platform declares nothing", cfg(StrategyAuto, both...), b, arm64(), StrategyEmulate, ""},
+		{"auto, only the build platform's image", cfg(StrategyAuto, both...), amdOnly, amd64(), StrategyCross, ""},
+		{"emulate needs every image", cfg(StrategyEmulate, both...), amdOnly, amd64(), "", "builder image r/a:1 has no linux/arm64 image (it has linux/amd64)"},
+		{"cross refused", cfg(StrategyCross, both...), b, arm64(), "", "MUSLRUST_CHEF_STRATEGY=cross: builder image r/b:1 (linux/arm64) declares no cross-compilation (label io.muslrust-chef.cross is absent): use MUSLRUST_CHEF_STRATEGY=emulate, or a builder image that declares cross-compilation to linux/amd64,linux/arm64"},
+		{"auto falls back, then needs every image", cfg(StrategyAuto, both...), &Builder{Ref: "r/c:1", have: []string{"linux/amd64"}, Libc: b.Libc, Cross: map[platform.Platform]CrossDecl{amd64(): {Platforms: []platform.Platform{amd64()}}}, images: map[platform.Platform]v1.Image{amd64(): nil}}, amd64(), "", "builder image r/c:1 has no linux/arm64 image"},
+	} {
+		got, _, why, err := chooseStrategy(c.c, c.b, c.bp, true)
+		if c.wantErr != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), c.wantErr) {
+				t.Errorf("%s: error %v, want %q", c.name, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != c.want || why == "" {
+			t.Errorf("%s: %q (%s), %v; want %q", c.name, got, why, err, c.want)
+		}
+	}
+	// A libc override the declaration does not cover.
+	c := cfg(StrategyCross, both...)
+	c.Libc = "musl"
+	if _, _, _, err := chooseStrategy(c, b, amd64(), true); err == nil || !strings.Contains(err.Error(), "cross-compiles for libc gnu, but MUSLRUST_CHEF_LIBC=musl") {
+		t.Errorf("libc override: %v", err)
+	}
+	if _, _, _, err := chooseStrategy(cfg(StrategyCross, both...), b, platform.Platform{}, false); err == nil || !strings.Contains(err.Error(), "cannot tell which platform BuildKit builds on") {
+		t.Errorf("unknown build platform: %v", err)
+	}
+}
