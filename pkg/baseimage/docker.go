@@ -2,15 +2,13 @@ package baseimage
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/moby/moby/client"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 // DockerLoader loads docker archives into a Docker daemon through the
@@ -55,7 +53,7 @@ func (d *DockerLoader) Load(ctx context.Context, produce func(io.WriteCloser) (*
 			return
 		}
 		defer resp.Close()
-		lerr := loadStreamError(resp)
+		lerr := publish.LoadResponseError(resp)
 		// Drain what the daemon did not read, so the exporter never
 		// blocks on a reader that has stopped.
 		io.Copy(io.Discard, pr)
@@ -73,33 +71,6 @@ func (d *DockerLoader) Load(ctx context.Context, produce func(io.WriteCloser) (*
 		return res, l.err
 	}
 	return res, nil
-}
-
-// loadStreamError reads the daemon's JSON message stream: a failed load is
-// reported there, with HTTP 200.
-func loadStreamError(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	for {
-		var msg struct {
-			Error       string `json:"error"`
-			ErrorDetail *struct {
-				Message string `json:"message"`
-			} `json:"errorDetail"`
-		}
-		err := dec.Decode(&msg)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("reading Docker's load response: %v", err)
-		}
-		if msg.ErrorDetail != nil && msg.ErrorDetail.Message != "" {
-			return fmt.Errorf("Docker refused the image: %s", strings.TrimSpace(msg.ErrorDetail.Message))
-		}
-		if msg.Error != "" {
-			return fmt.Errorf("Docker refused the image: %s", strings.TrimSpace(msg.Error))
-		}
-	}
 }
 
 // Close releases the client.

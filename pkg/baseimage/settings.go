@@ -3,8 +3,6 @@ package baseimage
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -93,9 +91,9 @@ func (s Settings) spec(ctx context.Context, ps []platform.Platform, version stri
 		return Spec{}, &UsageError{Err: err}
 	}
 	l := Labels{
-		Version:  firstNonEmpty(s.Version, version),
-		Revision: firstNonEmpty(s.Revision, labels["org.opencontainers.image.revision"], os.Getenv("GITHUB_SHA"), gitHead(ctx)),
-		Source:   firstNonEmpty(s.Source, labels["org.opencontainers.image.source"], githubSource()),
+		Version:  config.FirstNonEmpty(s.Version, version),
+		Revision: config.FirstNonEmpty(s.Revision, labels["org.opencontainers.image.revision"], config.GitRevision(ctx, ".")),
+		Source:   config.FirstNonEmpty(s.Source, labels["org.opencontainers.image.source"], config.GitHubSource()),
 	}
 	return Spec{Platforms: ps, MuslrustImage: s.MuslrustImage, CargoChef: chef, NoCross: noCross, Labels: l}, nil
 }
@@ -103,7 +101,7 @@ func (s Settings) spec(ctx context.Context, ps []platform.Platform, version stri
 // PlanPush validates the settings and resolves repository, tags, cache and
 // labels for Push. Nothing is built or contacted except git.
 func PlanPush(ctx context.Context, s Settings) (PushRequest, error) {
-	ps, err := platform.ParseList(firstNonEmpty(s.Platforms, platform.Default))
+	ps, err := platform.ParseList(config.FirstNonEmpty(s.Platforms, platform.Default))
 	if err != nil {
 		return PushRequest{}, usage("MUSLRUST_CHEF_PLATFORMS: %v", err)
 	}
@@ -154,7 +152,7 @@ func PlanPush(ctx context.Context, s Settings) (PushRequest, error) {
 	if len(ps) == 1 {
 		suffix = "-" + ps[0].Arch
 	}
-	main := firstNonEmpty(s.MainBranch, "main")
+	main := config.FirstNonEmpty(s.MainBranch, "main")
 	cache, err := ParseCache(s.Cache, repo, Branch(ctx, main), main, suffix)
 	if err != nil {
 		return PushRequest{}, &UsageError{Err: err}
@@ -175,7 +173,7 @@ func PlanBuild(ctx context.Context, s Settings, host platform.Platform) (BuildRe
 	if err != nil {
 		return BuildRequest{}, usage("MUSLRUST_CHEF_BUILDER_OUTPUT: %v", err)
 	}
-	imageName := firstNonEmpty(strings.TrimSpace(s.Image), "muslrust-chef:dev")
+	imageName := config.FirstNonEmpty(strings.TrimSpace(s.Image), "muslrust-chef:dev")
 	if _, err := name.NewTag(imageName); err != nil {
 		return BuildRequest{}, usage("MUSLRUST_CHEF_BUILDER_IMAGE %q is not a valid name[:tag] (%v)", imageName, err)
 	}
@@ -231,28 +229,3 @@ func PlanMerge(ctx context.Context, digests, tags string) (MergePlan, error) {
 }
 
 func splitList(s string) []string { return config.List(s) }
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func githubSource() string {
-	server, repo := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY")
-	if server == "" || repo == "" {
-		return ""
-	}
-	return strings.TrimSuffix(server, "/") + "/" + repo
-}
-
-func gitHead(ctx context.Context) string {
-	out, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
@@ -33,7 +34,7 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		fresh := testinfra.FreshBuildkitd(b)
-		ws := copyTree(b, testdataApp)
+		ws := fixtures.CopyTree(b, testdataApp)
 		s := e.settings(ws, "linux/amd64", "")
 		s.Output = str("oci:" + filepath.Join(b.TempDir(), "oci"))
 		b.StartTimer()
@@ -159,7 +160,7 @@ func BenchmarkCrossEmulateNative(b *testing.B) {
 			{"linux/arm64", StrategyCross, &crossed},
 			{"linux/arm64", StrategyEmulate, &emulated},
 		} {
-			ws := copyTree(b, testdataCross)
+			ws := fixtures.CopyTree(b, testdataCross)
 			s := e.settings(ws, m.platform, "")
 			s.Strategy = str(m.strategy)
 			s.Output = str("oci:" + filepath.Join(b.TempDir(), "oci"))

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
+	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
@@ -59,7 +60,7 @@ func runSteps(r *Result, stage string) int {
 func TestCrossBuildBothPlatformsAndEdit(t *testing.T) {
 	testinfra.RequireArm64(t)
 	e := newCrossEnv(t)
-	ws := copyTree(t, testdataCross)
+	ws := fixtures.CopyTree(t, testdataCross)
 	ctx := context.Background()
 	s := e.settings(ws, "linux/amd64,linux/arm64", e.image("crossapp"))
 	s.Strategy = nil // the default: auto
@@ -130,7 +131,7 @@ func TestCrossBadInput(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("builder that cannot cross", func(t *testing.T) {
-		s := e.settings(copyTree(t, testdataCross), "linux/amd64,linux/arm64", e.image("crossapp")+"-nocross")
+		s := e.settings(fixtures.CopyTree(t, testdataCross), "linux/amd64,linux/arm64", e.image("crossapp")+"-nocross")
 		s.Builder = str(standin.Image(t))
 		s.Strategy = str(StrategyCross)
 		_, err := Build(ctx, s, e.runtime(""))
@@ -146,7 +147,7 @@ func TestCrossBadInput(t *testing.T) {
 		bad := builderWithLabels(t, e, "bad-cc", map[string]string{
 			standin.LabelCrossPrefix + standin.CrossTriple + ".cc": "aarch64-linux-musl-gcc",
 		})
-		ws := copyTree(t, testdataCross)
+		ws := fixtures.CopyTree(t, testdataCross)
 		s := e.settings(ws, "linux/amd64,linux/arm64", e.image("crossapp")+"-badcc")
 		s.Builder = str(bad)
 		s.Strategy = nil

@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
@@ -91,7 +92,7 @@ func arm64() platform.Platform { p, _ := platform.Parse("linux/arm64"); return p
 func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
 	testinfra.RequireArm64(t)
 	e := newEnv(t)
-	ws := copyTree(t, testdataApp)
+	ws := fixtures.CopyTree(t, testdataApp)
 	ctx := context.Background()
 	s := e.settings(ws, "linux/amd64,linux/arm64", e.image("app"))
 
@@ -158,7 +159,7 @@ func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
 // an empty state then takes the cook step from that cache.
 func TestCookCacheServesFreshBuildkitd(t *testing.T) {
 	e := newEnv(t)
-	ws := copyTree(t, testdataApp)
+	ws := fixtures.CopyTree(t, testdataApp)
 	// A source edit makes this test's sources differ from other tests'; the
 	// cache ref is unique to this run, so only this run's export can hit.
 	replaceIn(t, filepath.Join(ws, "crates/app/src/main.rs"), `"hello from app v1"`, `"hello from app v3"`)
@@ -210,7 +211,7 @@ func mustRef(t *testing.T, s string) name.Reference {
 func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 	testinfra.RequireArm64(t)
 	e := newEnv(t)
-	ws := copyTree(t, testdataApp)
+	ws := fixtures.CopyTree(t, testdataApp)
 	ctx := context.Background()
 	image := e.image("app")
 	s := e.settings(ws, "linux/amd64,linux/arm64", image)
@@ -258,7 +259,7 @@ func TestBadInput(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("compile error", func(t *testing.T) {
-		ws := copyTree(t, testdataApp)
+		ws := fixtures.CopyTree(t, testdataApp)
 		replaceIn(t, filepath.Join(ws, "crates/app/src/main.rs"), `let text = "hello from app v1";`, `let text = undefined_name;`)
 		image := e.image("broken") + "-" + fmt.Sprint(time.Now().UnixNano())
 		_, err := Build(ctx, e.settings(ws, "linux/amd64", image), e.runtime(""))
@@ -274,7 +275,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("unknown bin", func(t *testing.T) {
-		s := e.settings(copyTree(t, testdataApp), "linux/amd64", e.image("app"))
+		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64", e.image("app"))
 		s.Bin = str("nope")
 		_, err := Build(ctx, s, e.runtime(""))
 		if err == nil || err.Error() != `bin "nope" not found; known bins: app` {
@@ -283,7 +284,7 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("builder without the platform", func(t *testing.T) {
 		one := amd64OnlyBuilder(t, e)
-		s := e.settings(copyTree(t, testdataApp), "linux/amd64,linux/arm64", e.image("app"))
+		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64,linux/arm64", e.image("app"))
 		s.Builder = str(one)
 		_, err := Build(ctx, s, e.runtime(""))
 		if err == nil || !strings.Contains(err.Error(), "has no linux/arm64 image (it has linux/amd64)") {
@@ -291,7 +292,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("unreachable runtime base fails before the build", func(t *testing.T) {
-		s := e.settings(copyTree(t, testdataApp), "linux/amd64", e.image("app"))
+		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64", e.image("app"))
 		s.Base = str("127.0.0.1:1/nothing/base:1")
 		r, err := Build(ctx, s, e.runtime(""))
 		if err == nil || !strings.Contains(err.Error(), "base image 127.0.0.1:1/nothing/base:1") || !strings.Contains(err.Error(), "unreachable") {
@@ -302,7 +303,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("unreachable builder", func(t *testing.T) {
-		s := e.settings(copyTree(t, testdataApp), "linux/amd64", e.image("app"))
+		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64", e.image("app"))
 		s.Builder = str("127.0.0.1:1/nothing/builder:1")
 		_, err := Build(ctx, s, e.runtime(""))
 		if err == nil || !strings.Contains(err.Error(), "builder image 127.0.0.1:1/nothing/builder:1 is unreachable") || strings.Contains(err.Error(), "\n") {

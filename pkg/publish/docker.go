@@ -54,7 +54,7 @@ func (d *Docker) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
 		return Result{}, fmt.Errorf("loading into Docker: %s", oneLine(err))
 	}
 	defer resp.Close()
-	if err := loadStreamError(resp); err != nil {
+	if err := LoadResponseError(resp); err != nil {
 		return Result{}, err
 	}
 	digest, err := img.Digest()
@@ -64,9 +64,9 @@ func (d *Docker) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
 	return Result{Reference: displayName(d.tags[0]), Digest: digest}, nil
 }
 
-// loadStreamError reads the daemon's JSON message stream; a failed load is
-// reported there with HTTP 200.
-func loadStreamError(r io.Reader) error {
+// LoadResponseError reads the Docker daemon's image-load JSON message
+// stream: a failed load is reported there, with HTTP 200.
+func LoadResponseError(r io.Reader) error {
 	dec := json.NewDecoder(r)
 	for {
 		var msg struct {

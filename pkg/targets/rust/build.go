@@ -45,7 +45,7 @@ func (Rust) Build(ctx context.Context,
 	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate (QEMU for foreign platforms), split (one platform, pushed by digest) or auto (default: cross if the builder declares it)
 	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), off; default <image repo>:buildcache-<branch>
 ) error {
-	rt, err := runtime(ctx, "rust:build")
+	rt, err := runtime(ctx, "rust:build", workspace)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (Rust) Build(ctx context.Context,
 
 // runtime gathers what rust:build and rust:cook share with rust:slim: the
 // OCI labels, SOURCE_DATE_EPOCH and the host platform.
-func runtime(ctx context.Context, target string) (pipeline.Runtime, error) {
+func runtime(ctx context.Context, target string, workspace *string) (pipeline.Runtime, error) {
 	created, err := config.Epoch()
 	if err != nil {
 		return pipeline.Runtime{}, mg.Fatal(2, target+": "+err.Error())
@@ -72,8 +72,8 @@ func runtime(ctx context.Context, target string) (pipeline.Runtime, error) {
 		Stdout: os.Stdout,
 		Log:    os.Stderr,
 		Labels: slim.Labels{
-			Source:   firstNonEmpty(config.Source.Value(nil), githubSource()),
-			Revision: firstNonEmpty(config.Revision.Value(nil), os.Getenv("GITHUB_SHA"), gitHead(ctx)),
+			Source:   config.FirstNonEmpty(config.Source.Value(nil), config.GitHubSource()),
+			Revision: config.FirstNonEmpty(config.Revision.Value(nil), config.GitRevision(ctx, config.Workspace.Value(workspace))),
 			Version:  config.Version.Value(nil),
 		},
 		Created: created,

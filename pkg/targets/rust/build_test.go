@@ -10,38 +10,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/magefile/mage/mg"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 )
 
 func s(v string) *string { return &v }
 
-func copyApp(t *testing.T) string {
-	t.Helper()
-	dst := t.TempDir()
-	src := "../../../testdata/app"
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			if info.Name() == "target" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
+func copyApp(t *testing.T) string { return fixtures.CopyTree(t, "../../../testdata/app") }
 
 // The rust:build and rust:cook targets themselves, as mage calls them:
 // flags as pointers, the rest from the environment (BUILDKIT_HOST,

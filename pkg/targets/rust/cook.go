@@ -28,7 +28,7 @@ func (Rust) Cook(ctx context.Context,
 	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate, split (one platform, per-platform cache ref) or auto (default: cross if the builder declares it)
 	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), off; default <image repo>:buildcache-<branch>
 ) error {
-	rt, err := runtime(ctx, "rust:cook")
+	rt, err := runtime(ctx, "rust:cook", workspace)
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package rust
 import (
 	"context"
 	"os"
-	"os/exec"
-	"strings"
 
 	"github.com/magefile/mage/mg"
 
@@ -61,8 +59,8 @@ func (Rust) Slim(ctx context.Context,
 		Image:     config.Image.Value(image),
 		Tags:      config.List(config.Tags.Value(tags)),
 		Labels: slim.Labels{
-			Source:   firstNonEmpty(config.Source.Value(source), githubSource()),
-			Revision: firstNonEmpty(config.Revision.Value(revision), os.Getenv("GITHUB_SHA"), gitHead(ctx)),
+			Source:   config.FirstNonEmpty(config.Source.Value(source), config.GitHubSource()),
+			Revision: config.FirstNonEmpty(config.Revision.Value(revision), config.GitRevision(ctx, ".")),
 			Version:  config.Version.Value(version),
 		},
 		Created: created,
@@ -74,29 +72,4 @@ func (Rust) Slim(ctx context.Context,
 		return mg.Fatal(1, "rust:slim: "+err.Error())
 	}
 	return nil
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func githubSource() string {
-	server, repo := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY")
-	if server == "" || repo == "" {
-		return ""
-	}
-	return strings.TrimSuffix(server, "/") + "/" + repo
-}
-
-func gitHead(ctx context.Context) string {
-	out, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
 }

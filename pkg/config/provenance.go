@@ -1,0 +1,45 @@
+package config
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// FirstNonEmpty returns the first value that is not empty: a knob's value,
+// then the fallbacks in order.
+func FirstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// GitHubSource is the repository URL in GitHub Actions
+// ($GITHUB_SERVER_URL/$GITHUB_REPOSITORY), empty elsewhere: the default of
+// the org.opencontainers.image.source label.
+func GitHubSource() string {
+	server, repo := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY")
+	if server == "" || repo == "" {
+		return ""
+	}
+	return strings.TrimSuffix(server, "/") + "/" + repo
+}
+
+// GitRevision is $GITHUB_SHA, else the commit checked out in dir (empty when
+// dir is not a git checkout): the default of the revision label.
+func GitRevision(ctx context.Context, dir string) string {
+	if sha := os.Getenv("GITHUB_SHA"); sha != "" {
+		return sha
+	}
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "HEAD")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
