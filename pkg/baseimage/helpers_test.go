@@ -2,7 +2,6 @@ package baseimage_test
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,30 +40,9 @@ func cleanEnv(t testing.TB) {
 	}
 }
 
-// progress keeps BuildKit's plain progress out of passing test logs but
-// shows it when the test fails.
-type progress struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (p *progress) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.b.Write(b)
-}
-
 func connect(t testing.TB, addr string) buildkit.Builder {
 	t.Helper()
-	var p progress
-	t.Cleanup(func() {
-		if t.Failed() {
-			p.mu.Lock()
-			t.Logf("BuildKit progress (%s):\n%s", addr, p.b.String())
-			p.mu.Unlock()
-		}
-	})
-	b, err := buildkit.Connect(context.Background(), buildkit.WithHost(addr), buildkit.WithProgress(&p, "plain"))
+	b, err := buildkit.Connect(context.Background(), buildkit.WithHost(addr), buildkit.WithProgress(testinfra.ProgressLog(t), "plain"))
 	if err != nil {
 		t.Fatalf("Connect(%s): %v", addr, err)
 	}

@@ -251,7 +251,7 @@ RUN sleep 1 && echo done > /done
 		t.Fatalf("first build executed no RUN step; the test input is not unique: %+v", res1.Vertexes)
 	}
 
-	second, err := Connect(context.Background(), WithHost(fresh), WithProgress(progressWriter(t), "plain"))
+	second, err := Connect(context.Background(), WithHost(fresh), WithProgress(testinfra.ProgressLog(t), "plain"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,7 +482,7 @@ func TestDockerDaemonBuilder(t *testing.T) {
 	b, err := Connect(context.Background(),
 		WithDockerConfigDir(t.TempDir()), // no buildx builder selected
 		WithDockerHost(dockerHost),
-		WithProgress(progressWriter(t), "plain"))
+		WithProgress(testinfra.ProgressLog(t), "plain"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,10 @@
 package buildkit
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
@@ -16,40 +13,11 @@ import (
 // Test helpers that start real infrastructure next to the shared one from
 // scripts/services.sh: a second, fresh buildkitd and a registry with auth.
 
-// progressWriter keeps BuildKit's plain progress out of passing test logs
-// but shows it when the test fails.
-func progressWriter(t testing.TB) io.Writer {
-	var buf syncBuffer
-	t.Cleanup(func() {
-		if t.Failed() || testing.Verbose() && os.Getenv("MUSLRUST_CHEF_TEST_PROGRESS") == "1" {
-			t.Logf("BuildKit progress:\n%s", buf.String())
-		}
-	})
-	return &buf
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // connectShared connects to the buildkitd from scripts/services.sh.
 func connectShared(t testing.TB, opts ...Option) Builder {
 	t.Helper()
 	addr := testinfra.Buildkitd(t)
-	opts = append([]Option{WithHost(addr), WithProgress(progressWriter(t), "plain")}, opts...)
+	opts = append([]Option{WithHost(addr), WithProgress(testinfra.ProgressLog(t), "plain")}, opts...)
 	b, err := Connect(context.Background(), opts...)
 	if err != nil {
 		t.Fatalf("Connect(%s): %v", addr, err)

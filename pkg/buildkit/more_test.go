@@ -110,7 +110,7 @@ func TestProgressModes(t *testing.T) {
 	ctxDir := writeFiles(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY id /id\n", "id": uniq()})
 
 	t.Setenv(ProgressEnv, "rawjson")
-	var out syncBuffer
+	var out testinfra.SyncBuffer
 	bb, err := Connect(context.Background(), WithHost(b.Endpoint().Address), WithProgress(&out, ""))
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func TestProgressModes(t *testing.T) {
 
 	// auto on a non-terminal is plain.
 	t.Setenv(ProgressEnv, "")
-	var plain syncBuffer
+	var plain testinfra.SyncBuffer
 	bp, err := Connect(context.Background(), WithHost(b.Endpoint().Address), WithProgress(&plain, ""))
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestDockerDaemonImageOutput(t *testing.T) {
 	dockerHost := testinfra.DockerSocket(t)
 	t.Setenv(HostEnv, "")
 	b, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost),
-		WithProgress(progressWriter(t), "plain"))
+		WithProgress(testinfra.ProgressLog(t), "plain"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,31 +35,14 @@ func replaceIn(t testing.TB, file, old, new string) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is one test's infrastructure: BuildKit, the registry, the stand-in.
 type env struct {
 	t        testing.TB
 	bkHost   string
 	registry string
 	builder  string
-	progress *syncBuffer
-	log      *syncBuffer
+	progress *testinfra.SyncBuffer
+	log      *testinfra.SyncBuffer
 }
 
 func newEnv(t testing.TB) *env {
@@ -77,7 +59,7 @@ func newCrossEnv(t testing.TB) *env {
 
 func newEnvWith(t testing.TB, builder func(testing.TB) string) *env {
 	t.Helper()
-	e := &env{t: t, bkHost: testinfra.Buildkitd(t), registry: testinfra.Registry(t), progress: &syncBuffer{}, log: &syncBuffer{}}
+	e := &env{t: t, bkHost: testinfra.Buildkitd(t), registry: testinfra.Registry(t), progress: &testinfra.SyncBuffer{}, log: &testinfra.SyncBuffer{}}
 	e.builder = builder(t)
 	t.Cleanup(func() {
 		if t.Failed() || os.Getenv("MUSLRUST_CHEF_TEST_PROGRESS") == "1" {
