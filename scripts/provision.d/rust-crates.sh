@@ -14,7 +14,7 @@ packages=(
 )
 # The tests need a cargo that reads lockfile v3 and workspace inheritance;
 # Debian's own (1.65) is enough when rustup's is absent.
-if ! command -v cargo >/dev/null 2>&1 && [ ! -x /root/.cargo/bin/cargo ]; then
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
   packages+=(cargo rustc)
 fi
 
