@@ -43,6 +43,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
+	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 )
 
 // recipeVersion changes whenever the way the image is assembled changes, so
@@ -539,31 +540,20 @@ func image(layerFile, arch string, extra map[string]string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
-	if err != nil {
-		return nil, err
-	}
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = "linux", arch, variant(arch)
-	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cf.Config.Env = []string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"CARGO_HOME=" + CargoHome,
-		"CARGO_TERM_COLOR=never",
-	}
-	cf.Config.WorkingDir = "/"
-	cf.Config.Labels = map[string]string{
-		LabelLibc:                              "gnu",
-		LabelRustFlags:                         CrtStatic,
-		"org.opencontainers.image.description": "muslrust-chef test stand-in builder: Debian rustc/cargo with Debian's crates as a directory source",
-	}
-	for k, v := range extra {
-		cf.Config.Labels[k] = v
-	}
-	return mutate.ConfigFile(img, cf)
+	return testimages.SingleLayer(layer, arch, time.Unix(0, 0).UTC(), func(c *v1.Config) {
+		c.Env = []string{
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			"CARGO_HOME=" + CargoHome,
+			"CARGO_TERM_COLOR=never",
+		}
+		c.WorkingDir = "/"
+		c.Labels = map[string]string{
+			LabelLibc:                              "gnu",
+			LabelRustFlags:                         CrtStatic,
+			"org.opencontainers.image.description": "muslrust-chef test stand-in builder: Debian rustc/cargo with Debian's crates as a directory source",
+		}
+		for k, v := range extra {
+			c.Labels[k] = v
+		}
+	})
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // Arches are the architectures of the busybox base, in index order.
@@ -171,24 +172,10 @@ func busyboxImage(bin, arch string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
-	if err != nil {
-		return nil, err
-	}
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", arch
-	if arch == "arm64" {
-		cf.Variant = "v8"
-	}
-	cf.Created = v1.Time{Time: epoch}
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	cf.Config.Cmd = []string{"sh"}
-	return mutate.ConfigFile(img, cf)
+	return SingleLayer(layer, arch, epoch, func(c *v1.Config) {
+		c.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+		c.Cmd = []string{"sh"}
+	})
 }
 
 func downloadBusybox(cache string) error {
@@ -254,4 +241,27 @@ func downloadBusybox(cache string) error {
 		}
 	}
 	return nil
+}
+
+// SingleLayer makes a one-layer OCI image for linux/<arch> created at
+// created; configure fills in the rest of the config (env, cmd, labels).
+func SingleLayer(layer v1.Layer, arch string, created time.Time, configure func(*v1.Config)) (v1.Image, error) {
+	p, err := platform.Parse(arch)
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
+	if err != nil {
+		return nil, err
+	}
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Arch, p.Variant
+	cf.Created = v1.Time{Time: created}
+	configure(&cf.Config)
+	return mutate.ConfigFile(img, cf)
 }
