@@ -1,15 +1,5 @@
 package standin
 
-import (
-	"context"
-	"os"
-	"sync"
-	"testing"
-	"time"
-
-	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
-)
-
 // CrossRepository is the cross stand-in's repository under the test registry.
 const CrossRepository = "muslrust-chef-test/standin-cross-builder"
 
@@ -58,38 +48,4 @@ func CrossImages() []ImageSpec {
 		{Arch: "amd64", Packages: append(append([]string{}, base...), CrossToolchain...), Foreign: []string{"arm64"}, Labels: CrossLabels()},
 		{Arch: "arm64", Packages: base},
 	}
-}
-
-var (
-	crossOnce   sync.Once
-	crossRef    string
-	crossRefErr error
-)
-
-// CrossImage returns the cross stand-in builder index in the test registry,
-// building it once per process (and once per machine).
-func CrossImage(t testing.TB) string {
-	t.Helper()
-	registry := testinfra.Registry(t)
-	testinfra.Tool(t, "apt-get")
-	testinfra.Tool(t, "dpkg-deb")
-	crossOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-		defer cancel()
-		var res Result
-		res, crossRefErr = Ensure(ctx, Options{Registry: registry, CacheDir: CacheDir(), Repository: CrossRepository,
-			Images: CrossImages(), Log: os.Stderr})
-		crossRef = res.Ref
-		if crossRefErr == nil {
-			what := "found in the registry"
-			if res.Built {
-				what = "built and pushed"
-			}
-			t.Logf("cross stand-in builder %s: %s in %s", crossRef, what, res.Took.Round(time.Millisecond))
-		}
-	})
-	if crossRefErr != nil {
-		testinfra.Missing(t, "cross stand-in builder image: "+crossRefErr.Error(), "run: sudo scripts/provision.d/standin.sh")
-	}
-	return crossRef
 }

@@ -11,40 +11,54 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 )
 
-var (
-	once   sync.Once
-	ref    string
-	refErr error
-)
-
 // CacheDir is where downloaded .debs are kept between runs on one machine.
 func CacheDir() string {
 	return filepath.Join(testinfra.Root(), "cache", "standin")
 }
 
-// Image returns the stand-in builder index in the test registry, building it
-// once per process (and once per machine: the registry keeps it).
+// onceImage builds one stand-in index at most once per test process (and
+// once per machine: the registry keeps it under a content-hash tag).
+type onceImage struct {
+	once sync.Once
+	ref  string
+	err  error
+}
+
+var plain, cross onceImage
+
+// Image returns the stand-in builder index in the test registry.
 func Image(t testing.TB) string {
 	t.Helper()
-	registry := testinfra.Registry(t)
+	return plain.get(t, "stand-in builder", Options{})
+}
+
+// CrossImage returns the cross stand-in builder index in the test registry.
+func CrossImage(t testing.TB) string {
+	t.Helper()
+	return cross.get(t, "cross stand-in builder", Options{Repository: CrossRepository, Images: CrossImages()})
+}
+
+func (o *onceImage) get(t testing.TB, what string, opts Options) string {
+	t.Helper()
+	opts.Registry = testinfra.Registry(t)
+	opts.CacheDir, opts.Log = CacheDir(), os.Stderr
 	testinfra.Tool(t, "apt-get")
 	testinfra.Tool(t, "dpkg-deb")
-	once.Do(func() {
+	o.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
-		var res Result
-		res, refErr = Ensure(ctx, Options{Registry: registry, CacheDir: CacheDir(), Log: os.Stderr})
-		ref = res.Ref
-		if refErr == nil {
-			what := "found in the registry"
+		res, err := Ensure(ctx, opts)
+		o.ref, o.err = res.Ref, err
+		if err == nil {
+			how := "found in the registry"
 			if res.Built {
-				what = "built and pushed"
+				how = "built and pushed"
 			}
-			t.Logf("stand-in builder %s: %s in %s", ref, what, res.Took.Round(time.Millisecond))
+			t.Logf("%s %s: %s in %s", what, res.Ref, how, res.Took.Round(time.Millisecond))
 		}
 	})
-	if refErr != nil {
-		testinfra.Missing(t, "stand-in builder image: "+refErr.Error(), "run: sudo scripts/provision.d/standin.sh")
+	if o.err != nil {
+		testinfra.Missing(t, what+" image: "+o.err.Error(), "run: sudo scripts/provision.d/standin.sh")
 	}
-	return ref
+	return o.ref
 }

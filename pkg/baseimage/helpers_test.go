@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,16 +74,6 @@ func absent(t testing.TB, ref string) {
 	if _, err := remote.Head(r); err == nil {
 		t.Errorf("%s exists: something was pushed although the command failed", ref)
 	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // fileFromImage returns a file's content from an image's flattened
