@@ -10,6 +10,16 @@ import _ "embed"
 //go:embed Dockerfile
 var Dockerfile []byte
 
+// FetchVerified is fetch-verified.sh, the download/checksum/unpack script
+// the Dockerfile's install steps share; it goes into the build context
+// under FetchVerifiedName.
+//
+//go:embed fetch-verified.sh
+var FetchVerified []byte
+
+// FetchVerifiedName is the build-context file name of FetchVerified.
+const FetchVerifiedName = "fetch-verified.sh"
+
 // HelperName is the build-context file name of the helper CLI for arch
 // (COPY muslrust-chef-${TARGETARCH} in the Dockerfile).
 func HelperName(arch string) string { return "muslrust-chef-" + arch }

@@ -277,6 +277,10 @@ func prepare(ctx context.Context, s Spec) (*prepared, error) {
 		return nil, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
+	if err := os.WriteFile(filepath.Join(dir, muslrustchef.FetchVerifiedName), muslrustchef.FetchVerified, 0o755); err != nil {
+		cleanup()
+		return nil, err
+	}
 	if err := CompileHelper(ctx, dir, s.Platforms, s.Labels.Version, s.GoEnv); err != nil {
 		cleanup()
 		return nil, err

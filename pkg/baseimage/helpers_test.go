@@ -122,7 +122,9 @@ func runHelperFrom(t testing.TB, img v1.Image, args ...string) string {
 
 // stepVertex matches the Dockerfile's own steps in BuildKit's progress
 // ("[linux/arm64 3/5] RUN ..."), as opposed to loading contexts or exporting.
-var stepVertex = regexp.MustCompile(`^\[(linux/[a-z0-9]+ )?[0-9]+/[0-9]+\] (RUN|COPY|WORKDIR|ADD) `)
+// BuildKit prefixes a stage name ("stage-0") once a step mounts the build
+// context, so the name is optional too.
+var stepVertex = regexp.MustCompile(`^\[(linux/[a-z0-9]+ )?([a-z0-9_.-]+ )?[0-9]+/[0-9]+\] (RUN|COPY|WORKDIR|ADD) `)
 
 func steps(res *buildkit.Result) (executed, cached []string) {
 	for _, v := range res.Vertexes {
