@@ -15,15 +15,7 @@ packages=(
   qemu-user-static binfmt-support debootstrap
   ca-certificates curl git
 )
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "provision: installing ${missing[*]}"
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+apt_install_missing provision "${packages[@]}"
 # Extra provisioning steps owned by other parts of the kit (Rust crates, ...).
 for extra in "$here"/provision.d/*.sh; do
   [ -e "$extra" ] || continue

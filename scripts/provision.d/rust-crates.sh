@@ -4,6 +4,7 @@
 # source replacing crates-io (no crates.io on these machines).
 # Idempotent: installs only what is missing. Run as root by provision.sh.
 set -euo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/env.sh"
 
 packages=(
   librust-itoa-dev        # simple, ws, outer fixtures
@@ -18,17 +19,7 @@ if ! command -v cargo >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin
   packages+=(cargo rustc)
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "rust-crates: installing ${missing[*]}"
-  apt-get update -q
-  # --no-install-recommends leaves optional crate dependencies out; the
-  # fixtures only need the crates listed, which the check below confirms.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+apt_install_missing rust-crates "${packages[@]}"
 for crate in itoa cfg-if memchr either scopeguard; do
   if ! ls -d /usr/share/cargo/registry/"$crate"-* >/dev/null 2>&1; then
     echo "rust-crates: /usr/share/cargo/registry has no $crate after install" >&2
