@@ -1,26 +1,15 @@
 package config
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func writeManifest(t *testing.T, dir, rel, contents string) {
-	t.Helper()
-	p := filepath.Join(dir, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(contents), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
+)
 
 func TestMetadataPackageWinsOverWorkspace(t *testing.T) {
 	ws := t.TempDir()
-	writeManifest(t, ws, "Cargo.toml", `[workspace]
+	fixtures.WriteFile(t, ws, "Cargo.toml", `[workspace]
 members = ["app"]
 [workspace.metadata.muslrust-chef]
 image = "ghcr.io/o/ws"
@@ -29,7 +18,7 @@ profile = "release"
 features = "a, b"
 strategy = "emulate"
 `)
-	writeManifest(t, ws, "app/Cargo.toml", `[package]
+	fixtures.WriteFile(t, ws, "app/Cargo.toml", `[package]
 name = "app"
 version = "0.1.0"
 [package.metadata.muslrust-chef]
@@ -47,7 +36,7 @@ strategy = "cross"
 		t.Fatalf("got %+v, want %+v", md, want)
 	}
 	ws2 := t.TempDir()
-	writeManifest(t, ws2, "Cargo.toml", "[workspace]\n[workspace.metadata.muslrust-chef]\nfeatures = \"a, b\"\n")
+	fixtures.WriteFile(t, ws2, "Cargo.toml", "[workspace]\n[workspace.metadata.muslrust-chef]\nfeatures = \"a, b\"\n")
 	md, err = ReadMetadata(ws2, "")
 	if err != nil || md.Features != "a, b" {
 		t.Fatalf("string features: %+v %v", md, err)
@@ -62,7 +51,7 @@ func TestMetadataRejectsUnknownKeysAndWrongTypes(t *testing.T) {
 		"features = [\"a\", 1]": "features must be a list of strings",
 	} {
 		ws := t.TempDir()
-		writeManifest(t, ws, "Cargo.toml", "[workspace]\n[workspace.metadata.muslrust-chef]\n"+body+"\n")
+		fixtures.WriteFile(t, ws, "Cargo.toml", "[workspace]\n[workspace.metadata.muslrust-chef]\n"+body+"\n")
 		_, err := ReadMetadata(ws, "")
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "[workspace.metadata.muslrust-chef]") {
 			t.Errorf("%s: error %v, want %q", body, err, want)

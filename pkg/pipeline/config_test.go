@@ -3,40 +3,29 @@ package pipeline
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
-func writeFile(t *testing.T, dir, rel, contents string) {
-	t.Helper()
-	p := filepath.Join(dir, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(contents), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // twoBins is a workspace with two binaries in two members and metadata.
 func twoBins(t *testing.T) string {
 	ws := t.TempDir()
-	writeFile(t, ws, "Cargo.toml", `[workspace]
+	fixtures.WriteFile(t, ws, "Cargo.toml", `[workspace]
 members = ["a", "b"]
 [workspace.metadata.muslrust-chef]
 image = "registry.example/ws"
 platforms = ["linux/arm64"]
 profile = "dist"
 `)
-	writeFile(t, ws, "a/Cargo.toml", "[package]\nname = \"pa\"\nversion = \"0.1.0\"\n[[bin]]\nname = \"alpha\"\npath = \"src/main.rs\"\n")
-	writeFile(t, ws, "a/src/main.rs", "fn main() {}\n")
-	writeFile(t, ws, "b/Cargo.toml", "[package]\nname = \"pb\"\nversion = \"0.1.0\"\n[package.metadata.muslrust-chef]\nimage = \"registry.example/beta\"\nfeatures = [\"x\", \"y\"]\nstrategy = \"cross\"\n")
-	writeFile(t, ws, "b/src/main.rs", "fn main() {}\n")
-	writeFile(t, ws, "Cargo.lock", "version = 3\n")
+	fixtures.WriteFile(t, ws, "a/Cargo.toml", "[package]\nname = \"pa\"\nversion = \"0.1.0\"\n[[bin]]\nname = \"alpha\"\npath = \"src/main.rs\"\n")
+	fixtures.WriteFile(t, ws, "a/src/main.rs", "fn main() {}\n")
+	fixtures.WriteFile(t, ws, "b/Cargo.toml", "[package]\nname = \"pb\"\nversion = \"0.1.0\"\n[package.metadata.muslrust-chef]\nimage = \"registry.example/beta\"\nfeatures = [\"x\", \"y\"]\nstrategy = \"cross\"\n")
+	fixtures.WriteFile(t, ws, "b/src/main.rs", "fn main() {}\n")
+	fixtures.WriteFile(t, ws, "Cargo.lock", "version = 3\n")
 	return ws
 }
 
