@@ -202,7 +202,7 @@ func Ensure(ctx context.Context, opts Options) (Result, error) {
 		}
 		layerFile := filepath.Join(opts.CacheDir, "layer-"+arch+"-"+tag+".tar.gz")
 		fmt.Fprintf(log, "standin: %s: writing the root filesystem layer %s\n", arch, layerFile)
-		if err := writeLayer(ctx, layerFile, arch, debDir, resolved[arch]); err != nil {
+		if err := writeLayer(ctx, layerFile, debDir, resolved[arch], builderExtras); err != nil {
 			return Result{}, err
 		}
 		img, err := image(layerFile, arch, im.Labels)
@@ -385,8 +385,24 @@ directory = "/usr/share/cargo/registry"
 offline = true
 `
 
+// rootfsExtras is what an image needs besides its packages' data trees:
+// files and links that maintainer scripts or an admin would have made.
+type rootfsExtras struct {
+	dirs     []string
+	files    map[string]string
+	symlinks map[string]string
+}
+
+// builderExtras: cargo's config with the Debian directory source, and the
+// cc alternative that rustc uses as its linker.
+var builderExtras = rootfsExtras{
+	dirs:     []string{"usr/local", CargoHome[1:]},
+	files:    map[string]string{CargoHome[1:] + "/config.toml": cargoConfig},
+	symlinks: map[string]string{"usr/bin/cc": "gcc"},
+}
+
 // writeLayer streams every package's data tree into one gzip tar.
-func writeLayer(ctx context.Context, file, arch, debDir string, pkgs []pkgVersion) error {
+func writeLayer(ctx context.Context, file, debDir string, pkgs []pkgVersion, extra rootfsExtras) error {
 	tmp := file + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -415,7 +431,7 @@ func writeLayer(ctx context.Context, file, arch, debDir string, pkgs []pkgVersio
 	dir := func(name string, mode int64) error {
 		return add(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode, ModTime: epoch}, nil)
 	}
-	for _, d := range []string{"usr", "usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "etc", "root", "var", "var/tmp", "usr/local", CargoHome[1:]} {
+	for _, d := range append([]string{"usr", "usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "etc", "root", "var", "var/tmp"}, extra.dirs...) {
 		if err := dir(d, 0o755); err != nil {
 			return err
 		}
@@ -429,20 +445,24 @@ func writeLayer(ctx context.Context, file, arch, debDir string, pkgs []pkgVersio
 		}
 	}
 	files := map[string]string{
-		CargoHome[1:] + "/config.toml": cargoConfig,
-		"etc/passwd":                   "root:x:0:0:root:/root:/bin/sh\n",
-		"etc/group":                    "root:x:0:\n",
+		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\n",
+		"etc/group":  "root:x:0:\n",
 	}
-	for _, n := range []string{CargoHome[1:] + "/config.toml", "etc/passwd", "etc/group"} {
+	for n, c := range extra.files {
+		files[n] = c
+	}
+	// The extras first, then passwd and group: the order the builder's
+	// layer always had, so its bytes (and digest) stay the same.
+	for _, n := range append(sortedKeys(extra.files), "etc/passwd", "etc/group") {
 		c := files[n]
 		if err := add(&tar.Header{Typeflag: tar.TypeReg, Name: n, Mode: 0o644, Size: int64(len(c)), ModTime: epoch}, strings.NewReader(c)); err != nil {
 			return err
 		}
 	}
-	// What maintainer scripts would have done: the cc alternative that
-	// rustc uses as its linker.
-	if err := add(&tar.Header{Typeflag: tar.TypeSymlink, Name: "usr/bin/cc", Linkname: "gcc", Mode: 0o777, ModTime: epoch}, nil); err != nil {
-		return err
+	for _, n := range sortedKeys(extra.symlinks) {
+		if err := add(&tar.Header{Typeflag: tar.TypeSymlink, Name: n, Linkname: extra.symlinks[n], Mode: 0o777, ModTime: epoch}, nil); err != nil {
+			return err
+		}
 	}
 
 	for _, p := range pkgs {
@@ -524,6 +544,15 @@ func addDeb(ctx context.Context, deb string, tw *tar.Writer, seen map[string]boo
 		return fmt.Errorf("dpkg-deb --fsys-tarfile: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return copyErr
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func skip(n string) bool {

@@ -62,3 +62,38 @@ func (o *onceImage) get(t testing.TB, what string, opts Options) string {
 	}
 	return o.ref
 }
+
+var buildkitImage onceImage
+
+// BuildkitImage returns the stand-in for moby/buildkit in the test registry,
+// as repo:tag@sha256:digest.
+func BuildkitImage(t testing.TB) string {
+	t.Helper()
+	registry := testinfra.Registry(t)
+	bin := filepath.Join(testinfra.Root(), "bin")
+	for _, b := range []string{"buildkitd", "buildctl"} {
+		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
+			testinfra.Missing(t, "the test world's "+b+": "+err.Error(), "run: sudo scripts/provision.sh")
+		}
+	}
+	testinfra.Tool(t, "apt-get")
+	testinfra.Tool(t, "dpkg-deb")
+	o := &buildkitImage
+	o.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		res, err := EnsureBuildkit(ctx, BuildkitOptions{Registry: registry, CacheDir: CacheDir(), BinDir: bin, Log: os.Stderr})
+		o.ref, o.err = res.Ref, err
+		if err == nil {
+			how := "found in the registry"
+			if res.Built {
+				how = "built and pushed"
+			}
+			t.Logf("stand-in moby/buildkit %s: %s in %s", res.Ref, how, res.Took.Round(time.Millisecond))
+		}
+	})
+	if o.err != nil {
+		testinfra.Missing(t, "stand-in moby/buildkit image: "+o.err.Error(), "run: sudo scripts/provision.sh (buildkitd, buildctl) and scripts/provision.d/standin.sh")
+	}
+	return o.ref
+}

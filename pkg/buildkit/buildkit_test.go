@@ -477,6 +477,7 @@ func TestDockerDaemonBuilder(t *testing.T) {
 	b, err := Connect(context.Background(),
 		WithDockerConfigDir(t.TempDir()), // no buildx builder selected
 		WithDockerHost(dockerHost),
+		WithNeeds(Needs{}), // take it whatever it lacks, to see each refusal
 		WithProgress(testinfra.ProgressLog(t), "plain"))
 	if err != nil {
 		t.Fatal(err)

@@ -7,12 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	dockercliconfig "github.com/docker/cli/cli/config"
+	dockerclient "github.com/moby/moby/client"
 )
 
 // buildxCurrent is buildx's $DOCKER_CONFIG/buildx/current file: the builder
@@ -121,17 +122,30 @@ func (c config) currentBuildx() (*buildxNodeGroup, error) {
 }
 
 // connectBuildx connects to the current buildx builder. found is false when
-// no builder is selected, so that Connect falls back to the Docker daemon.
+// no builder is selected, or when it is the Docker daemon's builder and that
+// cannot do what the build needs, so that Connect goes on to the next step.
 func connectBuildx(ctx context.Context, cfg config) (b Builder, found bool, err error) {
 	ng, err := cfg.currentBuildx()
-	if err != nil || ng == nil {
+	if err != nil {
 		return nil, false, err
+	}
+	if ng == nil {
+		cfg.logf("buildkit: no buildx builder is selected (%s)", filepath.Join(cfg.configDir(), "buildx"))
+		return nil, false, nil
 	}
 	source := fmt.Sprintf("buildx builder %q", ng.Name)
 	switch ng.Driver {
 	case "docker":
-		b, err := connectDocker(ctx, cfg, source)
-		return b, true, err
+		b, missing, err := connectDocker(ctx, cfg, source)
+		if err != nil || len(missing) == 0 {
+			if err == nil {
+				cfg.logf("buildkit: using %s, %s's", b.Endpoint().Describe(), source)
+			}
+			return b, true, err
+		}
+		b.Close()
+		cfg.logf("buildkit: not using %s (the docker driver's %s): it cannot do %s", source, b.Endpoint().Describe(), strings.Join(missing, ", "))
+		return nil, false, nil
 	case "docker-container", "remote":
 		if len(ng.Nodes) == 0 {
 			return nil, true, fmt.Errorf("%s has no nodes: `docker buildx rm %s` and create it again, or set %s", source, ng.Name, HostEnv)
@@ -139,31 +153,60 @@ func connectBuildx(ctx context.Context, cfg config) (b Builder, found bool, err 
 		// Like buildx, one node is enough for a build; multi-node builders
 		// would need buildx's own scheduling, so we use the first node.
 		node := ng.Nodes[0]
-		addr := node.Endpoint
-		if ng.Driver == "docker-container" {
-			addr = dockerContainerAddr(node.Name, node.Endpoint)
+		if ng.Driver == "remote" {
+			cfg.logf("buildkit: using %s (remote driver) at %s", source, node.Endpoint)
+			b, err := connectAddress(ctx, cfg, node.Endpoint, source)
+			return b, true, err
 		}
-		b, err := connectAddress(ctx, cfg, addr, source)
-		if err != nil && ng.Driver == "docker-container" {
-			err = fmt.Errorf("%w (a stopped buildx builder starts with `docker buildx inspect --bootstrap %s`)", err, ng.Name)
-		}
+		b, err := connectBuildxContainer(ctx, cfg, ng.Name, node.Name, node.Endpoint, source)
 		return b, true, err
 	default:
 		return nil, true, fmt.Errorf("%s uses the %q driver, which this kit cannot drive: `docker buildx use` a docker-container builder, or set %s", source, ng.Driver, HostEnv)
 	}
 }
 
-// dockerContainerAddr maps a buildx docker-container node to the address the
-// BuildKit client's docker-container helper dials: buildx names the container
-// buildx_buildkit_<node>, and a node on another Docker context says so in
-// its Endpoint.
-func dockerContainerAddr(node, endpoint string) string {
-	addr := "docker-container://buildx_buildkit_" + node
-	if endpoint != "" && endpoint != "default" && !strings.Contains(endpoint, "://") {
-		addr += "?context=" + url.QueryEscape(endpoint)
+// connectBuildxContainer reaches a docker-container node through the Docker
+// API of the node's endpoint (a Docker context or daemon address), starting
+// its container when it is stopped, as `docker buildx build` would.
+func connectBuildxContainer(ctx context.Context, cfg config, builderName, node, endpoint, source string) (Builder, error) {
+	name := buildxContainerPrefix + node
+	host, err := cfg.contextHost(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: `docker buildx rm %s` and create it again, or set %s", source, err, builderName, HostEnv)
 	}
-	return addr
+	cli, closeCli, err := cfg.dockerAPI(host)
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.probeTimeout)
+	defer cancel()
+	ins, err := cli.ContainerInspect(pctx, name, dockerclient.ContainerInspectOptions{})
+	if err != nil {
+		closeCli()
+		if cerrdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("%s: its container %s does not exist on the Docker daemon at %s: create it with `docker buildx inspect --bootstrap %s`, or set %s",
+				source, name, cli.DaemonHost(), builderName, HostEnv)
+		}
+		return nil, fmt.Errorf("%s: the Docker daemon at %s is not answering (%s): start dockerd, `docker buildx use` another builder, or set %s",
+			source, cli.DaemonHost(), oneLine(err), HostEnv)
+	}
+	if !ins.Container.State.Running {
+		cfg.logf("buildkit: starting %s's stopped container %s", source, name)
+		if _, err := cli.ContainerStart(ctx, name, dockerclient.ContainerStartOptions{}); err != nil {
+			closeCli()
+			return nil, fmt.Errorf("%s: cannot start its container %s (%s): `docker buildx inspect --bootstrap %s`, or set %s", source, name, oneLine(err), builderName, HostEnv)
+		}
+		if err := waitReady(ctx, cli, name, cfg.startTimeout); err != nil {
+			closeCli()
+			return nil, fmt.Errorf("%s: %w", source, err)
+		}
+	}
+	cfg.logf("buildkit: using %s (docker-container driver), container %s", source, name)
+	return connectContainer(ctx, cfg, cli, closeCli, name, source)
 }
+
+// buildxContainerPrefix is how buildx names a docker-container node's container.
+const buildxContainerPrefix = "buildx_buildkit_"
 
 func contains(list []string, s string) bool {
 	for _, v := range list {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/containerd/platforms"
+	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
@@ -83,12 +83,34 @@ func TestCurrentBuildxSelection(t *testing.T) {
 	}
 }
 
-func TestDockerContainerAddr(t *testing.T) {
-	if got := dockerContainerAddr("ci0", defaultDockerHost); got != "docker-container://buildx_buildkit_ci0" {
-		t.Error(got)
+// A docker-container node's endpoint is a Docker CLI context, read from the
+// CLI's context store the way `docker context create` writes it.
+func TestContextHost(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config{dockerConfigDir: dir}
+	for _, ep := range []string{"", "default"} {
+		if h, err := cfg.contextHost(ep); h != "" || err != nil {
+			t.Errorf("contextHost(%q) = %q, %v; want the configured daemon", ep, h, err)
+		}
 	}
-	if got := dockerContainerAddr("ci0", "remote-ctx"); got != "docker-container://buildx_buildkit_ci0?context=remote-ctx" {
-		t.Error(got)
+	if h, _ := cfg.contextHost("tcp://10.0.0.1:2375"); h != "tcp://10.0.0.1:2375" {
+		t.Errorf("address endpoint: %q", h)
+	}
+	meta := filepath.Join(dir, "contexts", "meta", digest.FromString("arm-box").Encoded())
+	if err := os.MkdirAll(meta, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	js := `{"Name":"arm-box","Metadata":{},"Endpoints":{"docker":{"Host":"ssh://ci@arm-box","SkipTLSVerify":false}}}`
+	if err := os.WriteFile(filepath.Join(meta, "meta.json"), []byte(js), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := cfg.contextHost("arm-box"); h != "ssh://ci@arm-box" || err != nil {
+		t.Errorf("context arm-box: %q, %v", h, err)
+	}
+	_, err := cfg.contextHost("gone")
+	assertOneLine(t, err)
+	if err == nil || !strings.Contains(err.Error(), `"gone"`) {
+		t.Errorf("missing context: %v", err)
 	}
 }
 
@@ -130,16 +152,13 @@ func TestConnectThroughBuildx(t *testing.T) {
 // was tried and how to start it.
 func TestConnectBuildxDockerContainerMissing(t *testing.T) {
 	testinfra.DockerSocket(t)
-	if _, err := exec.LookPath("docker"); err != nil {
-		testinfra.Missing(t, "docker CLI not on PATH", "install docker.io")
-	}
 	t.Setenv(HostEnv, "")
 	t.Setenv("DOCKER_CONTEXT", "")
 	dir := t.TempDir()
 	writeBuildx(t, dir, buildxCurrent{Key: defaultDockerHost, Global: true, Name: "gone"}, nodeGroup("gone", "docker-container", "gone0", defaultDockerHost))
 	_, err := Connect(context.Background(), WithDockerConfigDir(dir), WithProbeTimeout(10*time.Second))
 	assertOneLine(t, err)
-	for _, want := range []string{"docker-container://buildx_buildkit_gone0", `buildx builder "gone"`, "docker buildx inspect --bootstrap gone"} {
+	for _, want := range []string{"buildx_buildkit_gone0 does not exist", `buildx builder "gone"`, "docker buildx inspect --bootstrap gone"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}

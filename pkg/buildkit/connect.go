@@ -1,7 +1,9 @@
 // Package buildkit drives BuildKit through its Go client: it finds an
-// endpoint (BUILDKIT_HOST, the current buildx builder, or the Docker daemon's
-// embedded BuildKit), probes what that endpoint can do, refuses clearly what it
-// cannot, and solves Dockerfiles with the dockerfile.v0 frontend.
+// endpoint (BUILDKIT_HOST, the current buildx builder, the Docker daemon's
+// embedded BuildKit when it can do what the build needs, or a moby/buildkit
+// container it starts and reuses through the Docker API), probes what that
+// endpoint can do, refuses clearly what it cannot, and solves Dockerfiles
+// with the dockerfile.v0 frontend.
 package buildkit
 
 import (
@@ -62,6 +64,11 @@ type Endpoint struct {
 	// Platforms the workers can build, normalised OCI strings ("linux/amd64").
 	Platforms []string
 	Caps      Capabilities
+	// Container is set when the kit started (or reused) a BuildKit
+	// container for lack of any other BuildKit.
+	Container *ContainerInfo
+	// EngineVersion is the Docker release of a KindDockerDaemon endpoint.
+	EngineVersion string
 
 	workerPlatforms []platformMatcher
 }
@@ -70,6 +77,9 @@ type Endpoint struct {
 func (e Endpoint) Describe() string {
 	switch e.Kind {
 	case KindDockerDaemon:
+		if e.EngineVersion != "" {
+			return "the Docker daemon's built-in BuildKit at " + e.Address + " (Docker " + e.EngineVersion + ")"
+		}
 		return "the Docker daemon's built-in BuildKit at " + e.Address
 	default:
 		return "BuildKit at " + e.Address + " (from " + e.Source + ")"
@@ -101,6 +111,52 @@ type config struct {
 	progressOut     io.Writer
 	progressMode    string
 	clientOpts      []bkclient.ClientOpt
+	log             io.Writer
+	needs           Needs
+	image           string
+	containerName   string
+	skipStart       bool
+	startTimeout    time.Duration
+}
+
+func (c config) logf(format string, args ...any) {
+	fmt.Fprintf(c.log, format+"\n", args...)
+}
+
+// Needs says what a build requires of BuildKit. The Docker daemon's built-in
+// BuildKit is chosen only when it can do all of it; otherwise Connect goes
+// on to start a BuildKit container.
+type Needs struct {
+	MultiPlatform bool // several platforms in one solve
+	CacheExport   bool // a registry cache export
+	NamedContexts bool // named build contexts (every build of this kit)
+	PushByDigest  bool // the image exporter's push-by-digest
+	Archives      bool // image archives and OCI layouts (the oci/docker exporters)
+}
+
+// DefaultNeeds is what the kit's builds use: named contexts always, and
+// several platforms and a registry cache by default.
+var DefaultNeeds = Needs{MultiPlatform: true, CacheExport: true, NamedContexts: true}
+
+// missing lists, in words, what caps lack of n.
+func (n Needs) missing(caps Capabilities) []string {
+	var m []string
+	if n.NamedContexts && !caps.NamedContexts {
+		m = append(m, "named build contexts (its BuildKit is older than v0.11; Docker 24.0 or newer has them)")
+	}
+	if n.MultiPlatform && !caps.MultiPlatform {
+		m = append(m, "several platforms in one build (needs the containerd image store)")
+	}
+	if n.CacheExport && !caps.CacheExport {
+		m = append(m, "registry cache export (needs the containerd image store)")
+	}
+	if n.PushByDigest && !caps.PushByDigest {
+		m = append(m, "push by digest")
+	}
+	if n.Archives && !caps.ImageExporter {
+		m = append(m, "image archives and OCI layouts (needs the containerd image store)")
+	}
+	return m
 }
 
 // WithHost uses this BuildKit address instead of BUILDKIT_HOST and the
@@ -134,6 +190,29 @@ func WithoutBuildx() Option { return func(c *config) { c.skipBuildx = true } }
 // for callers that need a full buildkitd anyway.
 func WithoutDockerDaemon() Option { return func(c *config) { c.skipDocker = true } }
 
+// WithNeeds says what the build requires (default DefaultNeeds), which
+// decides whether the Docker daemon's built-in BuildKit will do.
+func WithNeeds(n Needs) Option { return func(c *config) { c.needs = n } }
+
+// WithLog receives one line per step of the resolution order (default
+// os.Stderr).
+func WithLog(w io.Writer) Option { return func(c *config) { c.log = w } }
+
+// WithBuildkitImage is the image of the BuildKit container Connect starts
+// when nothing else can build (default DefaultImage): repo:tag@sha256:...,
+// or a mirror of it.
+func WithBuildkitImage(ref string) Option { return func(c *config) { c.image = ref } }
+
+// WithContainerName names the BuildKit container Connect starts (default
+// DefaultContainer); its state volume is the name plus StateSuffix.
+func WithContainerName(name string) Option { return func(c *config) { c.containerName = name } }
+
+// WithoutStart makes Connect fail instead of starting a BuildKit container.
+func WithoutStart() Option { return func(c *config) { c.skipStart = true } }
+
+// WithStartTimeout bounds how long a started container may take to answer.
+func WithStartTimeout(d time.Duration) Option { return func(c *config) { c.startTimeout = d } }
+
 // WithProbeTimeout bounds how long Connect waits for the endpoint to answer.
 func WithProbeTimeout(d time.Duration) Option { return func(c *config) { c.probeTimeout = d } }
 
@@ -154,18 +233,22 @@ type builder struct {
 	cfg      config
 	bk       *bkclient.Client
 	endpoint Endpoint
-	// ownedDocker is closed with the builder; a client passed in by the
-	// caller is not ours to close.
-	ownedDocker *dockerclient.Client
+	// closeExtra releases what the builder owns besides the BuildKit
+	// client (a Docker client it created); nil when there is none.
+	closeExtra func()
 }
 
 var _ Builder = (*builder)(nil)
 
-// Connect resolves the BuildKit endpoint (WithHost or BUILDKIT_HOST, else the
-// current buildx builder, else the Docker daemon's embedded BuildKit), checks
-// that it answers and probes its workers and capabilities.
+// Connect resolves the BuildKit endpoint, logging one line per step:
+// WithHost or BUILDKIT_HOST; else the current buildx builder; else the
+// Docker daemon's embedded BuildKit if it can do what WithNeeds asks; else a
+// BuildKit container (WithBuildkitImage) that it starts through the Docker
+// API, or reuses from an earlier run. It checks that the endpoint answers
+// and probes its workers and capabilities.
 func Connect(ctx context.Context, opts ...Option) (Builder, error) {
-	cfg := config{probeTimeout: 15 * time.Second, progressOut: os.Stderr}
+	cfg := config{probeTimeout: 15 * time.Second, startTimeout: 60 * time.Second, progressOut: os.Stderr,
+		log: os.Stderr, needs: DefaultNeeds, image: DefaultImage, containerName: DefaultContainer}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -175,8 +258,10 @@ func Connect(ctx context.Context, opts ...Option) (Builder, error) {
 		host, source = os.Getenv(HostEnv), HostEnv
 	}
 	if host != "" {
+		cfg.logf("buildkit: using %s from %s", host, source)
 		return connectAddress(ctx, cfg, host, source)
 	}
+	cfg.logf("buildkit: %s is unset", HostEnv)
 
 	if !cfg.skipBuildx {
 		b, found, err := connectBuildx(ctx, cfg)
@@ -185,13 +270,57 @@ func Connect(ctx context.Context, opts ...Option) (Builder, error) {
 		}
 	}
 
-	if cfg.skipDocker {
+	if !cfg.skipDocker {
+		b, missing, err := connectDocker(ctx, cfg, fallbackSource)
+		if err != nil {
+			return nil, err
+		}
+		if len(missing) == 0 {
+			cfg.logf("buildkit: using %s", b.Endpoint().Describe())
+			return b, nil
+		}
+		b.Close()
+		cfg.logf("buildkit: not using %s: it cannot do %s", b.Endpoint().Describe(), strings.Join(missing, ", "))
+	}
+	if cfg.skipStart {
 		return nil, errors.New("no BuildKit configured: " + HostEnv + " is unset and no buildx builder is selected: start buildkitd and set " + HostEnv + "=unix:///run/buildkit/buildkitd.sock, or `docker buildx create --use --driver docker-container`")
 	}
-	return connectDocker(ctx, cfg, fallbackSource)
+	return startContainer(ctx, cfg)
 }
 
-// fallbackSource names the last step of the resolution order in messages.
+// startContainer is the last step: a BuildKit container of the kit's own.
+func startContainer(ctx context.Context, cfg config) (Builder, error) {
+	cli, closeCli, err := cfg.dockerAPI("")
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.probeTimeout)
+	ping, err := cli.Ping(pctx, dockerclient.PingOptions{})
+	cancel()
+	if err != nil {
+		closeCli()
+		return nil, fmt.Errorf("no BuildKit found: %s is unset, no buildx builder is selected, and the Docker daemon at %s is not answering (%s): start buildkitd and set %s=unix:///run/buildkit/buildkitd.sock, or start dockerd",
+			HostEnv, cli.DaemonHost(), oneLine(err), HostEnv)
+	}
+	if err := checkEngineAPI(cli.DaemonHost(), ping.APIVersion); err != nil {
+		closeCli()
+		return nil, err
+	}
+	info, err := ensureContainer(ctx, cfg, cli, startSpec{image: cfg.image, name: cfg.containerName})
+	if err != nil {
+		closeCli()
+		return nil, err
+	}
+	b, err := connectContainer(ctx, cfg, cli, closeCli, info.Name, "container "+info.Name+" started by muslrust-chef")
+	if err != nil {
+		return nil, err
+	}
+	b.endpoint.Container = &info
+	cfg.logf("buildkit: using %s", b.endpoint.Describe())
+	return b, nil
+}
+
+// fallbackSource names the Docker daemon step of the resolution order in messages.
 const fallbackSource = "Docker daemon (no " + HostEnv + ", no buildx builder)"
 
 // connectAddress dials a buildkitd address and probes it.
@@ -278,10 +407,8 @@ func (b *builder) Endpoint() Endpoint { return b.endpoint }
 
 func (b *builder) Close() error {
 	err := b.bk.Close()
-	if b.ownedDocker != nil {
-		if derr := b.ownedDocker.Close(); err == nil {
-			err = derr
-		}
+	if b.closeExtra != nil {
+		b.closeExtra()
 	}
 	return err
 }

@@ -19,43 +19,36 @@ const containerdSnapshotter = "io.containerd.snapshotter.v1"
 
 // connectDocker connects to the BuildKit embedded in dockerd by hijacking the
 // Engine API's /grpc and /session endpoints, the way buildx's docker driver
-// does, and records what that builder cannot do.
-func connectDocker(ctx context.Context, cfg config, source string) (Builder, error) {
-	cli := cfg.dockerClient
-	var owned *dockerclient.Client
-	if cli == nil {
-		opts := []dockerclient.Opt{dockerclient.FromEnv}
-		if cfg.dockerHost != "" {
-			opts = append(opts, dockerclient.WithHost(cfg.dockerHost))
-		}
-		var err error
-		cli, err = dockerclient.New(opts...)
-		if err != nil {
-			return nil, fmt.Errorf("cannot set up a Docker client for %s: %s: fix DOCKER_HOST, or set %s to a buildkitd", cfg.daemonHost(), oneLine(err), HostEnv)
-		}
-		owned = cli
+// does, records what that builder cannot do and returns, in words, what it
+// lacks of cfg.needs.
+func connectDocker(ctx context.Context, cfg config, source string) (Builder, []string, error) {
+	cli, closeOwned, err := cfg.dockerAPI("")
+	if err != nil {
+		return nil, nil, err
 	}
-	closeOwned := func() {
-		if owned != nil {
-			owned.Close()
-		}
-	}
-
 	pctx, cancel := context.WithTimeout(ctx, cfg.probeTimeout)
 	defer cancel()
 	if _, err := cli.Ping(pctx, dockerclient.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		// A daemon too old for this client still answers a plain ping
+		// with its API version: name it rather than "not answering".
+		if ping, perr := cli.Ping(pctx, dockerclient.PingOptions{}); perr == nil {
+			if verr := checkEngineAPI(cli.DaemonHost(), ping.APIVersion); verr != nil {
+				closeOwned()
+				return nil, nil, verr
+			}
+		}
 		closeOwned()
 		if source != fallbackSource {
-			return nil, fmt.Errorf("the Docker daemon at %s (used by %s) is not answering (%s): start dockerd, `docker buildx use` another builder, or set %s to a buildkitd",
+			return nil, nil, fmt.Errorf("the Docker daemon at %s (used by %s) is not answering (%s): start dockerd, `docker buildx use` another builder, or set %s to a buildkitd",
 				cli.DaemonHost(), source, oneLine(err), HostEnv)
 		}
-		return nil, fmt.Errorf("no BuildKit found: %s is unset, no buildx builder is selected, and the Docker daemon at %s is not answering (%s): start buildkitd and set %s=unix:///run/buildkit/buildkitd.sock, or start dockerd",
+		return nil, nil, fmt.Errorf("no BuildKit found: %s is unset, no buildx builder is selected, and the Docker daemon at %s is not answering (%s): start buildkitd and set %s=unix:///run/buildkit/buildkitd.sock, or start dockerd",
 			HostEnv, cli.DaemonHost(), oneLine(err), HostEnv)
 	}
 	info, err := cli.Info(pctx, dockerclient.InfoOptions{})
 	if err != nil {
 		closeOwned()
-		return nil, fmt.Errorf("the Docker daemon at %s did not answer /info (%s): check dockerd, or set %s to a buildkitd", cli.DaemonHost(), oneLine(err), HostEnv)
+		return nil, nil, fmt.Errorf("the Docker daemon at %s did not answer /info (%s): check dockerd, or set %s to a buildkitd", cli.DaemonHost(), oneLine(err), HostEnv)
 	}
 	containerdStore := false
 	for _, kv := range info.Info.DriverStatus {
@@ -73,12 +66,17 @@ func connectDocker(ctx context.Context, cfg config, source string) (Builder, err
 		}))
 	if err != nil {
 		closeOwned()
-		return nil, fmt.Errorf("cannot reach the Docker daemon's BuildKit at %s: %s: start dockerd, or set %s to a buildkitd", cli.DaemonHost(), oneLine(err), HostEnv)
+		return nil, nil, fmt.Errorf("cannot reach the Docker daemon's BuildKit at %s: %s: start dockerd, or set %s to a buildkitd", cli.DaemonHost(), oneLine(err), HostEnv)
 	}
-	b := &builder{cfg: cfg, bk: bk, ownedDocker: owned, endpoint: Endpoint{
-		Kind:    KindDockerDaemon,
-		Address: cli.DaemonHost(),
-		Source:  source,
+	version := ""
+	if v, err := cli.ServerVersion(pctx, dockerclient.ServerVersionOptions{}); err == nil {
+		version = v.Version
+	}
+	b := &builder{cfg: cfg, bk: bk, closeExtra: closeOwned, endpoint: Endpoint{
+		EngineVersion: version,
+		Kind:          KindDockerDaemon,
+		Address:       cli.DaemonHost(),
+		Source:        source,
 		Caps: Capabilities{
 			MultiPlatform: containerdStore,
 			CacheExport:   containerdStore,
@@ -89,7 +87,7 @@ func connectDocker(ctx context.Context, cfg config, source string) (Builder, err
 	}}
 	if err := b.probeWorkers(ctx); err != nil {
 		b.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return b, nil
+	return b, cfg.needs.missing(b.endpoint.Caps), nil
 }

@@ -101,7 +101,7 @@ func TestNoBuildKitAnywhere(t *testing.T) {
 		}
 	}
 	t.Log(err)
-	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithoutDockerDaemon())
+	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithoutDockerDaemon(), WithoutStart())
 	assertOneLine(t, err)
 }
 
@@ -151,7 +151,7 @@ func TestProgressModes(t *testing.T) {
 func TestDockerDaemonImageOutput(t *testing.T) {
 	dockerHost := testinfra.DockerSocket(t)
 	t.Setenv(HostEnv, "")
-	b, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost),
+	b, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithNeeds(Needs{}),
 		WithProgress(testinfra.ProgressLog(t), "plain"))
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,8 @@ type Image mg.Namespace
 //
 // The helper CLI is cross-compiled on the host and the embedded
 // images/muslrust-chef/Dockerfile is built with BuildKit (BUILDKIT_HOST,
-// else the current buildx builder, else the Docker daemon's own BuildKit).
+// else the current buildx builder, else the Docker daemon's own BuildKit,
+// else a moby/buildkit container it starts: MUSLRUST_CHEF_BUILDKIT_IMAGE).
 // -output=docker (default) loads the image into the Docker daemon
 // (DOCKER_HOST); -output=oci:DIR writes an OCI image layout, replaced only
 // when the build succeeds. -cache imports registry caches (no export).
@@ -57,7 +58,9 @@ func (Image) Build(ctx context.Context,
 	if err != nil {
 		return fatal("image:build", err)
 	}
-	b, err := connect(ctx)
+	// One platform, no cache export: the Docker daemon's BuildKit will do,
+	// unless it must write an OCI layout without the containerd store.
+	b, err := connect(ctx, buildkit.Needs{Archives: req.Output.Kind == "oci"})
 	if err != nil {
 		return mg.Fatal(1, "image:build: "+err.Error())
 	}
@@ -102,7 +105,7 @@ func (Image) Push(ctx context.Context,
 	if err != nil {
 		return fatal("image:push", err)
 	}
-	b, err := connect(ctx)
+	b, err := connect(ctx, buildkit.Needs{MultiPlatform: len(req.Platforms) > 1, CacheExport: req.Cache.To != "", PushByDigest: req.PushByDigest})
 	if err != nil {
 		return mg.Fatal(1, "image:push: "+err.Error())
 	}
@@ -152,15 +155,11 @@ func (Image) Merge(ctx context.Context,
 	return nil
 }
 
-// connect resolves BuildKit (BUILDKIT_HOST, buildx, Docker daemon). The
-// Docker config directory is passed explicitly when DOCKER_CONFIG is set,
-// because the Docker CLI library resolves it once per process.
-func connect(ctx context.Context) (buildkit.Builder, error) {
-	var opts []buildkit.Option
-	if dir := os.Getenv("DOCKER_CONFIG"); dir != "" {
-		opts = append(opts, buildkit.WithDockerConfigDir(dir))
-	}
-	return buildkit.Connect(ctx, opts...)
+// connect resolves BuildKit (BUILDKIT_HOST, buildx, the Docker daemon's
+// built-in BuildKit if it can do what the target needs, or a BuildKit
+// container it starts).
+func connect(ctx context.Context, needs buildkit.Needs) (buildkit.Builder, error) {
+	return buildkit.Connect(ctx, append(config.BuildkitOptions(), buildkit.WithNeeds(needs))...)
 }
 
 // fatal gives usage mistakes exit code 2 and failures 1, on one line.

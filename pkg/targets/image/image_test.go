@@ -148,20 +148,28 @@ func TestPushUnknownPlatformAndBadTag(t *testing.T) {
 	absent(t, repo+":t1")
 }
 
-// No BUILDKIT_HOST, no buildx builder: the Docker daemon's own BuildKit is
-// used, and it cannot build an index of two platforms (classic store).
-func TestPushMultiPlatformOnDockerDaemon(t *testing.T) {
+// No BUILDKIT_HOST, no buildx builder: the Docker daemon's own BuildKit
+// (classic store) cannot build an index of two platforms, so image:push
+// goes on to start a BuildKit container; an image that cannot be pulled
+// stops it in one line naming the knob, before anything is pushed.
+func TestPushMultiPlatformWithoutBuildKit(t *testing.T) {
 	dockerHost := testinfra.DockerSocket(t)
 	registry := testinfra.Registry(t)
 	env(t)
 	t.Setenv("BUILDKIT_HOST", "")
 	t.Setenv("DOCKER_HOST", dockerHost)
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no buildx builder selected
+	missing := registry + "/muslrust-chef-test/no-such-buildkit:v0@sha256:" + strings.Repeat("1", 64)
+	t.Setenv("MUSLRUST_CHEF_BUILDKIT_IMAGE", missing)
 	repo := registry + "/muslrust-chef-test/target-daemon-" + uniq()
 	err := image.Image{}.Push(context.Background(), s(repo), s("linux/amd64,linux/arm64"), s("t1"), s("off"), nil, nil, nil, nil, nil, nil, nil)
-	if err != nil && strings.Contains(err.Error(), "containerd image store") {
+	if err == nil {
+		t.Fatal("pushed without a BuildKit that can build two platforms")
+	}
+	if strings.Contains(err.Error(), "containerd image store") {
 		t.Skip("this dockerd can build several platforms")
 	}
-	wantExit(t, err, 1, "the Docker daemon's built-in BuildKit", "cannot build several platforms at once", "BUILDKIT_HOST")
+	wantExit(t, err, 1, "image:push: cannot pull the BuildKit image "+missing, "MUSLRUST_CHEF_BUILDKIT_IMAGE", "BUILDKIT_HOST")
 	absent(t, repo+":t1")
 }
 

@@ -30,7 +30,7 @@ import (
 // MUSLRUST_CHEF_RUSTFLAGS, MUSLRUST_CHEF_NO_DEFAULT_FEATURES,
 // MUSLRUST_CHEF_LOCKED, MUSLRUST_CHEF_STRIP, MUSLRUST_CHEF_MAIN_BRANCH,
 // MUSLRUST_CHEF_SOURCE, MUSLRUST_CHEF_REVISION, MUSLRUST_CHEF_VERSION,
-// BUILDKIT_HOST and SOURCE_DATE_EPOCH.
+// MUSLRUST_CHEF_BUILDKIT_IMAGE, BUILDKIT_HOST and SOURCE_DATE_EPOCH.
 func (Rust) Build(ctx context.Context,
 	workspace *string, // MUSLRUST_CHEF_WORKSPACE: directory of the root Cargo.toml; default the current directory
 	bin *string, // MUSLRUST_CHEF_BIN: binary to build; default the workspace's only binary
@@ -69,8 +69,9 @@ func runtime(ctx context.Context, target string, workspace *string) (pipeline.Ru
 	// then fail with a message naming the platforms to choose from.
 	host, _ := platform.Host()
 	return pipeline.Runtime{
-		Stdout: os.Stdout,
-		Log:    os.Stderr,
+		ConnectOptions: config.BuildkitOptions(),
+		Stdout:         os.Stdout,
+		Log:            os.Stderr,
 		Labels: slim.Labels{
 			Source:   config.FirstNonEmpty(config.Source.Value(nil), config.GitHubSource()),
 			Revision: config.FirstNonEmpty(config.Revision.Value(nil), config.GitRevision(ctx, config.Workspace.Value(workspace))),

@@ -1,0 +1,204 @@
+package standin
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
+)
+
+// BuildkitRepository is where the stand-in for moby/buildkit is pushed in
+// the test registry.
+const BuildkitRepository = "muslrust-chef-test/moby-buildkit"
+
+// buildkitRecipe changes whenever the stand-in BuildKit image is assembled
+// differently, so that its tag changes too.
+const buildkitRecipe = "buildkit-standin-1"
+
+// BuildkitPackages are the Debian packages buildkitd's OCI worker needs at
+// run time: runc, and with it its libraries.
+var BuildkitPackages = []string{"runc"}
+
+// BuildkitOptions configure EnsureBuildkit.
+type BuildkitOptions struct {
+	// Registry is host:port of the registry to push to (plain HTTP).
+	Registry string
+	// CacheDir keeps downloaded .debs and the lock file between runs.
+	CacheDir string
+	// BinDir holds the buildkitd and buildctl the test world built.
+	BinDir string
+	// Log receives one line per step; nil discards.
+	Log io.Writer
+}
+
+// EnsureBuildkit returns a stand-in for the moby/buildkit image, for the
+// host's architecture: buildkitd and buildctl from BinDir on top of Debian's
+// runc, with moby/buildkit's entrypoint and state volume. It is referenced
+// as the real one is pinned, repo:tag@sha256:digest; the tag hashes the
+// recipe, the package versions and the binaries, so a second run finds it in
+// the registry and builds nothing.
+func EnsureBuildkit(ctx context.Context, opts BuildkitOptions) (Result, error) {
+	start := time.Now()
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
+	arch := runtime.GOARCH
+	bins := []string{"buildkitd", "buildctl"}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", buildkitRecipe, arch)
+	for _, b := range bins {
+		sum, err := fileSHA256(filepath.Join(opts.BinDir, b))
+		if err != nil {
+			return Result{}, fmt.Errorf("the test world's %s: %v (run scripts/provision.sh, which builds it)", b, err)
+		}
+		fmt.Fprintf(h, "%s %s\n", b, sum)
+	}
+	list, err := resolve(ctx, arch, nil, BuildkitPackages)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, p := range list {
+		fmt.Fprintf(h, "%s %s %s\n", p.Name, p.Version, p.Arch)
+	}
+	tag := hex.EncodeToString(h.Sum(nil))[:20]
+	ref, err := name.NewTag(opts.Registry+"/"+BuildkitRepository+":"+tag, name.Insecure)
+	if err != nil {
+		return Result{}, err
+	}
+	if d, err := remote.Head(ref, remote.WithContext(ctx)); err == nil {
+		return Result{Ref: ref.String() + "@" + d.Digest.String(), Took: time.Since(start)}, nil
+	}
+
+	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
+		return Result{}, err
+	}
+	unlock, err := lock(filepath.Join(opts.CacheDir, "standin.lock"))
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
+	if d, err := remote.Head(ref, remote.WithContext(ctx)); err == nil {
+		return Result{Ref: ref.String() + "@" + d.Digest.String(), Took: time.Since(start)}, nil
+	}
+
+	debDir := filepath.Join(opts.CacheDir, "debs-"+arch)
+	fmt.Fprintf(log, "standin: buildkit: downloading %d packages into %s\n", len(list), debDir)
+	if err := download(ctx, debDir, list); err != nil {
+		return Result{}, err
+	}
+	rootfs := filepath.Join(opts.CacheDir, "buildkit-rootfs-"+tag+".tar.gz")
+	if err := writeLayer(ctx, rootfs, debDir, list, rootfsExtras{dirs: []string{"var/lib/buildkit", "etc/buildkit"}}); err != nil {
+		return Result{}, err
+	}
+	defer os.Remove(rootfs)
+	binLayer := filepath.Join(opts.CacheDir, "buildkit-bin-"+tag+".tar.gz")
+	fmt.Fprintf(log, "standin: buildkit: writing %s from %s\n", strings.Join(bins, " and "), opts.BinDir)
+	if err := writeBinLayer(binLayer, opts.BinDir, bins); err != nil {
+		return Result{}, err
+	}
+	defer os.Remove(binLayer)
+
+	base, err := tarball.LayerFromFile(rootfs, tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return Result{}, err
+	}
+	img, err := testimages.SingleLayer(base, arch, time.Unix(0, 0).UTC(), func(c *v1.Config) {
+		c.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+		c.Entrypoint = []string{"buildkitd"}
+		c.Volumes = map[string]struct{}{"/var/lib/buildkit": {}}
+		c.Labels = map[string]string{"org.opencontainers.image.description": "muslrust-chef test stand-in for moby/buildkit: the test world's buildkitd and buildctl on Debian's runc"}
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	bl, err := tarball.LayerFromFile(binLayer, tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return Result{}, err
+	}
+	if img, err = mutate.AppendLayers(img, bl); err != nil {
+		return Result{}, err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return Result{}, err
+	}
+	fmt.Fprintf(log, "standin: buildkit: pushing %s@%s\n", ref, d)
+	if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
+		return Result{}, fmt.Errorf("push stand-in BuildKit image: %v", err)
+	}
+	return Result{Ref: ref.String() + "@" + d.String(), Built: true, Took: time.Since(start)}, nil
+}
+
+func fileSHA256(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writeBinLayer puts each binary at /usr/bin/<name>, as moby/buildkit has them.
+func writeBinLayer(file, dir string, bins []string) error {
+	tmp := file + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	zw, err := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(zw)
+	epoch := time.Unix(0, 0)
+	for _, b := range bins {
+		src, err := os.Open(filepath.Join(dir, b))
+		if err != nil {
+			return err
+		}
+		st, err := src.Stat()
+		if err == nil {
+			err = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "usr/bin/" + b, Mode: 0o755, Size: st.Size(), ModTime: epoch})
+		}
+		if err == nil {
+			_, err = io.Copy(tw, src)
+		}
+		src.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}

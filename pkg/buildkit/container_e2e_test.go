@@ -1,0 +1,296 @@
+package buildkit
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	bkclient "github.com/moby/buildkit/client"
+	"github.com/moby/moby/api/types/container"
+	dockerclient "github.com/moby/moby/client"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/standin"
+	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+)
+
+// cookLike is a build shaped like the kit's cook stage: a named context (the
+// skeleton) is the only input of a slow RUN step whose output a later stage
+// copies out. Only a BuildKit that can do named contexts runs it.
+const cookLike = `FROM scratch AS tools
+COPY busybox /bin/busybox
+FROM tools AS cook
+COPY --from=skeleton / /skeleton
+RUN ["/bin/busybox", "sh", "-c", "/bin/busybox sleep 2; /bin/busybox cat /skeleton/recipe > /cooked"]
+FROM scratch
+COPY --from=cook /cooked /cooked
+`
+
+// cookVertex is the RUN step's name in BuildKit's progress.
+const cookVertex = "/bin/busybox sleep 2"
+
+// solveCookLike runs cookLike and reports whether the cook step was cached.
+func solveCookLike(t *testing.T, b Builder, ctxDir, skeleton string) (cached bool) {
+	t.Helper()
+	var mu sync.Mutex
+	seen, fromCache := false, false
+	out := filepath.Join(t.TempDir(), "out")
+	_, err := b.Solve(context.Background(), Request{
+		ContextDir:        ctxDir,
+		DockerfileContent: []byte(cookLike),
+		NamedContexts:     map[string]string{"skeleton": skeleton},
+		Local:             &LocalOutput{Dir: out},
+		OnStatus: func(s *bkclient.SolveStatus) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, v := range s.Vertexes {
+				if strings.Contains(v.Name, cookVertex) && v.Completed != nil {
+					seen = true
+					fromCache = fromCache || v.Cached
+				}
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("build on %s: %v", b.Endpoint().Describe(), err)
+	}
+	got, err := os.ReadFile(filepath.Join(out, "cooked"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(filepath.Join(skeleton, "recipe"))
+	if string(got) != string(want) {
+		t.Errorf("cooked %q, want %q", got, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !seen {
+		t.Fatalf("no completed vertex named %q in the progress", cookVertex)
+	}
+	return fromCache
+}
+
+// removeContainer deletes a test's BuildKit container and its volume.
+func removeContainer(t *testing.T, cli *dockerclient.Client, name string) {
+	ctx := context.Background()
+	if _, err := cli.ContainerRemove(ctx, name, dockerclient.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		t.Errorf("removing %s: %v", name, err)
+	}
+	if _, err := cli.VolumeRemove(ctx, name+StateSuffix, dockerclient.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		t.Errorf("removing volume %s: %v", name+StateSuffix, err)
+	}
+}
+
+// With nothing configured (no BUILDKIT_HOST, no buildx builder) on this
+// machine's Docker 20.10, whose built-in BuildKit cannot do named contexts,
+// Connect starts a BuildKit container from the (stand-in) moby/buildkit
+// image; a second Connect reuses it and finds the cook layer cached in its
+// volume; a new image replaces the container but keeps the volume.
+func TestStartedBuildkitContainer(t *testing.T) {
+	dockerHost := testinfra.DockerSocket(t)
+	image := standin.BuildkitImage(t)
+	busybox, err := testimages.BusyboxBinary("amd64")
+	if err != nil {
+		testinfra.Missing(t, "busybox-static: "+err.Error(), "run as root on Debian with access to its archive")
+	}
+	bb, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(HostEnv, "")
+	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	name := "muslrust-chef-test-buildkit-" + uniq()
+	removeContainer(t, cli, name)
+	t.Cleanup(func() { removeContainer(t, cli, name) })
+
+	ctxDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ctxDir, "busybox"), bb, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	skeleton := writeFiles(t, map[string]string{"recipe": "deps of " + uniq() + "\n"})
+
+	connect := func(img string) (Builder, string) {
+		t.Helper()
+		var log testinfra.SyncBuffer
+		start := time.Now()
+		b, err := Connect(context.Background(),
+			WithDockerConfigDir(t.TempDir()), // no buildx builder selected
+			WithDockerHost(dockerHost),
+			WithBuildkitImage(img),
+			WithContainerName(name),
+			WithLog(&log),
+			WithProgress(testinfra.ProgressLog(t), "plain"))
+		if err != nil {
+			t.Fatalf("Connect: %v\nlog:\n%s", err, log.String())
+		}
+		t.Logf("Connect took %s:\n%s", time.Since(start).Round(time.Millisecond), log.String())
+		return b, log.String()
+	}
+
+	// First run: the image is pulled, the container created, a build works.
+	// (Removing the image only untags it if an older run's container still
+	// uses it; the pull is then quick, but it happens.)
+	if _, err := cli.ImageRemove(context.Background(), runnable(image), dockerclient.ImageRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	b, log := connect(image)
+	e := b.Endpoint()
+	if e.Container == nil || !e.Container.Created || e.Container.Name != name || e.Container.Volume != name+StateSuffix {
+		t.Fatalf("first run: endpoint %+v, container %+v", e, e.Container)
+	}
+	if e.Kind != KindBuildkitd || !e.Caps.NamedContexts || !e.Caps.MultiPlatform || !e.Caps.CacheExport {
+		t.Errorf("started BuildKit: %+v", e)
+	}
+	for _, want := range []string{
+		"buildkit: " + HostEnv + " is unset",
+		"buildkit: no buildx builder is selected",
+		"buildkit: not using the Docker daemon's built-in BuildKit",
+		"named build contexts",
+		"buildkit: pulling " + image + " (first run only)",
+		"buildkit: starting container " + name + " from " + image,
+		"buildkit: using BuildKit at docker-container://" + name,
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("resolution log lacks %q", want)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		if !strings.HasPrefix(line, "buildkit: ") {
+			t.Errorf("log line without the step prefix: %q", line)
+		}
+	}
+	if solveCookLike(t, b, ctxDir, skeleton) {
+		t.Error("first run: the cook step came from a cache the new container cannot have")
+	}
+	b.Close()
+
+	// `docker ps` shows whose it is; it runs privileged with its state in
+	// the named volume.
+	ins, err := cli.ContainerInspect(context.Background(), name, dockerclient.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ins.Container.State.Running || !ins.Container.HostConfig.Privileged {
+		t.Errorf("container state %+v, privileged %v", ins.Container.State, ins.Container.HostConfig.Privileged)
+	}
+	vol := false
+	for _, m := range ins.Container.Mounts {
+		vol = vol || (m.Name == name+StateSuffix && m.Destination == "/var/lib/buildkit")
+	}
+	if !vol {
+		t.Errorf("no volume %s at /var/lib/buildkit: %+v", name+StateSuffix, ins.Container.Mounts)
+	}
+	if ins.Container.Config.Labels[labelImage] != image {
+		t.Errorf("image label %q", ins.Container.Config.Labels[labelImage])
+	}
+
+	// Second run: reused, and the cook layer is in its volume.
+	b, log = connect(image)
+	if c := b.Endpoint().Container; c == nil || c.Created {
+		t.Errorf("second run did not reuse the container: %+v", c)
+	}
+	if !strings.Contains(log, "buildkit: reusing the running container "+name) || strings.Contains(log, "pulling") {
+		t.Errorf("second run log: %s", log)
+	}
+	if !solveCookLike(t, b, ctxDir, skeleton) {
+		t.Error("second run: the cook step was not cached in the container's volume")
+	}
+	b.Close()
+
+	// A stopped container is started again, cache intact.
+	if _, err := cli.ContainerStop(context.Background(), name, dockerclient.ContainerStopOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b, log = connect(image)
+	if !strings.Contains(log, "buildkit: starting the stopped container "+name) {
+		t.Errorf("stopped container: %s", log)
+	}
+	if !solveCookLike(t, b, ctxDir, skeleton) {
+		t.Error("restarted container lost the cook layer")
+	}
+	b.Close()
+
+	// Another image (here the same one named by digest only, as a new pin
+	// would be) replaces the container and keeps the volume, so the cache.
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDigest := reference.TrimNamed(named).String() + "@" + named.(reference.Canonical).Digest().String()
+	b, log = connect(byDigest)
+	if c := b.Endpoint().Container; c == nil || !c.Created || !strings.Contains(log, "buildkit: replacing container "+name) {
+		t.Errorf("new image did not replace the container: %+v\n%s", c, log)
+	}
+	if !solveCookLike(t, b, ctxDir, skeleton) {
+		t.Error("the replaced container lost the cache in the volume")
+	}
+	b.Close()
+}
+
+// A container of that name that the kit did not start is left alone.
+func TestStartRefusesForeignContainer(t *testing.T) {
+	dockerHost := testinfra.DockerSocket(t)
+	image := standin.BuildkitImage(t)
+	t.Setenv(HostEnv, "")
+	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	name := "muslrust-chef-test-foreign-" + uniq()
+	cfg := config{log: os.Stderr}
+	if err := ensureImage(context.Background(), cfg, cli, image); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.ContainerCreate(context.Background(), dockerclient.ContainerCreateOptions{
+		Name: name, Config: &container.Config{Image: runnable(image)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeContainer(t, cli, name) })
+	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost),
+		WithBuildkitImage(image), WithContainerName(name), WithLog(testinfra.ProgressLog(t)))
+	assertOneLine(t, err)
+	if !strings.Contains(err.Error(), "was not started by muslrust-chef") || !strings.Contains(err.Error(), "docker rm -f "+name) {
+		t.Errorf("unexpected: %v", err)
+	}
+	t.Log(err)
+}
+
+// An image that cannot be pulled fails in one line naming the image and the
+// knob that overrides it, and leaves no container behind.
+func TestStartUnpullableImage(t *testing.T) {
+	dockerHost := testinfra.DockerSocket(t)
+	registry := testinfra.Registry(t)
+	t.Setenv(HostEnv, "")
+	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	name := "muslrust-chef-test-nopull-" + uniq()
+	t.Cleanup(func() { removeContainer(t, cli, name) })
+	missing := registry + "/muslrust-chef-test/no-such-buildkit:v0.0.0@sha256:" + strings.Repeat("0", 64)
+	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost),
+		WithBuildkitImage(missing), WithContainerName(name), WithLog(testinfra.ProgressLog(t)))
+	assertOneLine(t, err)
+	for _, want := range []string{"cannot pull the BuildKit image " + missing, "MUSLRUST_CHEF_BUILDKIT_IMAGE", HostEnv} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if _, err := cli.ContainerInspect(context.Background(), name, dockerclient.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
+		t.Errorf("a container was left behind: %v", err)
+	}
+	t.Log(err)
+}
