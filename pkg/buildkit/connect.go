@@ -115,6 +115,8 @@ type config struct {
 	needs           Needs
 	image           string
 	containerName   string
+	network         string
+	buildkitdConfig []byte
 	skipStart       bool
 	startTimeout    time.Duration
 }
@@ -206,6 +208,16 @@ func WithBuildkitImage(ref string) Option { return func(c *config) { c.image = r
 // WithContainerName names the BuildKit container Connect starts (default
 // DefaultContainer); its state volume is the name plus StateSuffix.
 func WithContainerName(name string) Option { return func(c *config) { c.containerName = name } }
+
+// WithContainerNetwork runs the started BuildKit container in this Docker
+// network mode ("host" reaches registries on the machine's loopback, as
+// buildx's network=host driver option does); default the daemon's bridge.
+func WithContainerNetwork(mode string) Option { return func(c *config) { c.network = mode } }
+
+// WithBuildkitdConfig gives the started container this buildkitd.toml
+// (registry mirrors, plain-HTTP registries, ...), as buildx's
+// --buildkitd-config does.
+func WithBuildkitdConfig(toml []byte) Option { return func(c *config) { c.buildkitdConfig = toml } }
 
 // WithoutStart makes Connect fail instead of starting a BuildKit container.
 func WithoutStart() Option { return func(c *config) { c.skipStart = true } }
@@ -306,7 +318,7 @@ func startContainer(ctx context.Context, cfg config) (Builder, error) {
 		closeCli()
 		return nil, err
 	}
-	info, err := ensureContainer(ctx, cfg, cli, startSpec{image: cfg.image, name: cfg.containerName})
+	info, err := ensureContainer(ctx, cfg, cli, startSpec{image: cfg.image, name: cfg.containerName, network: cfg.network, config: cfg.buildkitdConfig})
 	if err != nil {
 		closeCli()
 		return nil, err

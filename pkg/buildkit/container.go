@@ -1,6 +1,7 @@
 package buildkit
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -45,7 +47,14 @@ const StateSuffix = "_state"
 const (
 	labelOwner = "io.muslrust-chef.buildkit"
 	labelImage = "io.muslrust-chef.buildkit.image"
+	// labelSpec hashes everything the container was created with (image,
+	// network, buildkitd.toml): a change means a new container.
+	labelSpec = "io.muslrust-chef.buildkit.spec"
 )
+
+// configPath is where a buildkitd.toml given with WithBuildkitdConfig is
+// copied in the container, as buildx does with --buildkitd-config.
+const configPath = "/etc/buildkit/buildkitd.toml"
 
 // stateDir is where buildkitd keeps its cache; the volume is mounted there.
 const stateDir = "/var/lib/buildkit"
@@ -284,8 +293,25 @@ func oneLineString(s string) string { return oneLine(errors.New(s)) }
 
 // startSpec says which container to ensure.
 type startSpec struct {
-	image string
-	name  string
+	image   string
+	name    string
+	network string // Docker network mode; "" is the daemon's default (bridge)
+	config  []byte // buildkitd.toml; nil runs buildkitd with its defaults
+}
+
+func (s startSpec) hash() string {
+	return digest.FromString(s.image + "\x00" + s.network + "\x00" + string(s.config)).Encoded()[:16]
+}
+
+func (s startSpec) describe() string {
+	d := s.image
+	if s.network != "" {
+		d += ", network " + s.network
+	}
+	if s.config != nil {
+		d += ", buildkitd.toml " + digest.FromBytes(s.config).Encoded()[:12]
+	}
+	return d
 }
 
 // ensureContainer returns a running BuildKit container named spec.name,
@@ -298,7 +324,7 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 	switch {
 	case err == nil:
 		cur := ins.Container.Config.Labels[labelImage]
-		if cur == spec.image {
+		if ins.Container.Config.Labels[labelSpec] == spec.hash() {
 			if !ins.Container.State.Running {
 				cfg.logf("buildkit: starting the stopped container %s (%s, state in volume %s)", spec.name, spec.image, info.Volume)
 				if _, err := cli.ContainerStart(ctx, spec.name, dockerclient.ContainerStartOptions{}); err != nil {
@@ -312,7 +338,7 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 		if ins.Container.Config.Labels[labelOwner] == "" {
 			return info, fmt.Errorf("a container named %s exists but was not started by muslrust-chef: remove or rename it (`docker rm -f %s`), or choose another name", spec.name, spec.name)
 		}
-		cfg.logf("buildkit: replacing container %s (image %s) with %s; the cache in volume %s is kept", spec.name, cur, spec.image, info.Volume)
+		cfg.logf("buildkit: replacing container %s (created from %s with other settings) with one from %s; the cache in volume %s is kept", spec.name, cur, spec.describe(), info.Volume)
 		if _, err := cli.ContainerRemove(ctx, spec.name, dockerclient.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
 			return info, fmt.Errorf("cannot remove the outdated BuildKit container %s: %s: remove it with `docker rm -f %s`", spec.name, oneLine(err), spec.name)
 		}
@@ -325,7 +351,7 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 		return info, err
 	}
 	runRef := runnable(spec.image)
-	cfg.logf("buildkit: starting container %s from %s, state in volume %s (reused by later runs)", spec.name, spec.image, info.Volume)
+	cfg.logf("buildkit: starting container %s from %s, state in volume %s (reused by later runs)", spec.name, spec.describe(), info.Volume)
 	if _, err := cli.VolumeCreate(ctx, dockerclient.VolumeCreateOptions{Name: info.Volume, Labels: map[string]string{labelOwner: spec.name}}); err != nil {
 		return info, fmt.Errorf("cannot create volume %s for BuildKit's state: %s", info.Volume, oneLine(err))
 	}
@@ -338,6 +364,13 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
 		Mounts:        []mount.Mount{{Type: mount.TypeVolume, Source: info.Volume, Target: stateDir}},
 	}
+	if spec.network != "" {
+		hc.NetworkMode = container.NetworkMode(spec.network)
+	}
+	cc := &container.Config{Image: runRef, Labels: map[string]string{labelOwner: "1", labelImage: spec.image, labelSpec: spec.hash()}}
+	if spec.config != nil {
+		cc.Cmd = []string{"--config", configPath}
+	}
 	if di, err := cli.Info(ctx, dockerclient.InfoOptions{}); err == nil {
 		for _, o := range di.Info.SecurityOptions {
 			// Privileged containers are refused under user namespace remapping
@@ -349,7 +382,7 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 	}
 	_, err = cli.ContainerCreate(ctx, dockerclient.ContainerCreateOptions{
 		Name:       spec.name,
-		Config:     &container.Config{Image: runRef, Labels: map[string]string{labelOwner: "1", labelImage: spec.image}},
+		Config:     cc,
 		HostConfig: hc,
 	})
 	if err != nil && !cerrdefs.IsConflict(err) {
@@ -358,10 +391,37 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 	// On a conflict another run created it at the same moment: start and
 	// wait for it just the same.
 	info.Created = err == nil
+	if info.Created && spec.config != nil {
+		if err := copyConfig(ctx, cli, spec.name, spec.config); err != nil {
+			cli.ContainerRemove(ctx, spec.name, dockerclient.ContainerRemoveOptions{Force: true})
+			return info, fmt.Errorf("cannot copy buildkitd.toml into the BuildKit container %s: %s", spec.name, oneLine(err))
+		}
+	}
 	if _, err := cli.ContainerStart(ctx, spec.name, dockerclient.ContainerStartOptions{}); err != nil {
 		return info, fmt.Errorf("cannot start the BuildKit container %s: %s: it must run privileged; see `docker logs %s`", spec.name, oneLine(err), spec.name)
 	}
 	return info, waitReady(ctx, cli, spec.name, cfg.startTimeout)
+}
+
+// copyConfig puts buildkitd.toml at configPath before the container starts.
+func copyConfig(ctx context.Context, cli *dockerclient.Client, name string, config []byte) error {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dir, file := path.Split(configPath)
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(dir, "/"), Mode: 0o755}); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: strings.TrimPrefix(dir, "/") + file, Mode: 0o644, Size: int64(len(config))}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(config); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	_, err := cli.CopyToContainer(ctx, name, dockerclient.CopyToContainerOptions{DestinationPath: "/", Content: &buf})
+	return err
 }
 
 // runnable is the reference a container is created from: a digest when

@@ -11,6 +11,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
+	gcrname "github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/moby/api/types/container"
 	dockerclient "github.com/moby/moby/client"
@@ -293,4 +295,87 @@ func TestStartUnpullableImage(t *testing.T) {
 		t.Errorf("a container was left behind: %v", err)
 	}
 	t.Log(err)
+}
+
+// With host networking and a buildkitd.toml (as buildx's network=host and
+// --buildkitd-config), the started BuildKit reaches a plain-HTTP registry on
+// this machine's loopback: it pulls a base image, builds two platforms and
+// pushes one index with a registry cache.
+func TestStartedBuildkitLocalRegistry(t *testing.T) {
+	dockerHost := testinfra.DockerSocket(t)
+	registry := testinfra.Registry(t)
+	base := testimages.Busybox(t)
+	image := standin.BuildkitImage(t)
+	t.Setenv(HostEnv, "")
+	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	name := "muslrust-chef-test-buildkit-net-" + uniq()
+	t.Cleanup(func() { removeContainer(t, cli, name) })
+	toml := []byte("[registry.\"" + registry + "\"]\n  http = true\n  insecure = true\n")
+	var log testinfra.SyncBuffer
+	b, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost),
+		WithBuildkitImage(image), WithContainerName(name), WithContainerNetwork("host"), WithBuildkitdConfig(toml),
+		WithLog(&log), WithProgress(testinfra.ProgressLog(t), "plain"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	defer b.Close()
+	t.Log(log.String())
+	if !strings.Contains(log.String(), "network host, buildkitd.toml ") {
+		t.Errorf("the start line does not say how the container differs: %s", log.String())
+	}
+	ins, err := cli.ContainerInspect(context.Background(), name, dockerclient.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(ins.Container.HostConfig.NetworkMode) != "host" || strings.Join(ins.Container.Config.Cmd, " ") != "--config "+configPath {
+		t.Errorf("network %q, cmd %q", ins.Container.HostConfig.NetworkMode, ins.Container.Config.Cmd)
+	}
+	ctxDir := writeFiles(t, map[string]string{"Dockerfile": "ARG BASE\nFROM ${BASE}\nARG RUN_ID\nRUN echo \"$RUN_ID\" > /id && uname -m > /arch\n"})
+	ref := registry + "/muslrust-chef-test/started-buildkit:" + uniq()
+	res, err := b.Solve(context.Background(), Request{
+		ContextDir: ctxDir,
+		Platforms:  []string{"linux/amd64", "linux/arm64"},
+		BuildArgs:  map[string]string{"BASE": base, "RUN_ID": uniq()},
+		Image:      &ImageOutput{Names: []string{ref}, Push: true},
+		CacheTo:    registry + "/muslrust-chef-test/started-buildkit:cache",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := gcrname.ParseReference(ref, gcrname.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(r)
+	if err != nil {
+		t.Fatalf("%s is not an index in the registry: %v", ref, err)
+	}
+	if d, _ := idx.Digest(); d.String() != res.Digest {
+		t.Errorf("pushed %s, registry has %s", res.Digest, d)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil || len(im.Manifests) != 2 {
+		t.Errorf("index manifests: %v, %v", im, err)
+	}
+}
+
+// What the container is created with decides whether it is reused.
+func TestStartSpecHash(t *testing.T) {
+	a := startSpec{image: DefaultImage, name: DefaultContainer}
+	for _, other := range []startSpec{
+		{image: DefaultImage + "x", name: DefaultContainer},
+		{image: DefaultImage, name: DefaultContainer, network: "host"},
+		{image: DefaultImage, name: DefaultContainer, config: []byte("debug = true\n")},
+	} {
+		if other.hash() == a.hash() {
+			t.Errorf("%+v hashes like %+v", other, a)
+		}
+	}
+	if (startSpec{image: DefaultImage, name: "other"}).hash() != a.hash() {
+		t.Error("the name is not a setting of the container")
+	}
 }

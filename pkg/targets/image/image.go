@@ -159,7 +159,11 @@ func (Image) Merge(ctx context.Context,
 // built-in BuildKit if it can do what the target needs, or a BuildKit
 // container it starts).
 func connect(ctx context.Context, needs buildkit.Needs) (buildkit.Builder, error) {
-	return buildkit.Connect(ctx, append(config.BuildkitOptions(), buildkit.WithNeeds(needs))...)
+	opts, err := config.BuildkitOptions()
+	if err != nil {
+		return nil, err
+	}
+	return buildkit.Connect(ctx, append(opts, buildkit.WithNeeds(needs))...)
 }
 
 // fatal gives usage mistakes exit code 2 and failures 1, on one line.

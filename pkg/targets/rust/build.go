@@ -30,7 +30,8 @@ import (
 // MUSLRUST_CHEF_RUSTFLAGS, MUSLRUST_CHEF_NO_DEFAULT_FEATURES,
 // MUSLRUST_CHEF_LOCKED, MUSLRUST_CHEF_STRIP, MUSLRUST_CHEF_MAIN_BRANCH,
 // MUSLRUST_CHEF_SOURCE, MUSLRUST_CHEF_REVISION, MUSLRUST_CHEF_VERSION,
-// MUSLRUST_CHEF_BUILDKIT_IMAGE, BUILDKIT_HOST and SOURCE_DATE_EPOCH.
+// MUSLRUST_CHEF_BUILDKIT_IMAGE, MUSLRUST_CHEF_BUILDKIT_NETWORK,
+// MUSLRUST_CHEF_BUILDKITD_CONFIG, BUILDKIT_HOST and SOURCE_DATE_EPOCH.
 func (Rust) Build(ctx context.Context,
 	workspace *string, // MUSLRUST_CHEF_WORKSPACE: directory of the root Cargo.toml; default the current directory
 	bin *string, // MUSLRUST_CHEF_BIN: binary to build; default the workspace's only binary
@@ -68,8 +69,12 @@ func runtime(ctx context.Context, target string, workspace *string) (pipeline.Ru
 	// An unsupported host only matters for tar and docker outputs, which
 	// then fail with a message naming the platforms to choose from.
 	host, _ := platform.Host()
+	bkOpts, err := config.BuildkitOptions()
+	if err != nil {
+		return pipeline.Runtime{}, mg.Fatal(2, target+": "+err.Error())
+	}
 	return pipeline.Runtime{
-		ConnectOptions: config.BuildkitOptions(),
+		ConnectOptions: bkOpts,
 		Stdout:         os.Stdout,
 		Log:            os.Stderr,
 		Labels: slim.Labels{

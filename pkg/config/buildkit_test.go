@@ -1,0 +1,34 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBuildkitOptions(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", "")
+	t.Setenv(BuildkitImage.Env, "")
+	t.Setenv(BuildkitNetwork.Env, "")
+	t.Setenv(BuildkitdConfig.Env, "")
+	if opts, err := BuildkitOptions(); err != nil || len(opts) != 0 {
+		t.Fatalf("nothing set: %d options, %v", len(opts), err)
+	}
+	toml := filepath.Join(t.TempDir(), "buildkitd.toml")
+	if err := os.WriteFile(toml, []byte("debug = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(BuildkitImage.Env, "mirror.example/moby/buildkit:v0.34.0")
+	t.Setenv(BuildkitNetwork.Env, "host")
+	t.Setenv(BuildkitdConfig.Env, toml)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	if opts, err := BuildkitOptions(); err != nil || len(opts) != 4 {
+		t.Fatalf("all set: %d options, %v", len(opts), err)
+	}
+	t.Setenv(BuildkitdConfig.Env, filepath.Join(t.TempDir(), "missing.toml"))
+	_, err := BuildkitOptions()
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), BuildkitdConfig.Env+"=") {
+		t.Errorf("unreadable buildkitd.toml: %v", err)
+	}
+}
