@@ -15,12 +15,14 @@ var (
 		Help: "BuildKit image started when no BuildKit is configured (repo:tag@sha256:..., e.g. a mirror); default: moby/buildkit pinned by tag and digest (pkg/buildkit.DefaultImage)"}
 	BuildkitNetwork = Knob{Env: "MUSLRUST_CHEF_BUILDKIT_NETWORK",
 		Help: "Docker network mode of that container; host reaches registries on this machine's loopback; default: the daemon's bridge"}
+	BuildkitContainer = Knob{Env: "MUSLRUST_CHEF_BUILDKIT_CONTAINER",
+		Help: "name of that container (its volume: the name plus _state); default: muslrust-chef-buildkit"}
 	BuildkitdConfig = Knob{Env: "MUSLRUST_CHEF_BUILDKITD_CONFIG",
 		Help: "a buildkitd.toml copied into that container (registry mirrors, plain-HTTP registries); default: none"}
 )
 
 // BuildkitOptions turns the environment into options for buildkit.Connect:
-// the BuildKit container's image, network and buildkitd.toml, and the
+// the BuildKit container's image, name, network and buildkitd.toml, and the
 // Docker config directory when DOCKER_CONFIG is set, because the Docker CLI
 // library resolves it once per process. BUILDKIT_HOST is read by
 // buildkit.Connect itself.
@@ -28,6 +30,9 @@ func BuildkitOptions() ([]buildkit.Option, error) {
 	var opts []buildkit.Option
 	if img := BuildkitImage.Value(nil); img != "" {
 		opts = append(opts, buildkit.WithBuildkitImage(img))
+	}
+	if n := BuildkitContainer.Value(nil); n != "" {
+		opts = append(opts, buildkit.WithContainerName(n))
 	}
 	if n := BuildkitNetwork.Value(nil); n != "" {
 		opts = append(opts, buildkit.WithContainerNetwork(n))

@@ -11,6 +11,7 @@ func TestBuildkitOptions(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", "")
 	t.Setenv(BuildkitImage.Env, "")
 	t.Setenv(BuildkitNetwork.Env, "")
+	t.Setenv(BuildkitContainer.Env, "")
 	t.Setenv(BuildkitdConfig.Env, "")
 	if opts, err := BuildkitOptions(); err != nil || len(opts) != 0 {
 		t.Fatalf("nothing set: %d options, %v", len(opts), err)
@@ -21,9 +22,10 @@ func TestBuildkitOptions(t *testing.T) {
 	}
 	t.Setenv(BuildkitImage.Env, "mirror.example/moby/buildkit:v0.34.0")
 	t.Setenv(BuildkitNetwork.Env, "host")
+	t.Setenv(BuildkitContainer.Env, "ci-buildkit")
 	t.Setenv(BuildkitdConfig.Env, toml)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	if opts, err := BuildkitOptions(); err != nil || len(opts) != 4 {
+	if opts, err := BuildkitOptions(); err != nil || len(opts) != 5 {
 		t.Fatalf("all set: %d options, %v", len(opts), err)
 	}
 	t.Setenv(BuildkitdConfig.Env, filepath.Join(t.TempDir(), "missing.toml"))
