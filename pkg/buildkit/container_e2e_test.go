@@ -2,6 +2,7 @@ package buildkit
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	dockerclient "github.com/moby/moby/client"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
@@ -377,5 +379,61 @@ func TestStartSpecHash(t *testing.T) {
 	}
 	if (startSpec{image: DefaultImage, name: "other"}).hash() != a.hash() {
 		t.Error("the name is not a setting of the container")
+	}
+}
+
+// A buildx docker-container builder, laid out as buildx leaves it (its
+// instance file, and a privileged container buildx_buildkit_<node> with a
+// state volume, stopped): Connect starts the container and reaches
+// buildkitd inside through the Docker API's exec, no docker CLI involved.
+func TestBuildxDockerContainerThroughAPI(t *testing.T) {
+	dockerHost := testinfra.DockerSocket(t)
+	image := standin.BuildkitImage(t)
+	t.Setenv(HostEnv, "")
+	t.Setenv("DOCKER_CONTEXT", "")
+	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	builder := "ci" + uniq()
+	node := builder + "0"
+	cname := buildxContainerPrefix + node
+	t.Cleanup(func() { removeContainer(t, cli, cname) })
+	if err := ensureImage(context.Background(), config{log: io.Discard}, cli, image); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.ContainerCreate(context.Background(), dockerclient.ContainerCreateOptions{
+		Name:   cname,
+		Config: &container.Config{Image: runnable(image)},
+		HostConfig: &container.HostConfig{Privileged: true,
+			Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: cname + StateSuffix, Target: "/var/lib/buildkit"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeBuildx(t, dir, buildxCurrent{Key: dockerHost, Name: builder}, nodeGroup(builder, "docker-container", node, dockerHost))
+	var log testinfra.SyncBuffer
+	b, err := Connect(context.Background(), WithDockerConfigDir(dir), WithDockerHost(dockerHost), WithLog(&log),
+		WithProgress(testinfra.ProgressLog(t), "plain"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	defer b.Close()
+	t.Log(log.String())
+	e := b.Endpoint()
+	if e.Source != `buildx builder "`+builder+`"` || e.Address != "docker-container://"+cname || e.Container != nil {
+		t.Errorf("endpoint %+v", e)
+	}
+	if !strings.Contains(log.String(), "buildkit: starting buildx builder \""+builder+"\"'s stopped container "+cname) {
+		t.Errorf("the stopped buildx container was not started: %s", log.String())
+	}
+	ctxDir := writeFiles(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY id /id\n", "id": uniq()})
+	out := filepath.Join(t.TempDir(), "out")
+	if _, err := b.Solve(context.Background(), Request{ContextDir: ctxDir, Local: &LocalOutput{Dir: out}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "id")); err != nil {
+		t.Error(err)
 	}
 }
