@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,6 +203,49 @@ func connectBuildxContainer(ctx context.Context, cfg config, builderName, node, 
 		}
 	}
 	cfg.logf("buildkit: using %s (docker-container driver), container %s", source, name)
+	return connectContainer(ctx, cfg, cli, closeCli, name, source)
+}
+
+// parseDockerContainer splits BUILDKIT_HOST=docker-container://<name>[?context=<ctx>].
+func parseDockerContainer(addr string) (name, dockerContext string, ok bool) {
+	rest, found := strings.CutPrefix(addr, "docker-container://")
+	if !found {
+		return "", "", false
+	}
+	name, query, _ := strings.Cut(rest, "?")
+	if q, err := url.ParseQuery(query); err == nil {
+		dockerContext = q.Get("context")
+	}
+	return name, dockerContext, name != ""
+}
+
+// connectNamedContainer reaches buildkitd in a running container named by
+// BUILDKIT_HOST=docker-container://..., through the Docker API as for a
+// buildx node (no docker CLI needed).
+func connectNamedContainer(ctx context.Context, cfg config, name, dockerContext, source string) (Builder, error) {
+	host, err := cfg.contextHost(dockerContext)
+	if err != nil {
+		return nil, fmt.Errorf("%s=docker-container://%s: %w", source, name, err)
+	}
+	cli, closeCli, err := cfg.dockerAPI(host)
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.probeTimeout)
+	defer cancel()
+	ins, err := cli.ContainerInspect(pctx, name, dockerclient.ContainerInspectOptions{})
+	if err != nil || !ins.Container.State.Running {
+		closeCli()
+		why := "is not running"
+		if err != nil {
+			why = "cannot be inspected (" + oneLine(err) + ")"
+			if cerrdefs.IsNotFound(err) {
+				why = "does not exist"
+			}
+		}
+		return nil, fmt.Errorf("BuildKit at docker-container://%s (from %s): the container %s on the Docker daemon at %s: start it, or set %s to a running buildkitd",
+			name, source, why, cli.DaemonHost(), HostEnv)
+	}
 	return connectContainer(ctx, cfg, cli, closeCli, name, source)
 }
 

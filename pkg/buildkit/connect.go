@@ -22,10 +22,10 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	// Registered for their side effect: they teach the BuildKit client the
-	// docker-container://, podman-container://, nerdctl-container://,
-	// kube-pod:// and ssh:// address schemes that buildctl and buildx accept
-	// in BUILDKIT_HOST.
-	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
+	// podman-container://, nerdctl-container://, kube-pod:// and ssh://
+	// address schemes that buildctl and buildx accept in BUILDKIT_HOST
+	// (docker-container:// goes through the Docker API, see
+	// connectNamedContainer).
 	_ "github.com/moby/buildkit/client/connhelper/kubepod"
 	_ "github.com/moby/buildkit/client/connhelper/nerdctlcontainer"
 	_ "github.com/moby/buildkit/client/connhelper/podmancontainer"
@@ -271,6 +271,9 @@ func Connect(ctx context.Context, opts ...Option) (Builder, error) {
 	}
 	if host != "" {
 		cfg.logf("buildkit: using %s from %s", host, source)
+		if name, dctx, ok := parseDockerContainer(host); ok {
+			return connectNamedContainer(ctx, cfg, name, dctx, source)
+		}
 		return connectAddress(ctx, cfg, host, source)
 	}
 	cfg.logf("buildkit: %s is unset", HostEnv)

@@ -436,4 +436,40 @@ func TestBuildxDockerContainerThroughAPI(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "id")); err != nil {
 		t.Error(err)
 	}
+
+	// The same container named in BUILDKIT_HOST, as buildctl accepts it,
+	// is reached the same way.
+	t.Setenv(HostEnv, "docker-container://"+cname)
+	bh, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithLog(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := bh.Endpoint(); e.Source != HostEnv || len(e.Platforms) == 0 {
+		t.Errorf("BUILDKIT_HOST endpoint %+v", e)
+	}
+	bh.Close()
+	t.Setenv(HostEnv, "docker-container://"+cname+"-gone")
+	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithLog(io.Discard))
+	assertOneLine(t, err)
+	if !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "docker-container://"+cname+"-gone") {
+		t.Errorf("missing container: %v", err)
+	}
+}
+
+func TestParseDockerContainer(t *testing.T) {
+	cases := []struct{ in, name, ctx string }{
+		{"docker-container://buildx_buildkit_ci0", "buildx_buildkit_ci0", ""},
+		{"docker-container://bk?context=arm-box", "bk", "arm-box"},
+	}
+	for _, c := range cases {
+		n, d, ok := parseDockerContainer(c.in)
+		if !ok || n != c.name || d != c.ctx {
+			t.Errorf("%s: %q %q %v", c.in, n, d, ok)
+		}
+	}
+	for _, in := range []string{"unix:///run/buildkit/buildkitd.sock", "docker-container://", "podman-container://x"} {
+		if _, _, ok := parseDockerContainer(in); ok {
+			t.Errorf("%s parsed as a Docker container", in)
+		}
+	}
 }
