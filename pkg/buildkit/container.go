@@ -316,8 +316,9 @@ func (s startSpec) describe() string {
 
 // ensureContainer returns a running BuildKit container named spec.name,
 // creating it (and its state volume) from spec.image when it does not
-// exist, replacing it when it was created from another image, and starting
-// it when it is stopped. It logs one line saying which.
+// exist, replacing it (keeping the volume) when it was created with other
+// settings, and starting it when it is stopped. It logs one line saying
+// which.
 func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, spec startSpec) (ContainerInfo, error) {
 	info := ContainerInfo{Name: spec.name, Image: spec.image, Volume: spec.name + StateSuffix}
 	ins, err := cli.ContainerInspect(ctx, spec.name, dockerclient.ContainerInspectOptions{})
@@ -398,7 +399,13 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 		}
 	}
 	if _, err := cli.ContainerStart(ctx, spec.name, dockerclient.ContainerStartOptions{}); err != nil {
-		return info, fmt.Errorf("cannot start the BuildKit container %s: %s: it must run privileged; see `docker logs %s`", spec.name, oneLine(err), spec.name)
+		if info.Created {
+			// Leave no container that can never start; the next run
+			// creates it afresh (the volume stays).
+			cli.ContainerRemove(ctx, spec.name, dockerclient.ContainerRemoveOptions{Force: true})
+		}
+		return info, fmt.Errorf("cannot start the BuildKit container %s: %s: it must run privileged (rootless or locked-down Docker cannot): set %s to a buildkitd you run yourself",
+			spec.name, oneLine(err), HostEnv)
 	}
 	return info, waitReady(ctx, cli, spec.name, cfg.startTimeout)
 }
