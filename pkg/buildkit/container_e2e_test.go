@@ -80,6 +80,32 @@ func solveCookLike(t *testing.T, b Builder, ctxDir, skeleton string) (cached boo
 	return fromCache
 }
 
+// copyImage copies ref (repo:tag@digest) to repo, keeping tag and digest.
+func copyImage(t *testing.T, ref, repo string) string {
+	t.Helper()
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := gcrname.ParseReference(runnable(ref), gcrname.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := named.(reference.Tagged).Tag()
+	dst, err := gcrname.NewTag(repo+":"+tag, gcrname.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(dst, img); err != nil {
+		t.Fatal(err)
+	}
+	return dst.String() + "@" + named.(reference.Canonical).Digest().String()
+}
+
 // removeContainer deletes a test's BuildKit container and its volume.
 func removeContainer(t *testing.T, cli *dockerclient.Client, name string) {
 	ctx := context.Background()
@@ -142,11 +168,12 @@ func TestStartedBuildkitContainer(t *testing.T) {
 	}
 
 	// First run: the image is pulled, the container created, a build works.
-	// (Removing the image only untags it if an older run's container still
-	// uses it; the pull is then quick, but it happens.)
-	if _, err := cli.ImageRemove(context.Background(), runnable(image), dockerclient.ImageRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-		t.Fatal(err)
-	}
+	// The stand-in is copied to a repository of this test's own, so the
+	// daemon must pull it without other tests' containers being disturbed.
+	image = copyImage(t, image, testinfra.Registry(t)+"/muslrust-chef-test/moby-buildkit-pull-"+uniq())
+	t.Cleanup(func() {
+		cli.ImageRemove(context.Background(), runnable(image), dockerclient.ImageRemoveOptions{Force: true})
+	})
 	b, log := connect(image)
 	e := b.Endpoint()
 	if e.Container == nil || !e.Container.Created || e.Container.Name != name || e.Container.Volume != name+StateSuffix {
