@@ -57,7 +57,7 @@ func both(t testing.TB) []platform.Platform {
 func hostPlatform(t testing.TB) platform.Platform {
 	p, err := platform.Host()
 	if err != nil {
-		t.Skip("host platform not supported:", err)
+		testinfra.Missing(t, "this host is not a platform the kit builds: "+err.Error(), "run the tests on linux/amd64 or linux/arm64")
 	}
 	return p
 }
