@@ -1,6 +1,7 @@
 // Package regtest runs go-containerregistry's in-process registry for unit
 // tests, optionally behind basic auth or with injected transient failures,
-// and writes Docker config files that point credentials at it.
+// records every request it answers (so tests can assert the order of a
+// push), and writes Docker config files that point credentials at it.
 package regtest
 
 import (
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -25,6 +27,9 @@ type Registry struct {
 	Requests atomic.Int64
 	failNext atomic.Int64
 	server   *httptest.Server
+
+	mu  sync.Mutex
+	log []Request
 }
 
 // Option configures New.
@@ -47,8 +52,10 @@ func New(t testing.TB, opts ...Option) *Registry {
 	}
 	r := &Registry{}
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
 		r.Requests.Add(1)
+		w := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
+		defer func() { r.record(req, w.status) }()
 		if r.failNext.Load() > 0 && r.failNext.Add(-1) >= 0 {
 			http.Error(w, "injected transient failure", http.StatusServiceUnavailable)
 			return
@@ -98,4 +105,14 @@ func DockerConfig(t testing.TB, host, user, password string) string {
 func EmptyDockerConfig(t testing.TB) {
 	t.Helper()
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
 }

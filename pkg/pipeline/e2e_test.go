@@ -235,8 +235,9 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(b), "digest="+r.Published.Digest.String()+"\n") {
-			t.Fatalf("GITHUB_OUTPUT has %q, want digest=%s", b, r.Published.Digest)
+		want := fmt.Sprintf("image=%s\ndigest=%s\nplatform=%s\n", r.Published.Reference, r.Published.Digest, p)
+		if string(b) != want {
+			t.Fatalf("GITHUB_OUTPUT has %q, want %q", b, want)
 		}
 		if r.Published.Digest != emulated[p] {
 			t.Errorf("split %s pushed %s, emulate's index has %s for it", p, r.Published.Digest, emulated[p])

@@ -105,6 +105,7 @@ func TestRegistryPushesIndexThenTags(t *testing.T) {
 	if res.Reference != reg.Host+"/team/app@"+want.String() || res.Digest != want {
 		t.Errorf("result %+v", res)
 	}
+	regtest.AssertPushOrder(t, reg.Log(), "team/app", idx, "1.0", "latest")
 	for _, tag := range []string{"1.0", "latest"} {
 		ref, _ := name.ParseReference(reg.Host + "/team/app:" + tag)
 		got, err := remote.Index(ref)
@@ -120,13 +121,52 @@ func TestRegistryPushesIndexThenTags(t *testing.T) {
 	}
 }
 
-func TestRegistryRetriesTransientErrors(t *testing.T) {
-	reg := regtest.New(t)
+// The retry policy is the publisher's option: with four attempts per
+// request three 503s in a row are ridden out and four are not; with
+// retries off one 503 fails the push, in one line, and moves no tag.
+func TestRegistryRetryPolicy(t *testing.T) {
 	regtest.EmptyDockerConfig(t)
-	reg.FailNext(2)
-	pub, _ := NewRegistry(tags(t, reg.Host+"/team/app:1"), fastRetry)
-	if _, err := pub.Publish(context.Background(), twoPlatformIndex(t)); err != nil {
-		t.Fatalf("two 503s were not retried: %v", err)
+	fourAttempts := WithRetryBackoff(remote.Backoff{Duration: 10 * time.Millisecond, Factor: 1, Steps: 4})
+	cases := []struct {
+		name  string
+		fails int64
+		opt   RegistryOption
+		ok    bool
+	}{
+		{"3 of 4 attempts fail", 3, fourAttempts, true},
+		{"4 of 4 attempts fail", 4, fourAttempts, false},
+		{"retries off", 1, WithRetryBackoff(NoRetry), false},
+		{"retries off, Steps 0", 1, WithRetryBackoff(remote.Backoff{}), false},
+		{"retries off, no failure", 0, WithRetryBackoff(NoRetry), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reg := regtest.New(t)
+			reg.FailNext(c.fails)
+			idx := twoPlatformIndex(t)
+			pub, err := NewRegistry(tags(t, reg.Host+"/team/app:1"), c.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = pub.Publish(context.Background(), idx)
+			if c.ok {
+				if err != nil {
+					t.Fatalf("%d 503s: %v", c.fails, err)
+				}
+				regtest.AssertPushOrder(t, reg.Log(), "team/app", idx, "1")
+				return
+			}
+			if err == nil {
+				t.Fatalf("%d 503s in a row were ridden out", c.fails)
+			}
+			if !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), reg.Host) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error does not name the registry and the 503 in one line: %v", err)
+			}
+			ref, _ := name.ParseReference(reg.Host + "/team/app:1")
+			if _, err := remote.Head(ref); err == nil {
+				t.Error("the failed push moved the tag")
+			}
+		})
 	}
 }
 

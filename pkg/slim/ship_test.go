@@ -76,6 +76,7 @@ func TestShipToRegistryPrintsDigestAndWritesGitHubOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pushLog := reg.Log()
 	wantRef := reg.Host + "/team/app@" + res.Digest.String()
 	if strings.TrimSpace(stdout.String()) != wantRef {
 		t.Errorf("stdout %q, want %q", stdout.String(), wantRef)
@@ -89,6 +90,9 @@ func TestShipToRegistryPrintsDigestAndWritesGitHubOutput(t *testing.T) {
 		idx, err := remote.Index(ref)
 		if err != nil {
 			t.Fatalf("%s: %v", tag, err)
+		}
+		if tag == "latest" {
+			regtest.AssertPushOrder(t, pushLog, "team/app", idx, "2.0.1", "2.0", "latest")
 		}
 		im, _ := idx.IndexManifest()
 		if len(im.Manifests) != 2 {

@@ -181,10 +181,21 @@ func TestSplitTargetsWithGitHubOutput(t *testing.T) {
 			t.Fatal(err)
 		}
 		kv := readOutput(t, out)
-		if !strings.HasPrefix(kv["digest"], "sha256:") || kv["image"] != repo+"@"+kv["digest"] {
-			t.Fatalf("GITHUB_OUTPUT after %s: %v", p, kv)
+		pushed := repo + "@" + kv["digest"]
+		assertOutput(t, out, "digest="+kv["digest"]+"\nimage="+pushed+"\n")
+		// The digest written is the image pushed for that platform.
+		r, err := name.ParseReference(pushed, name.Insecure)
+		if err != nil {
+			t.Fatalf("GITHUB_OUTPUT digest %q: %v", kv["digest"], err)
 		}
-		images = append(images, kv["image"])
+		img, err := remote.Image(r)
+		if err != nil {
+			t.Fatalf("%s from GITHUB_OUTPUT: %v", pushed, err)
+		}
+		if cf, err := img.ConfigFile(); err != nil || cf.OS+"/"+cf.Architecture != p {
+			t.Fatalf("%s is not the %s image: %v %v", pushed, p, cf, err)
+		}
+		images = append(images, pushed)
 	}
 	absent(t, repo+":3.1.0") // push by digest tags nothing
 
@@ -204,6 +215,7 @@ func TestSplitTargetsWithGitHubOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	kv := readOutput(t, out)
+	assertOutput(t, out, "digest="+kv["digest"]+"\nimage="+repo+"@"+kv["digest"]+"\n")
 	for _, tag := range []string{"3.1.0", "3.1", "3"} {
 		r, _ := name.ParseReference(repo+":"+tag, name.Insecure)
 		idx, err := remote.Index(r)
@@ -218,6 +230,19 @@ func TestSplitTargetsWithGitHubOutput(t *testing.T) {
 		if len(im.Manifests) != 2 {
 			t.Errorf("%s has %d manifests", r, len(im.Manifests))
 		}
+	}
+}
+
+// assertOutput checks the whole $GITHUB_OUTPUT file: the keys, their order
+// and that nothing else was written.
+func assertOutput(t *testing.T, path, want string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != want {
+		t.Fatalf("GITHUB_OUTPUT holds %q, want %q", data, want)
 	}
 }
 
