@@ -7,6 +7,7 @@ package regtest
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"log"
 	"net/http"
@@ -18,7 +19,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Registry is a running in-process registry.
@@ -115,4 +119,19 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// AssertAbsent fails the test unless the registry answers that ref does not
+// exist (HTTP 404). Any other answer, such as an unreachable registry or
+// refused credentials, fails too: it would prove nothing about ref.
+func AssertAbsent(t testing.TB, ref name.Reference, opts ...remote.Option) {
+	t.Helper()
+	_, err := remote.Head(ref, opts...)
+	var terr *transport.Error
+	switch {
+	case err == nil:
+		t.Errorf("%s exists: a failed command pushed it", ref)
+	case !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound:
+		t.Errorf("cannot tell whether %s exists (want a 404): %v", ref, err)
+	}
 }

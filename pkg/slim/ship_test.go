@@ -267,9 +267,7 @@ func TestShipToHtpasswdRegistry(t *testing.T) {
 	}
 	regtest.DockerConfig(t, host, "ci", "s3cret")
 	ref, _ := name.ParseReference(host + "/team/app:1")
-	if _, err := remote.Head(ref, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err == nil {
-		t.Fatal("the refused push left a tag")
-	}
+	regtest.AssertAbsent(t, ref, remote.WithAuthFromKeychain(authn.DefaultKeychain))
 	res, err := Ship(context.Background(), req)
 	if err != nil {
 		t.Fatalf("right password from the Docker config: %v", err)

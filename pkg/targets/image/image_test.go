@@ -72,9 +72,7 @@ func absent(t *testing.T, ref string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := remote.Head(r); err == nil {
-		t.Errorf("%s exists: a failed command pushed something", ref)
-	}
+	regtest.AssertAbsent(t, r)
 }
 
 func freePort(t *testing.T) int {
