@@ -37,7 +37,7 @@ func Missing(t testing.TB, what, fix string) {
 	t.Skip(msg)
 }
 
-const provisionHint = "run: sudo scripts/provision.sh && sudo scripts/services.sh start"
+const provisionHint = "run scripts/test.sh prepare, as root or through sudo"
 
 // Registry returns host:port of the local docker-registry started by scripts/services.sh.
 func Registry(t testing.TB) string {
