@@ -123,28 +123,32 @@ func TestRegistryPushesIndexThenTags(t *testing.T) {
 
 // The retry policy is the publisher's option: with four attempts per
 // request three 503s in a row are ridden out and four are not; with
-// retries off one 503 fails the push, in one line, and moves no tag.
+// retries off one 503 fails the push, in one line, and moves no tag. The
+// default (five attempts, 7.5 s of pauses) rides out four.
 func TestRegistryRetryPolicy(t *testing.T) {
 	regtest.EmptyDockerConfig(t)
 	fourAttempts := WithRetryBackoff(remote.Backoff{Duration: 10 * time.Millisecond, Factor: 1, Steps: 4})
 	cases := []struct {
 		name  string
 		fails int64
-		opt   RegistryOption
+		opts  []RegistryOption
 		ok    bool
 	}{
-		{"3 of 4 attempts fail", 3, fourAttempts, true},
-		{"4 of 4 attempts fail", 4, fourAttempts, false},
-		{"retries off", 1, WithRetryBackoff(NoRetry), false},
-		{"retries off, Steps 0", 1, WithRetryBackoff(remote.Backoff{}), false},
-		{"retries off, no failure", 0, WithRetryBackoff(NoRetry), true},
+		{"3 of 4 attempts fail", 3, []RegistryOption{fourAttempts}, true},
+		{"4 of 4 attempts fail", 4, []RegistryOption{fourAttempts}, false},
+		{"retries off", 1, []RegistryOption{WithRetryBackoff(NoRetry)}, false},
+		{"retries off, Steps 0", 1, []RegistryOption{WithRetryBackoff(remote.Backoff{})}, false},
+		{"retries off, no failure", 0, []RegistryOption{WithRetryBackoff(NoRetry)}, true},
+		{"default, 4 of 5 attempts fail", 4, nil, true},
+		{"default, 5 of 5 attempts fail", 5, nil, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			reg := regtest.New(t)
 			reg.FailNext(c.fails)
 			idx := twoPlatformIndex(t)
-			pub, err := NewRegistry(tags(t, reg.Host+"/team/app:1"), c.opt)
+			pub, err := NewRegistry(tags(t, reg.Host+"/team/app:1"), c.opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,6 +163,7 @@ func TestRegistryRetryPolicy(t *testing.T) {
 			if err == nil {
 				t.Fatalf("%d 503s in a row were ridden out", c.fails)
 			}
+			t.Log(err)
 			if !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), reg.Host) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error does not name the registry and the 503 in one line: %v", err)
 			}
