@@ -51,26 +51,11 @@ func LogTail(path string) string {
 	return string(b)
 }
 
-// BuildkitdOption configures FreshBuildkitd.
-type BuildkitdOption func(*[]string)
-
-// WithWorkerPlatforms limits the platforms the buildkitd's worker builds
-// (buildkitd --oci-worker-platform), whatever binfmt_misc offers: a machine
-// with every QEMU handler registered still gets a BuildKit that cannot
-// build, say, linux/s390x.
-func WithWorkerPlatforms(platforms ...string) BuildkitdOption {
-	return func(args *[]string) {
-		for _, p := range platforms {
-			*args = append(*args, "--oci-worker-platform", p)
-		}
-	}
-}
-
 // FreshBuildkitd starts a buildkitd with an empty state directory and its
 // own socket, configured like scripts/services.sh (the shared registry is
 // plain HTTP), and returns its address. Cache tests use it to show that a
 // build on a new machine reuses the registry cache.
-func FreshBuildkitd(t testing.TB, opts ...BuildkitdOption) string {
+func FreshBuildkitd(t testing.TB) string {
 	t.Helper()
 	Buildkitd(t) // same prerequisites as the shared one
 	registry := Registry(t)
@@ -93,12 +78,8 @@ func FreshBuildkitd(t testing.TB, opts ...BuildkitdOption) string {
 	}
 	addr := "unix://" + filepath.Join(dir, "buildkitd.sock")
 	logPath := filepath.Join(dir, "buildkitd.log")
-	args := []string{"--config", cfg, "--addr", addr, "--root", filepath.Join(dir, "root"),
-		"--oci-worker=true", "--containerd-worker=false"}
-	for _, o := range opts {
-		o(&args)
-	}
-	StartProcess(t, bin, logPath, args...)
+	StartProcess(t, bin, logPath, "--config", cfg, "--addr", addr, "--root", filepath.Join(dir, "root"),
+		"--oci-worker=true", "--containerd-worker=false")
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
