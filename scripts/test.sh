@@ -120,8 +120,8 @@ fi
 # binaries when root builds them.
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 # rustup's cargo, when the machine has one, wins over Debian's.
-if [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
-  export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+if [ -x "${CARGO_HOME:-${HOME:-/root}/.cargo}/bin/cargo" ]; then
+  export PATH="${CARGO_HOME:-${HOME:-/root}/.cargo}/bin:$PATH"
 fi
 
 if [ "$phase" = all ] || [ "$phase" = prepare ]; then
