@@ -116,12 +116,16 @@ if [ "$(id -u)" != 0 ]; then
   exec sudo env "PATH=$PATH" ${GOFLAGS:+"GOFLAGS=$GOFLAGS"} bash "$here/test.sh" "$phase"
 fi
 
+# Go's caches live under $HOME, which a bare "env -i" or init system may not set.
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
+export HOME
+
 # A checkout owned by another user makes git refuse to stamp VCS info into
 # binaries when root builds them.
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 # rustup's cargo, when the machine has one, wins over Debian's.
-if [ -x "${CARGO_HOME:-${HOME:-/root}/.cargo}/bin/cargo" ]; then
-  export PATH="${CARGO_HOME:-${HOME:-/root}/.cargo}/bin:$PATH"
+if [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+  export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 fi
 
 if [ "$phase" = all ] || [ "$phase" = prepare ]; then
