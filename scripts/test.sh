@@ -112,8 +112,13 @@ check
 [ "$phase" = check ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
-  # Keep the caller's PATH (their Go) across sudo's secure_path.
-  exec sudo env "PATH=$PATH" ${GOFLAGS:+"GOFLAGS=$GOFLAGS"} bash "$here/test.sh" "$phase"
+  # Keep the caller's PATH (their Go) across sudo's secure_path, and the
+  # settings sudo's env_reset would drop.
+  keep=("PATH=$PATH")
+  for v in TMPDIR GOFLAGS GOPROXY GOTOOLCHAIN $(compgen -v MUSLRUST_CHEF_); do
+    if [ -n "${!v:-}" ]; then keep+=("$v=${!v}"); fi
+  done
+  exec sudo env "${keep[@]}" bash "$here/test.sh" "$phase"
 fi
 
 # Go's caches live under $HOME, which a bare "env -i" or init system may not set.
