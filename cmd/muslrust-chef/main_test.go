@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 )
 
 // cli is the helper built once by TestMain, exactly as the image build does
@@ -171,10 +172,8 @@ func TestVerifyDynamicAndStaticPIE(t *testing.T) {
 	dyn := fixtures.GoDynamic(t)
 	wantFail(t, runCLI(t, dir, nil, "verify", dyn), 1, "dynamically linked", "program interpreter", "crt-static")
 
+	testinfra.RequireHostArch(t, "amd64", "the Rust static-pie fixture is built for x86_64 by the host's cargo")
 	pie := fixtures.RustStaticPIE(t)
-	if runtime.GOARCH != "amd64" {
-		t.Skip("the Rust fixture is x86_64")
-	}
 	wantOut(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie),
 		pie+": static-pie linux/amd64 executable, no interpreter, no shared libraries\n")
 }

@@ -75,16 +75,34 @@ func TestTargetList(t *testing.T) {
 	}
 }
 
+// Every namespaced target's help matches its golden file, and every golden
+// file belongs to a listed target (so a list the pattern no longer parses
+// cannot pass by checking nothing).
 func TestTargetHelp(t *testing.T) {
 	out := invoke(t, mage.Invocation{List: true})
+	checked := map[string]bool{}
 	for _, line := range strings.Split(out, "\n") {
 		m := targetLine.FindStringSubmatch(line)
 		if m == nil || !strings.Contains(m[1], ":") {
 			continue
 		}
 		target := m[1]
+		file := "help-" + strings.ReplaceAll(target, ":", "-") + ".txt"
+		checked[file] = true
 		help := invoke(t, mage.Invocation{Help: true, Args: []string{target}})
-		golden(t, "help-"+strings.ReplaceAll(target, ":", "-")+".txt", help)
+		golden(t, file, help)
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "help-*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !checked[filepath.Base(f)] {
+			t.Errorf("%s has no target in mage -l:\n%s", f, out)
+		}
+	}
+	if len(checked) == 0 {
+		t.Fatalf("no namespaced target found in mage -l:\n%s", out)
 	}
 }
 

@@ -1,11 +1,13 @@
 // Package regtest runs go-containerregistry's in-process registry for unit
 // tests, optionally behind basic auth or with injected transient failures,
-// and writes Docker config files that point credentials at it.
+// records every request it answers (so tests can assert the order of a
+// push), and writes Docker config files that point credentials at it.
 package regtest
 
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"log"
 	"net/http"
@@ -13,10 +15,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Registry is a running in-process registry.
@@ -25,6 +31,9 @@ type Registry struct {
 	Requests atomic.Int64
 	failNext atomic.Int64
 	server   *httptest.Server
+
+	mu  sync.Mutex
+	log []Request
 }
 
 // Option configures New.
@@ -47,8 +56,10 @@ func New(t testing.TB, opts ...Option) *Registry {
 	}
 	r := &Registry{}
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
 		r.Requests.Add(1)
+		w := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
+		defer func() { r.record(req, w.status) }()
 		if r.failNext.Load() > 0 && r.failNext.Add(-1) >= 0 {
 			http.Error(w, "injected transient failure", http.StatusServiceUnavailable)
 			return
@@ -98,4 +109,29 @@ func DockerConfig(t testing.TB, host, user, password string) string {
 func EmptyDockerConfig(t testing.TB) {
 	t.Helper()
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// AssertAbsent fails the test unless the registry answers that ref does not
+// exist (HTTP 404). Any other answer, such as an unreachable registry or
+// refused credentials, fails too: it would prove nothing about ref.
+func AssertAbsent(t testing.TB, ref name.Reference, opts ...remote.Option) {
+	t.Helper()
+	_, err := remote.Head(ref, opts...)
+	var terr *transport.Error
+	switch {
+	case err == nil:
+		t.Errorf("%s exists: a failed command pushed it", ref)
+	case !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound:
+		t.Errorf("cannot tell whether %s exists (want a 404): %v", ref, err)
+	}
 }

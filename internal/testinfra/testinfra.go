@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func Missing(t testing.TB, what, fix string) {
 	t.Skip(msg)
 }
 
-const provisionHint = "run: sudo scripts/provision.sh && sudo scripts/services.sh start"
+const provisionHint = "run scripts/test.sh prepare, as root or through sudo"
 
 // Registry returns host:port of the local docker-registry started by scripts/services.sh.
 func Registry(t testing.TB) string {
@@ -90,6 +91,15 @@ func Tool(t testing.TB, name string) string {
 	}
 	Missing(t, name+" is neither on PATH nor in "+filepath.Dir(p), provisionHint)
 	return ""
+}
+
+// RequireHostArch skips/fails when the tests run on another architecture
+// than a fixture is built for (CI machines are linux/amd64).
+func RequireHostArch(t testing.TB, arch, why string) {
+	t.Helper()
+	if runtime.GOOS != "linux" || runtime.GOARCH != arch {
+		Missing(t, "this host is "+runtime.GOOS+"/"+runtime.GOARCH+" and "+why, "run the integration tests on a linux/"+arch+" machine, as .ci/run does")
+	}
 }
 
 // CanRunArm64 reports whether binfmt_misc runs aarch64 binaries through QEMU.

@@ -381,7 +381,7 @@ func hostPlatform(t testing.TB) platform.Platform {
 	t.Helper()
 	p, err := platform.Host()
 	if err != nil {
-		t.Skipf("host %s is not a supported platform", runtime.GOARCH)
+		testinfra.Missing(t, "this host ("+runtime.GOARCH+") is not a platform the builder image has: "+err.Error(), "run the integration tests on linux/amd64 or linux/arm64")
 	}
 	return p
 }

@@ -149,7 +149,7 @@ func TestProgressModes(t *testing.T) {
 // On the Docker daemon's builder (classic store) an image output is stored
 // in the daemon through its "moby" exporter.
 func TestDockerDaemonImageOutput(t *testing.T) {
-	dockerHost := testinfra.DockerSocket(t)
+	dockerHost := testinfra.ClassicStoreDockerd(t)
 	t.Setenv(HostEnv, "")
 	b, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithNeeds(Needs{}),
 		WithProgress(testinfra.ProgressLog(t), "plain"))
@@ -158,7 +158,7 @@ func TestDockerDaemonImageOutput(t *testing.T) {
 	}
 	defer b.Close()
 	if b.Endpoint().Caps.ImageExporter {
-		t.Skip("dockerd uses the containerd image store")
+		t.Fatalf("a classic-store Docker daemon was probed with the image exporter: %+v", b.Endpoint().Caps)
 	}
 	ctxDir := writeFiles(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY id /id\n", "id": uniq()})
 	ref := "muslrust-chef-test/buildkit-daemon:" + uniq()

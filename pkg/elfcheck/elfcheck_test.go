@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -29,8 +30,9 @@ func mustPlatform(t *testing.T, s string) platform.Platform {
 
 func hostPlatform(t *testing.T) platform.Platform {
 	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("host fixtures need Linux")
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		testinfra.Missing(t, "host fixtures (gcc, cgo) are built for the host, which is "+runtime.GOOS+"/"+runtime.GOARCH,
+			"run the tests on linux/amd64 or linux/arm64")
 	}
 	return mustPlatform(t, runtime.GOARCH)
 }
@@ -60,9 +62,7 @@ func TestCStaticPasses(t *testing.T) {
 }
 
 func TestRustStaticPIEPasses(t *testing.T) {
-	if runtime.GOARCH != "amd64" {
-		t.Skip("the Rust fixture targets x86_64")
-	}
+	testinfra.RequireHostArch(t, "amd64", "the Rust static-pie fixture is built for x86_64 by the host's cargo")
 	res, err := Verify(fixtures.RustStaticPIE(t), mustPlatform(t, "linux/amd64"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package ghoutput
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -15,7 +16,7 @@ func TestAppendsAndRefusesLineBreaks(t *testing.T) {
 	if err := Write([2]string{"image", "r/app@sha256:abc"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write([2]string{"bad", "a\nb"}); err == nil {
+	if err := Write([2]string{"platform", "linux/amd64"}, [2]string{"bad", "a\nb"}); err == nil {
 		t.Fatal("a value with a line break was accepted")
 	}
 	data, _ := os.ReadFile(path)
@@ -24,9 +25,24 @@ func TestAppendsAndRefusesLineBreaks(t *testing.T) {
 	}
 }
 
+// Outside Actions nothing is written, not even to a file named "".
 func TestNoopOutsideActions(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
 	t.Setenv("GITHUB_OUTPUT", "")
 	if err := Write([2]string{"digest", "x"}); err != nil {
 		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("files written outside Actions: %v", entries)
+	}
+}
+
+func TestUnwritableOutputIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GITHUB_OUTPUT", dir) // a directory
+	err := Write([2]string{"digest", "x"})
+	if err == nil || !strings.Contains(err.Error(), "cannot write GITHUB_OUTPUT "+dir) {
+		t.Fatalf("GITHUB_OUTPUT naming a directory: %v", err)
 	}
 }

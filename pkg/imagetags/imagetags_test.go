@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 )
 
 func names(ts []name.Tag) string {
@@ -21,10 +23,7 @@ func names(ts []name.Tag) string {
 func noEnv(string) string { return "" }
 
 func TestReleaseTagFromGitDescribe(t *testing.T) {
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("git not installed")
-	}
+	git := testinfra.Tool(t, "git")
 	dir := t.TempDir()
 	run := func(args ...string) {
 		cmd := exec.Command(git, args...)

@@ -114,6 +114,7 @@ func TestMergeTwoPlatforms(t *testing.T) {
 		if d.String() != res.Digest || res.Ref != repo+"@"+res.Digest {
 			t.Errorf("digest %s, result %s %s", d, res.Digest, res.Ref)
 		}
+		regtest.AssertPushOrder(t, reg.Log(), "team/app", idx, "1.0", "latest")
 	}
 }
 

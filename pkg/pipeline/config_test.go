@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
@@ -97,10 +98,7 @@ func TestResolveBinAndPrecedence(t *testing.T) {
 // The snippet is real shell: evaluated by sh with a cargo that prints its
 // arguments, it yields exactly Flags' arguments and environment.
 func TestSnippetEvaluatesToTheFlags(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
+	sh := testinfra.Tool(t, "sh")
 	f := cargo.Flags{Profile: "my-prof", Triple: "x86_64-unknown-linux-musl", TargetDir: "target", Features: []string{"a", "b"},
 		Package: "app", Bin: "app", Locked: true, RustFlags: "-C target-feature=+crt-static -C link-arg='x y'", Strip: true}
 	sn, err := snippet(f, []string{"app", "greet"}, "/src/ws")

@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
@@ -69,10 +70,7 @@ func TestToolchainEnv(t *testing.T) {
 // arguments and its own toolchain (nothing leaks from one triple to the
 // next), and a declared tool missing from PATH stops it with the message.
 func TestCrossSnippetEvaluates(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
+	sh := testinfra.Tool(t, "sh")
 	bin := t.TempDir()
 	for _, tool := range []string{"aarch64-linux-gnu-gcc", "aarch64-linux-gnu-ar"} {
 		if err := os.WriteFile(filepath.Join(bin, tool), []byte("#!/bin/sh\n"), 0o755); err != nil {

@@ -38,8 +38,22 @@ func WithRegistryTransport(t http.RoundTripper) RegistryOption {
 	return func(r *Registry) { r.transport = t }
 }
 
-// WithRetryBackoff sets how transient registry errors are retried.
+// DefaultRetry is how a Registry retries a request that failed in a
+// transient way (a 408, 429 or 5xx answer, a reset connection): five
+// attempts, 0.5 s, 1 s, 2 s and 4 s apart (10% jitter).
+var DefaultRetry = remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2.0, Jitter: 0.1, Steps: 5}
+
+// NoRetry makes every request a single attempt.
+var NoRetry = remote.Backoff{Steps: 1}
+
+// WithRetryBackoff sets how transient registry errors are retried: Steps is
+// the number of attempts per request (at least 1; NoRetry turns retrying
+// off), Duration the first pause, multiplied by Factor after each attempt.
 func WithRetryBackoff(b remote.Backoff) RegistryOption {
+	// go-containerregistry sends nothing at all with Steps < 1.
+	if b.Steps < 1 {
+		b.Steps = 1
+	}
 	return func(r *Registry) { r.backoff = b }
 }
 
@@ -51,7 +65,7 @@ func NewRegistry(tags []name.Tag, opts ...RegistryOption) (*Registry, error) {
 	r := &Registry{
 		tags:     tags,
 		keychain: authn.DefaultKeychain,
-		backoff:  remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2.0, Jitter: 0.1, Steps: 5},
+		backoff:  DefaultRetry,
 	}
 	for _, o := range opts {
 		o(r)
