@@ -294,8 +294,12 @@ func prepare(ctx context.Context, s Spec) (*prepared, error) {
 		DockerfileContent: muslrustchef.Dockerfile,
 		Platforms:         ps,
 		BuildArgs:         args,
-		Insecure:          s.Insecure,
-		OnStatus:          s.OnStatus,
+		// The Dockerfile reads the helper and the download script from
+		// this named context (it is also a stage of rust:build's solve,
+		// whose main context is the Rust workspace).
+		NamedContexts: map[string]string{muslrustchef.ContextName: dir},
+		Insecure:      s.Insecure,
+		OnStatus:      s.OnStatus,
 	}}, nil
 }
 
