@@ -86,7 +86,7 @@ func Push(ctx context.Context, b buildkit.Builder, req PushRequest) (*Pushed, er
 		return nil, errors.New("no platform to build: give linux/amd64 and/or linux/arm64")
 	}
 	if req.Repo.RepositoryStr() == "" {
-		return nil, errors.New("no image repository to push to: set MUSLRUST_CHEF_BUILDER_IMAGE to registry/org/muslrust-chef")
+		return nil, errors.New("no image repository to push to: set MUSLRUST_CHEF_PUBLISH_IMAGE to registry/org/muslrust-chef")
 	}
 	out := &buildkit.ImageOutput{Push: true}
 	if req.PushByDigest {
