@@ -24,7 +24,10 @@ const (
 // Build arguments and the named context of Dockerfile.
 const (
 	ArgBuilderImage = "BUILDER_IMAGE"
-	ArgWorkspaceDir = "WORKSPACE_DIR"
+	// ArgCrossBuilderImage is the builder the cross stages run on
+	// (FROM --platform=$BUILDPLATFORM).
+	ArgCrossBuilderImage = "CROSS_BUILDER_IMAGE"
+	ArgWorkspaceDir      = "WORKSPACE_DIR"
 	// ArgFlagsPrefix + GOARCH ("amd64") is one architecture's flags snippet.
 	ArgFlagsPrefix = "MUSLRUST_CHEF_FLAGS_"
 	// ArgCross is the cross stages' one snippet for every triple;

@@ -86,7 +86,7 @@ func Push(ctx context.Context, b buildkit.Builder, req PushRequest) (*Pushed, er
 		return nil, errors.New("no platform to build: give linux/amd64 and/or linux/arm64")
 	}
 	if req.Repo.RepositoryStr() == "" {
-		return nil, errors.New("no image repository to push to: set MUSLRUST_CHEF_BUILDER_IMAGE to registry/org/muslrust-chef")
+		return nil, errors.New("no image repository to push to: set MUSLRUST_CHEF_PUBLISH_IMAGE to registry/org/muslrust-chef")
 	}
 	out := &buildkit.ImageOutput{Push: true}
 	if req.PushByDigest {
@@ -294,8 +294,12 @@ func prepare(ctx context.Context, s Spec) (*prepared, error) {
 		DockerfileContent: muslrustchef.Dockerfile,
 		Platforms:         ps,
 		BuildArgs:         args,
-		Insecure:          s.Insecure,
-		OnStatus:          s.OnStatus,
+		// The Dockerfile reads the helper and the download script from
+		// this named context (it is also a stage of rust:build's solve,
+		// whose main context is the Rust workspace).
+		NamedContexts: map[string]string{muslrustchef.ContextName: dir},
+		Insecure:      s.Insecure,
+		OnStatus:      s.OnStatus,
 	}}, nil
 }
 

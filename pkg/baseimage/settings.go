@@ -17,7 +17,7 @@ import (
 // default), before validation. The mage targets fill them from pkg/config;
 // Plan* turn them into requests with one-line errors naming the knob.
 type Settings struct {
-	Image         string // MUSLRUST_CHEF_BUILDER_IMAGE
+	Image         string // MUSLRUST_CHEF_PUBLISH_IMAGE
 	Platforms     string // MUSLRUST_CHEF_PLATFORMS
 	Tags          string // MUSLRUST_CHEF_TAGS
 	Cache         string // MUSLRUST_CHEF_CACHE
@@ -111,10 +111,10 @@ func PlanPush(ctx context.Context, s Settings) (PushRequest, error) {
 	if imageStr != "" {
 		ref, err := name.ParseReference(imageStr)
 		if err != nil {
-			return PushRequest{}, usage("MUSLRUST_CHEF_BUILDER_IMAGE %q is not a valid reference (%v): use registry/org/muslrust-chef[:tag]", imageStr, err)
+			return PushRequest{}, usage("MUSLRUST_CHEF_PUBLISH_IMAGE %q is not a valid reference (%v): use registry/org/muslrust-chef[:tag]", imageStr, err)
 		}
 		if _, ok := ref.(name.Digest); ok {
-			return PushRequest{}, usage("MUSLRUST_CHEF_BUILDER_IMAGE %q names a digest: give registry/org/muslrust-chef[:tag]; the digest is computed", imageStr)
+			return PushRequest{}, usage("MUSLRUST_CHEF_PUBLISH_IMAGE %q names a digest: give registry/org/muslrust-chef[:tag]; the digest is computed", imageStr)
 		}
 		repo = ref.Context()
 		// A tag written in the image name counts only if the user wrote one
@@ -129,7 +129,7 @@ func PlanPush(ctx context.Context, s Settings) (PushRequest, error) {
 	}
 	if repo.RepositoryStr() == "" {
 		if len(res.Refs) == 0 {
-			return PushRequest{}, usage("no image to push: set MUSLRUST_CHEF_BUILDER_IMAGE (or -image) to registry/org/muslrust-chef")
+			return PushRequest{}, usage("no image to push: set MUSLRUST_CHEF_PUBLISH_IMAGE (or -image) to registry/org/muslrust-chef")
 		}
 		repo = res.Refs[0].Context()
 	}
@@ -175,7 +175,7 @@ func PlanBuild(ctx context.Context, s Settings, host platform.Platform) (BuildRe
 	}
 	imageName := config.FirstNonEmpty(strings.TrimSpace(s.Image), "muslrust-chef:dev")
 	if _, err := name.NewTag(imageName); err != nil {
-		return BuildRequest{}, usage("MUSLRUST_CHEF_BUILDER_IMAGE %q is not a valid name[:tag] (%v)", imageName, err)
+		return BuildRequest{}, usage("MUSLRUST_CHEF_PUBLISH_IMAGE %q is not a valid name[:tag] (%v)", imageName, err)
 	}
 	version := ""
 	if res, err := imagetags.Resolve(ctx, imagetags.Input{}); err == nil {

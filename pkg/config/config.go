@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -17,6 +18,9 @@ type Knob struct {
 	Env     string
 	Default string
 	Help    string
+	// DeprecatedEnv is a former name still read, after Env, with a
+	// warning on standard error, for one release.
+	DeprecatedEnv string
 }
 
 // Value resolves the knob: flag if given, else the environment, else Default.
@@ -27,8 +31,17 @@ func (k Knob) Value(flag *string) string {
 	if v, ok := os.LookupEnv(k.Env); ok && strings.TrimSpace(v) != "" {
 		return strings.TrimSpace(v)
 	}
+	if k.DeprecatedEnv != "" {
+		if v, ok := os.LookupEnv(k.DeprecatedEnv); ok && strings.TrimSpace(v) != "" {
+			fmt.Fprintf(deprecationOut, "warning: %s is deprecated here: use %s (the old name stops working in the next release)\n", k.DeprecatedEnv, k.Env)
+			return strings.TrimSpace(v)
+		}
+	}
 	return k.Default
 }
+
+// deprecationOut receives deprecation warnings (tests swap it).
+var deprecationOut io.Writer = os.Stderr
 
 // Bool resolves a boolean knob, accepting what strconv.ParseBool accepts.
 func (k Knob) Bool(flag *bool) (bool, error) {

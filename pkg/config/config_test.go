@@ -60,3 +60,25 @@ func TestListAndEpoch(t *testing.T) {
 		}
 	}
 }
+
+// The former name of a knob still works for one release, with a warning
+// naming the new one; the new name wins when both are set.
+func TestDeprecatedEnv(t *testing.T) {
+	var warn strings.Builder
+	old := deprecationOut
+	deprecationOut = &warn
+	t.Cleanup(func() { deprecationOut = old })
+	k := Knob{Env: "MUSLRUST_CHEF_TEST_NEW", DeprecatedEnv: "MUSLRUST_CHEF_TEST_OLD"}
+	t.Setenv("MUSLRUST_CHEF_TEST_OLD", "reg.example/old")
+	if got := k.Value(nil); got != "reg.example/old" {
+		t.Fatalf("Value = %q, want the deprecated variable's value", got)
+	}
+	if !strings.Contains(warn.String(), "MUSLRUST_CHEF_TEST_OLD is deprecated") || !strings.Contains(warn.String(), "use MUSLRUST_CHEF_TEST_NEW") {
+		t.Fatalf("warning = %q", warn.String())
+	}
+	warn.Reset()
+	t.Setenv("MUSLRUST_CHEF_TEST_NEW", "reg.example/new")
+	if got := k.Value(nil); got != "reg.example/new" || warn.Len() != 0 {
+		t.Fatalf("Value = %q (warning %q), want the new variable's value and no warning", got, warn.String())
+	}
+}

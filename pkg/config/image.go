@@ -3,7 +3,7 @@ package config
 // The knobs of the image:* targets (builder base image and index merging).
 // Platforms, Tags, Source, Revision and Version are shared with rust:slim.
 var (
-	BuilderImage = Knob{Flag: "image", Env: "MUSLRUST_CHEF_BUILDER_IMAGE",
+	BuilderImage = Knob{Flag: "image", Env: "MUSLRUST_CHEF_PUBLISH_IMAGE", DeprecatedEnv: "MUSLRUST_CHEF_BUILDER_IMAGE",
 		Help: "builder image repository[:tag]; image:push needs a registry repository (default: the repository of DOCKER_METADATA_OUTPUT_JSON's first tag), image:build defaults to muslrust-chef:dev"}
 	BuilderOutput = Knob{Flag: "output", Env: "MUSLRUST_CHEF_BUILDER_OUTPUT", Default: "docker",
 		Help: "where image:build puts the image: docker (load into the Docker daemon) or oci:DIR (an OCI image layout)"}

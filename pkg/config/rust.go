@@ -14,7 +14,9 @@ var osLookupEnv = os.LookupEnv
 // Metadata.
 var (
 	RustBuilder = Knob{Flag: "builder", Env: "MUSLRUST_CHEF_BUILDER_IMAGE",
-		Help: "builder image with cargo (an index with every requested platform); default: the kit's published muslrust-chef image, pinned by tag"}
+		Help: "published builder image with cargo (an index with every requested platform, tag or digest); default: none, the kit builds its own builder from images/muslrust-chef/Dockerfile in the same BuildKit solve"}
+	BuilderArgs = Knob{Env: "MUSLRUST_CHEF_BUILDER_ARGS",
+		Help: "comma-separated KEY=VALUE build arguments of the kit's own builder (images/muslrust-chef/Dockerfile), e.g. ZIG_BASE_URL=https://mirror.example/zig; ignored with MUSLRUST_CHEF_BUILDER_IMAGE"}
 	Profile = Knob{Flag: "profile", Env: "MUSLRUST_CHEF_PROFILE", Default: "release",
 		Help: "cargo profile: release, dev or a custom one"}
 	Features = Knob{Flag: "features", Env: "MUSLRUST_CHEF_FEATURES",

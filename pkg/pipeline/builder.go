@@ -38,16 +38,28 @@ type Builder struct {
 	Libc, RustFlags map[platform.Platform]string
 	// Cross is each platform image's cross-compilation declaration.
 	Cross map[platform.Platform]CrossDecl
+	// Embedded is the kit's own builder, built from the embedded
+	// images/muslrust-chef/Dockerfile in the same solve as cook and build.
+	Embedded bool
 
-	images map[platform.Platform]v1.Image
-	have   []string
+	platforms map[platform.Platform]bool
+	have      []string
+}
+
+// Name is how messages name the builder: the pinned image, or the
+// embedded builder's description.
+func (b *Builder) Name() string {
+	if b.Embedded {
+		return b.Ref
+	}
+	return b.Pinned
 }
 
 // require checks that the image has every platform (emulate and split
 // run each platform in its own-architecture image).
 func (b *Builder) require(ps []platform.Platform) error {
 	for _, p := range ps {
-		if _, ok := b.images[p]; !ok {
+		if !b.platforms[p] {
 			return fmt.Errorf("builder image %s has no %s image (it has %s): build only those platforms (MUSLRUST_CHEF_PLATFORMS), or use a builder image for every platform (MUSLRUST_CHEF_BUILDER_IMAGE)",
 				b.Ref, p, strings.Join(b.have, ", "))
 		}
@@ -124,7 +136,11 @@ func inspectBuilder(ctx context.Context, ref string, opts ...remote.Option) (*Bu
 			images[p] = img
 		}
 	}
-	b.images, b.have = images, have
+	b.have = have
+	b.platforms = map[platform.Platform]bool{}
+	for p := range images {
+		b.platforms[p] = true
+	}
 	// Labels of every supported platform the image has, requested or not:
 	// the flags of all of them go into the build, so that a one-platform
 	// (split) build has the same cache keys as a multi-platform one.

@@ -21,13 +21,6 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
-// DefaultBuilderImage is the kit's published builder (images/muslrust-chef,
-// pushed by `mage image:push` on the git tag muslrust-chef-v0.1.0, which
-// image:push publishes as tag 0.1.0), pinned by tag.
-// Bump it together with the kit's release; MUSLRUST_CHEF_BUILDER_IMAGE
-// overrides it.
-const DefaultBuilderImage = "ghcr.io/muslrust-chef/muslrust-chef:0.1.0"
-
 // Strategies of multi-platform builds.
 const (
 	// StrategyEmulate builds every platform in one solve, each in a
@@ -44,6 +37,9 @@ type Settings struct {
 	Workspace, PlanDir, Bin, Platforms, Dist                *string
 	Image, Tags, Output, Base                               *string
 	Builder, Profile, Features, Strategy, Cache, MainBranch *string
+	// MuslrustImage and BuilderArgs are the kit's own builder's base
+	// image and build arguments (no published Builder given).
+	MuslrustImage, BuilderArgs *string
 }
 
 // Config is the resolved configuration of one cook or build.
@@ -63,12 +59,15 @@ type Config struct {
 	Tags                   []string
 	Output                 string
 	Base                   string
-	Builder                string
-	Profile                string
-	Features               []string
-	NoDefaultFeatures      bool
-	Locked                 bool
-	Strip                  bool
+	// Builder is a published builder image; empty builds the kit's own
+	// from the embedded Dockerfile with BuilderArgs.
+	Builder           string
+	BuilderArgs       map[string]string
+	Profile           string
+	Features          []string
+	NoDefaultFeatures bool
+	Locked            bool
+	Strip             bool
 	// Libc and RustFlags are empty when the builder image's labels decide.
 	Libc, RustFlags string
 	Cache           string
@@ -129,8 +128,8 @@ func Resolve(s Settings) (*Config, error) {
 	c.Output = config.Output.Value(s.Output)
 	c.Base = config.BaseImage.Or(s.Base, md.BaseImage)
 	c.Builder = config.RustBuilder.Or(s.Builder, "")
-	if c.Builder == "" {
-		c.Builder = DefaultBuilderImage
+	if c.BuilderArgs, err = builderBuildArgs(config.BuilderArgs.Value(s.BuilderArgs), config.MuslrustImage.Value(s.MuslrustImage)); err != nil {
+		return nil, err
 	}
 	c.Profile = config.Profile.Or(s.Profile, md.Profile)
 	c.Features = config.List(config.Features.Or(s.Features, md.Features))

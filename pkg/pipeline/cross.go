@@ -303,7 +303,7 @@ func chooseStrategy(c *Config, b *Builder, bp platform.Platform, bpKnown bool) (
 		if !bpKnown {
 			return "", fmt.Errorf("cannot tell which platform BuildKit builds on (it offers several and none is this host's)")
 		}
-		if _, ok := b.images[bp]; !ok {
+		if !b.platforms[bp] {
 			return "", fmt.Errorf("builder image %s has no image for the build platform %s (it has %s)", b.Ref, bp, strings.Join(b.have, ", "))
 		}
 		d := b.Cross[bp]

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
@@ -156,9 +154,9 @@ func TestChooseStrategy(t *testing.T) {
 	b := &Builder{Ref: "r/b:1", have: []string{"linux/amd64", "linux/arm64"},
 		Libc:  map[platform.Platform]string{amd64(): "gnu", arm64(): "gnu"},
 		Cross: map[platform.Platform]CrossDecl{amd64(): {Platforms: both}, arm64(): {}}}
-	b.images = map[platform.Platform]v1.Image{amd64(): nil, arm64(): nil}
+	b.platforms = map[platform.Platform]bool{amd64(): true, arm64(): true}
 	amdOnly := &Builder{Ref: "r/a:1", have: []string{"linux/amd64"}, Libc: b.Libc,
-		Cross: map[platform.Platform]CrossDecl{amd64(): {Platforms: both}}, images: map[platform.Platform]v1.Image{amd64(): nil}}
+		Cross: map[platform.Platform]CrossDecl{amd64(): {Platforms: both}}, platforms: map[platform.Platform]bool{amd64(): true}}
 	cfg := func(strategy string, ps ...platform.Platform) *Config {
 		return &Config{Strategy: strategy, StrategyFrom: "MUSLRUST_CHEF_STRATEGY", Platforms: ps}
 	}
@@ -175,7 +173,7 @@ func TestChooseStrategy(t *testing.T) {
 		{"auto, only the build platform's image", cfg(StrategyAuto, both...), amdOnly, amd64(), StrategyCross, ""},
 		{"emulate needs every image", cfg(StrategyEmulate, both...), amdOnly, amd64(), "", "builder image r/a:1 has no linux/arm64 image (it has linux/amd64)"},
 		{"cross refused", cfg(StrategyCross, both...), b, arm64(), "", "MUSLRUST_CHEF_STRATEGY=cross: builder image r/b:1 (linux/arm64) declares no cross-compilation (label io.muslrust-chef.cross is absent): use MUSLRUST_CHEF_STRATEGY=emulate, or a builder image that declares cross-compilation to linux/amd64,linux/arm64"},
-		{"auto falls back, then needs every image", cfg(StrategyAuto, both...), &Builder{Ref: "r/c:1", have: []string{"linux/amd64"}, Libc: b.Libc, Cross: map[platform.Platform]CrossDecl{amd64(): {Platforms: []platform.Platform{amd64()}}}, images: map[platform.Platform]v1.Image{amd64(): nil}}, amd64(), "", "builder image r/c:1 has no linux/arm64 image"},
+		{"auto falls back, then needs every image", cfg(StrategyAuto, both...), &Builder{Ref: "r/c:1", have: []string{"linux/amd64"}, Libc: b.Libc, Cross: map[platform.Platform]CrossDecl{amd64(): {Platforms: []platform.Platform{amd64()}}}, platforms: map[platform.Platform]bool{amd64(): true}}, amd64(), "", "builder image r/c:1 has no linux/arm64 image"},
 	} {
 		got, _, why, err := chooseStrategy(c.c, c.b, c.bp, true)
 		if c.wantErr != "" {

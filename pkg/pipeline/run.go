@@ -19,6 +19,7 @@ import (
 	bkclient "github.com/moby/buildkit/client"
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
+	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
 	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
@@ -59,6 +60,10 @@ type Result struct {
 	// is where the cross stages ran (cross only).
 	Strategy, Why string
 	BuildPlatform platform.Platform
+	// BuilderBuilt says whether the embedded builder's stages ran in this
+	// solve (false: reused from cache), and BuilderTook how long they took.
+	BuilderBuilt bool
+	BuilderTook  time.Duration
 	// Cache is the registry cache used (From imported, To exported).
 	Cache baseimage.CacheSpec
 	// Solve has BuildKit's vertexes: which steps ran, which were cached.
@@ -269,7 +274,12 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		return r, buildkit.Request{}, noop, err
 	}
 	r.Config = c
-	if r.Builder, err = inspectBuilder(ctx, c.Builder, rt.BuilderOptions...); err != nil {
+	if c.Builder == "" {
+		r.Builder, err = embeddedBuilder(c.BuilderArgs)
+	} else {
+		r.Builder, err = inspectBuilder(ctx, c.Builder, rt.BuilderOptions...)
+	}
+	if err != nil {
 		return r, buildkit.Request{}, noop, err
 	}
 	// Emulate and split need every platform's image; fail before BuildKit
@@ -305,10 +315,8 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		return r, buildkit.Request{}, done, err
 	}
 	wsInImage := path.Join("/src", r.Plan.Recipe.WorkspaceDir)
-	args := map[string]string{
-		app.ArgBuilderImage: r.Builder.Pinned,
-		app.ArgWorkspaceDir: ".",
-	}
+	args := builderArgs(r.Builder)
+	args[app.ArgWorkspaceDir] = "."
 	if r.Plan.Recipe.WorkspaceDir != "" {
 		args[app.ArgWorkspaceDir] = r.Plan.Recipe.WorkspaceDir
 	}
@@ -343,7 +351,7 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		}
 		for _, p := range c.Platforms {
 			f := c.Flags(p, r.Builder.Libc[p], r.Builder.RustFlags[p])
-			fmt.Fprintf(rt.Log, "%s: %s: cargo %s (RUSTFLAGS=%q, strip %t) in %s\n", what, p, strings.Join(f.BuildArgs(), " "), f.RustFlags, f.Strip, r.Builder.Pinned)
+			fmt.Fprintf(rt.Log, "%s: %s: cargo %s (RUSTFLAGS=%q, strip %t) in %s\n", what, p, strings.Join(f.BuildArgs(), " "), f.RustFlags, f.Strip, r.Builder.Name())
 		}
 	}
 
@@ -355,13 +363,29 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 	for i, p := range c.Platforms {
 		ps[i] = p.String()
 	}
+	dockerfile, err := composeDockerfile(app.Dockerfile, muslrustchef.Dockerfile)
+	if err != nil {
+		return r, buildkit.Request{}, done, err
+	}
 	req := buildkit.Request{
 		ContextDir:        ctxDir,
 		ContextExcludes:   excludes,
-		DockerfileContent: app.Dockerfile,
+		DockerfileContent: dockerfile,
 		Platforms:         ps,
 		BuildArgs:         args,
 		NamedContexts:     map[string]string{app.ContextSkeleton: filepath.Join(c.PlanDir, chef.SkeletonDir)},
+	}
+	if r.Builder.Embedded {
+		for k, v := range c.BuilderArgs {
+			args[k] = v
+		}
+		dir, cleanup, err := builderContext(ctx, nil)
+		if err != nil {
+			return r, req, done, err
+		}
+		closeBuildKit := done
+		done = func() { cleanup(); closeBuildKit() }
+		req.NamedContexts[muslrustchef.ContextName] = dir
 	}
 	if r.Cache, err = cacheSpec(ctx, c); err != nil {
 		return r, req, done, err
@@ -437,6 +461,16 @@ func solve(ctx context.Context, rt Runtime, req buildkit.Request, r *Result) err
 	res, err := rt.BuildKit.Solve(ctx, req)
 	r.Solve = res
 	r.Logs = lc.byName()
+	if r.Builder != nil && r.Builder.Embedded {
+		if ran, took, found := builderStages(res); found {
+			r.BuilderBuilt, r.BuilderTook = ran, took
+			if ran {
+				fmt.Fprintf(rt.Log, "builder: built in %s\n", took.Round(time.Second))
+			} else {
+				fmt.Fprintln(rt.Log, "builder: reused")
+			}
+		}
+	}
 	if err == nil {
 		return nil
 	}

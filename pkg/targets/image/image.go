@@ -39,7 +39,7 @@ type Image mg.Namespace
 // when the build succeeds. -cache imports registry caches (no export).
 // Every flag has a MUSLRUST_CHEF_* environment variable; the flag wins.
 func (Image) Build(ctx context.Context,
-	image *string, // MUSLRUST_CHEF_BUILDER_IMAGE: name[:tag] of the loaded image, default muslrust-chef:dev
+	image *string, // MUSLRUST_CHEF_PUBLISH_IMAGE: name[:tag] of the loaded image, default muslrust-chef:dev
 	output *string, // MUSLRUST_CHEF_BUILDER_OUTPUT: docker (default, load into the Docker daemon) or oci:DIR
 	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs to import, comma-separated; default none
 	muslrust *string, // MUSLRUST_CHEF_MUSLRUST_IMAGE: clux/muslrust reference to build on; default the Dockerfile's pinned version-date tag
@@ -85,7 +85,7 @@ func (Image) Build(ctx context.Context,
 // digest and repo@digest go to $GITHUB_OUTPUT as digest and image. Registry
 // credentials come from the Docker config file (docker login).
 func (Image) Push(ctx context.Context,
-	image *string, // MUSLRUST_CHEF_BUILDER_IMAGE: registry/org/muslrust-chef[:tag]; default the repository of DOCKER_METADATA_OUTPUT_JSON's first tag
+	image *string, // MUSLRUST_CHEF_PUBLISH_IMAGE: registry/org/muslrust-chef[:tag]; default the repository of DOCKER_METADATA_OUTPUT_JSON's first tag
 	platforms *string, // MUSLRUST_CHEF_PLATFORMS: comma-separated, default linux/amd64,linux/arm64
 	tags *string, // MUSLRUST_CHEF_TAGS: comma-separated tags (1.2, edge) or full references; default from metadata-action or the git tag
 	cache *string, // MUSLRUST_CHEF_CACHE: cache refs (first exported, all imported) or off; default <repo>:buildcache-<branch>,<repo>:buildcache-main

@@ -41,7 +41,7 @@ func (Rust) Build(ctx context.Context,
 	tags *string, // MUSLRUST_CHEF_TAGS: extra comma-separated tags in the same repository
 	output *string, // MUSLRUST_CHEF_OUTPUT: registry (default), oci:DIR, tar:FILE (one platform) or docker (host platform)
 	base *string, // MUSLRUST_CHEF_BASE_IMAGE: runtime base reference or scratch; default chainguard/static pinned by digest
-	builder *string, // MUSLRUST_CHEF_BUILDER_IMAGE: builder image with cargo; default the kit's muslrust-chef image, pinned
+	builder *string, // MUSLRUST_CHEF_BUILDER_IMAGE: a published builder image (tag or digest); default: the kit builds its own from its embedded Dockerfile
 	profile *string, // MUSLRUST_CHEF_PROFILE: cargo profile; default release
 	features *string, // MUSLRUST_CHEF_FEATURES: comma-separated cargo features
 	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate (QEMU for foreign platforms), split (one platform, pushed by digest) or auto (default: cross if the builder declares it)

@@ -22,7 +22,7 @@ func (Rust) Cook(ctx context.Context,
 	bin *string, // MUSLRUST_CHEF_BIN: binary whose dependencies are cooked; default the workspace's only binary
 	platforms *string, // MUSLRUST_CHEF_PLATFORMS: comma-separated, default linux/amd64,linux/arm64
 	image *string, // MUSLRUST_CHEF_IMAGE: image repo[:tag] whose repository holds the default cache refs
-	builder *string, // MUSLRUST_CHEF_BUILDER_IMAGE: builder image with cargo; default the kit's muslrust-chef image, pinned
+	builder *string, // MUSLRUST_CHEF_BUILDER_IMAGE: a published builder image (tag or digest); default: the kit builds its own from its embedded Dockerfile
 	profile *string, // MUSLRUST_CHEF_PROFILE: cargo profile; default release
 	features *string, // MUSLRUST_CHEF_FEATURES: comma-separated cargo features
 	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate, split (one platform, per-platform cache ref) or auto (default: cross if the builder declares it)
