@@ -15,6 +15,7 @@ require (
 	github.com/opencontainers/image-spec v1.1.1
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/tonistiigi/fsutil v0.0.0-20261103091533-a72de9dcf763
+	mvdan.cc/sh/v3 v3.14.1
 )
 
 require (
