@@ -39,7 +39,7 @@ var shellVocabulary = map[string]bool{
 func FuzzShellRendering(f *testing.F) {
 	type seed struct {
 		profile, features, bin, pkg, rustflags, labelRustflags, linker, cc, cflags, locals, wsDir string
-		mode                                                                                       uint8
+		mode                                                                                      uint8
 	}
 	for _, s := range []seed{
 		{"release", "", "app", "app", "", "", "", "", "", "app", "", 0},
