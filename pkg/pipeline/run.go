@@ -186,7 +186,7 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	if r.Strategy == StrategyCross {
 		req.Target = app.StageCrossExport
 	}
-	req.Local = &buildkit.LocalOutput{Dir: c.Dist, SplitPlatforms: true}
+	req.Local = &buildkit.LocalOutput{Dir: c.Dist, SplitPlatforms: true, Hint: "set -dist / MUSLRUST_CHEF_DIST to a new or empty directory (default dist)"}
 	if err := solve(ctx, rt, req, r); err != nil {
 		return r, err
 	}
