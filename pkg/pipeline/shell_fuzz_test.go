@@ -62,14 +62,56 @@ func FuzzShellRendering(f *testing.F) {
 		if mode&1 != 0 {
 			libc = "gnu"
 		}
-		c := &Config{Profile: profile, Features: config.List(features), Bin: bin, Package: pkg, RustFlags: rustflags,
+		// A whole Config is refused when any field is; the values refused
+		// on their own are swapped for fixed valid ones here so that most
+		// inputs still reach the renderer with their other values (which
+		// the property is about). Config.validate must then agree.
+		whole := &Config{Profile: profile, Features: config.List(features), Bin: bin, Package: pkg, RustFlags: rustflags,
+			Platforms: []platform.Platform{amd, arm}}
+		wholeErr := whole.validate()
+		if cargo.CheckProfile(profile) != nil {
+			profile = "release"
+		}
+		if bin != "" && cargo.CheckName("binary", bin) != nil {
+			bin = "app"
+		}
+		if pkg != "" && cargo.CheckName("package", pkg) != nil {
+			pkg = "app"
+		}
+		var feats []string
+		for _, ft := range config.List(features) {
+			if cargo.CheckFeature(ft) == nil {
+				feats = append(feats, ft)
+			}
+		}
+		if cargo.CheckText("MUSLRUST_CHEF_RUSTFLAGS", rustflags) != nil {
+			rustflags = ""
+		}
+		c := &Config{Profile: profile, Features: feats, Bin: bin, Package: pkg, RustFlags: rustflags,
 			Platforms: []platform.Platform{amd, arm}, Locked: mode&8 == 0, Strip: mode&16 == 0, NoDefaultFeatures: mode&32 != 0}
-		if c.validate() != nil {
-			return // refused before BuildKit is contacted
+		if err := c.validate(); err != nil {
+			t.Fatalf("every field passes its own check, but validate refuses: %v", err)
+		}
+		if wholeErr == nil && (c.Profile != whole.Profile || c.Bin != whole.Bin || c.Package != whole.Package || c.RustFlags != whole.RustFlags || len(c.Features) != len(whole.Features)) {
+			t.Fatalf("validate accepted %+v, but a field check refuses part of it", whole)
 		}
 		cargoSub := CargoBuild
 		if mode&2 != 0 {
 			cargoSub = CargoZigbuild
+		}
+		for _, v := range []*string{&labelRustflags, &linker, &cc, &cflags} {
+			if cargo.CheckText("label", *v) != nil {
+				*v = ""
+			}
+		}
+		var localList []string
+		for _, l := range config.List(locals) {
+			if cargo.CheckName("package", l) == nil {
+				localList = append(localList, l)
+			}
+		}
+		if cargo.CheckText("workspace path", path.Join("/src", wsDir)) != nil {
+			wsDir = ""
 		}
 		triple := arm.Triple(libc)
 		labels := map[string]string{
@@ -79,24 +121,24 @@ func FuzzShellRendering(f *testing.F) {
 		b := &Builder{Pinned: "registry.example/builder@sha256:0123", Libc: map[platform.Platform]string{},
 			RustFlags: map[platform.Platform]string{}, Cross: map[platform.Platform]CrossDecl{}}
 		for _, p := range c.Platforms {
-			if b.readLabels(p, labels) != nil {
-				return // refused when the builder image is inspected
+			if err := b.readLabels(p, labels); err != nil {
+				t.Fatalf("labels without control characters refused: %v", err)
 			}
 		}
 		strategy := StrategyEmulate
 		if mode&4 != 0 {
 			strategy = StrategyCross
 		}
-		args, targets, err := buildArgs(c, b, strategy, amd, config.List(locals), wsDir)
+		args, targets, err := buildArgs(c, b, strategy, amd, localList, wsDir)
 		if err != nil {
-			return
+			t.Fatalf("a configuration whose every value passed its check is refused: %v", err)
 		}
 		effective := rustflags
 		if effective == "" {
 			effective = labelRustflags
 		}
 		accepted := append([]string{profile, bin, pkg, effective, path.Join("/src", wsDir)}, c.Features...)
-		accepted = append(accepted, config.List(locals)...)
+		accepted = append(accepted, localList...)
 		if strategy == StrategyCross {
 			accepted = append(accepted, linker, cc, cflags)
 			sn := args[app.ArgCross]
@@ -105,9 +147,9 @@ func FuzzShellRendering(f *testing.F) {
 			for _, tg := range targets {
 				writeCargoCall(&want, crossArgs(tg), append(tg.Flags.Env(), tg.Toolchain.Env(tg.Flags.Triple)...))
 			}
-			if len(config.List(locals)) > 0 {
+			if len(localList) > 0 {
 				for _, tg := range targets {
-					writeCargoCall(&want, tg.Flags.CleanArgs(config.List(locals)), append(tg.Flags.Env(), tg.Toolchain.Env(tg.Flags.Triple)...))
+					writeCargoCall(&want, tg.Flags.CleanArgs(localList), append(tg.Flags.Env(), tg.Toolchain.Env(tg.Flags.Triple)...))
 				}
 			}
 			evalSnippet(t, sh, emptyPath, sn, targets[0].Flags, targets[1].Toolchain.Env(targets[1].Flags.Triple), want.String(), "")
@@ -122,8 +164,8 @@ func FuzzShellRendering(f *testing.F) {
 			fl := c.Flags(p, b.Libc[p], b.RustFlags[p])
 			var want strings.Builder
 			writeCargoCall(&want, fl.BuildArgs(), fl.Env())
-			if len(config.List(locals)) > 0 {
-				writeCargoCall(&want, fl.CleanArgs(config.List(locals)), fl.Env())
+			if len(localList) > 0 {
+				writeCargoCall(&want, fl.CleanArgs(localList), fl.Env())
 			}
 			evalSnippet(t, sh, emptyPath, sn, fl, nil, want.String(), fl.BinPath("/src/"+wsDir, fl.Bin))
 		}
