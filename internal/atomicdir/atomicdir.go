@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 )
 
 // Marker is the file in every directory the kit writes; its content says
@@ -21,9 +22,15 @@ import (
 const Marker = ".muslrust-chef"
 
 // tempTag is in the name of every sibling the kit creates
-// (".<name>.muslrust-chef-new-<n>", ".<name>.muslrust-chef-old-<n>"), so a
-// later run can recognise and remove what a killed run left behind.
+// (".<name>.muslrust-chef-new-<pid>-<n>", ".<name>.muslrust-chef-old-<pid>-<n>"),
+// so a later run can recognise and remove what a killed run left behind;
+// the pid keeps it from removing the temporary directory of a run still
+// going.
 const tempTag = ".muslrust-chef-"
+
+func tempPrefix(dst, kind string) string {
+	return "." + filepath.Base(dst) + tempTag + kind + "-" + strconv.Itoa(os.Getpid()) + "-"
+}
 
 // TestHookBeforeSwap, when set, runs after the new tree is complete and
 // just before it is swapped into place. Tests use it to stop the process
@@ -73,7 +80,7 @@ func Begin(dst string, opts Options) (*Dir, error) {
 	if err := checkOwned(abs, dst, opts.Hint); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(abs)+tempTag+"new-")
+	tmp, err := os.MkdirTemp(parent, tempPrefix(abs, "new"))
 	if err != nil {
 		return nil, fmt.Errorf("cannot write next to %s: %v; choose a writable path", dst, unwrap(err))
 	}
@@ -151,7 +158,7 @@ func (d *Dir) Commit() error {
 // the two leaves the old tree whole beside dst, and the next Begin puts it
 // back.
 func (d *Dir) renameTwice() error {
-	old, err := os.MkdirTemp(filepath.Dir(d.dst), "."+filepath.Base(d.dst)+tempTag+"old-")
+	old, err := os.MkdirTemp(filepath.Dir(d.dst), tempPrefix(d.dst, "old"))
 	if err != nil {
 		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
 	}
@@ -226,12 +233,15 @@ func recoverAndClean(dst string) error {
 	if err != nil {
 		return fmt.Errorf("cannot read %s: %v; choose a readable path", parent, unwrap(err))
 	}
-	re := regexp.MustCompile(`^` + regexp.QuoteMeta("."+base+tempTag) + `(new|old)-[0-9]+$`)
+	re := regexp.MustCompile(`^` + regexp.QuoteMeta("."+base+tempTag) + `(new|old)-([0-9]+)-[0-9]+$`)
 	_, dstErr := os.Lstat(dst)
 	for _, e := range entries {
 		m := re.FindStringSubmatch(e.Name())
 		if m == nil || !e.IsDir() {
 			continue
+		}
+		if pid, err := strconv.Atoi(m[2]); err == nil && pid != os.Getpid() && alive(pid) {
+			continue // another run writing the same output right now
 		}
 		p := filepath.Join(parent, e.Name())
 		if m[1] == "old" && errors.Is(dstErr, os.ErrNotExist) {

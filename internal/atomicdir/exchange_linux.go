@@ -23,3 +23,10 @@ func exchange(a, b string) error {
 	}
 	return err
 }
+
+// alive reports whether process pid exists (signal 0 checks without
+// sending anything; EPERM means it exists under another user).
+func alive(pid int) bool {
+	err := unix.Kill(pid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}
