@@ -139,7 +139,7 @@ func CheckText(what, v string) error {
 	}
 	for i, r := range v {
 		if (r < 0x20 && r != '\t') || r == 0x7f {
-			return fmt.Errorf("%s %q holds a control character at byte %d: remove it (separate flags with spaces)", what, v, i)
+			return fmt.Errorf("%s %q holds a control character at byte %d: remove it", what, v, i)
 		}
 	}
 	return nil
