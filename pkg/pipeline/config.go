@@ -192,6 +192,11 @@ func workspaceBins(ws string) ([]binInfo, error) {
 	}
 	var out []binInfo
 	for _, p := range plan.Packages {
+		// Every local package's name reaches cargo clean -p in the build:
+		// checked here, before BuildKit is contacted.
+		if err := cargo.CheckName("package", p.Name); err != nil {
+			return nil, fmt.Errorf("%s: %v", path.Join(p.Dir, "Cargo.toml"), err)
+		}
 		if !p.Member {
 			continue
 		}

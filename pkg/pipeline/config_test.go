@@ -151,3 +151,17 @@ func TestResolveRefusesShellText(t *testing.T) {
 		t.Fatalf("valid features refused: %v", err)
 	}
 }
+
+// A package name from the workspace reaches cargo clean -p: one outside
+// Cargo's grammar is refused while resolving.
+func TestResolveRefusesBadPackageName(t *testing.T) {
+	clearEnv(t)
+	ws := t.TempDir()
+	fixtures.WriteFile(t, ws, "Cargo.toml", "[package]\nname = \"app;id\"\nversion = \"0.1.0\"\n")
+	fixtures.WriteFile(t, ws, "src/main.rs", "fn main() {}\n")
+	fixtures.WriteFile(t, ws, "Cargo.lock", "version = 3\n")
+	_, err := Resolve(Settings{Workspace: str(ws)})
+	if err == nil || err.Error() != `Cargo.toml: package "app;id" is not a valid cargo package name: use letters, digits, - and _` {
+		t.Fatalf("error %v", err)
+	}
+}
