@@ -19,6 +19,7 @@ import (
 	bkclient "github.com/moby/buildkit/client"
 
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
@@ -205,20 +206,13 @@ func Build(ctx context.Context, b buildkit.Builder, req BuildRequest) (*Built, e
 		if err != nil {
 			return nil, err
 		}
-		if err := replaceableLayout(dst); err != nil {
-			return nil, err
-		}
-		tmp, err := os.MkdirTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-")
+		var res *buildkit.Result
+		err = WriteLayout(dst, func(dir string) error {
+			r.req.OCILayout = &buildkit.OCILayoutOutput{Dir: dir, Names: []string{ref.Name()}}
+			res, err = b.Solve(ctx, r.req)
+			return err
+		})
 		if err != nil {
-			return nil, fmt.Errorf("cannot write next to %s: %v: choose a writable directory", dst, err)
-		}
-		defer os.RemoveAll(tmp)
-		r.req.OCILayout = &buildkit.OCILayoutOutput{Dir: tmp, Names: []string{ref.Name()}}
-		res, err := b.Solve(ctx, r.req)
-		if err != nil {
-			return nil, err
-		}
-		if err := swapDir(tmp, dst); err != nil {
 			return nil, err
 		}
 		return &Built{Where: dst, Result: res}, nil
@@ -303,43 +297,24 @@ func prepare(ctx context.Context, s Spec) (*prepared, error) {
 	}}, nil
 }
 
-// replaceableLayout refuses to replace a directory that is not an OCI
-// layout (a typo must not wipe someone's files).
-func replaceableLayout(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return os.MkdirAll(filepath.Dir(dir), 0o755)
-	}
+// WriteLayout writes the OCI layout at dst through write, which fills the
+// directory it is given: a sibling temporary directory that replaces dst in
+// one swap when write succeeds (internal/atomicdir). A non-empty dst the
+// kit did not write is refused before write runs.
+func WriteLayout(dst string, write func(dir string) error) error {
+	d, err := atomicdir.Begin(dst, atomicdir.Options{
+		Writer: "image:build's OCI image layout",
+		Hint:   "set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>",
+	})
 	if err != nil {
-		return fmt.Errorf("output %s: %v: choose another directory", dir, err)
+		return fmt.Errorf("output: %w", err)
 	}
-	if len(entries) == 0 {
-		return nil
+	defer d.Abort()
+	if err := write(d.Path()); err != nil {
+		return err
 	}
-	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
-		return fmt.Errorf("output %s exists and is not an OCI layout: refusing to replace it; choose an empty or new directory", dir)
-	}
-	return nil
-}
-
-// swapDir puts tmp in dst's place; the old layout is removed only once the
-// new one is complete.
-func swapDir(tmp, dst string) error {
-	old := ""
-	if _, err := os.Stat(dst); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dst, old); err != nil {
-			return fmt.Errorf("cannot replace %s: %v", dst, err)
-		}
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		if old != "" {
-			os.Rename(old, dst)
-		}
-		return fmt.Errorf("cannot move the layout into %s: %v", dst, err)
-	}
-	if old != "" {
-		os.RemoveAll(old)
+	if err := d.Commit(); err != nil {
+		return fmt.Errorf("output: %w", err)
 	}
 	return nil
 }

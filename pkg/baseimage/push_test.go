@@ -258,7 +258,7 @@ func TestBuildOCILayout(t *testing.T) {
 	os.WriteFile(foreign+"/precious.txt", []byte("x"), 0o644)
 	req.Output.Dir = foreign
 	_, err = baseimage.Build(context.Background(), b, req)
-	assertOneLine(t, err, "is not an OCI layout", "refusing to replace")
+	assertOneLine(t, err, "muslrust-chef did not write", "refusing to replace")
 	if _, err := os.Stat(foreign + "/precious.txt"); err != nil {
 		t.Error("foreign directory was touched")
 	}

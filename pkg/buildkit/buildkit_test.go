@@ -18,6 +18,8 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 )
 
 func encodeAuth(user, pass string) string {
@@ -158,8 +160,12 @@ RUN echo "the target stage must stop the build before this" && false
 	})
 	extra := writeFiles(t, map[string]string{"greeting.txt": "hello from a named context"})
 	dist := filepath.Join(t.TempDir(), "dist")
-	// An entry the build does not produce must survive the rename into place.
+	// An entry the build does not produce must survive the swap into
+	// place (dist as an earlier split build of the kit left it).
 	if err := os.MkdirAll(filepath.Join(dist, "keep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dist, atomicdir.Marker), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := b.Solve(context.Background(), Request{

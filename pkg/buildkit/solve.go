@@ -22,6 +22,8 @@ import (
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 )
 
 // SourceDateEpochEnv is passed through to every build as a build arg: the
@@ -107,6 +109,9 @@ type LocalOutput struct {
 	// SplitPlatforms forces per-platform subdirectories even for one
 	// platform, so that paths do not depend on how many platforms were built.
 	SplitPlatforms bool
+	// Hint ends the message refusing a Dir the kit did not write: what to
+	// set instead (the knob that named Dir).
+	Hint string
 }
 
 // ArchiveOutput configures the docker/oci tarball exporters.
@@ -166,16 +171,15 @@ func (b *builder) Solve(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 
-	var localTmp string
+	var local *atomicdir.Dir
 	if req.Local != nil {
-		localTmp, err = prepareLocal(req.Local.Dir)
-		if err != nil {
+		if local, err = beginLocal(req.Local); err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(localTmp)
+		defer local.Abort()
 		for i := range opt.Exports {
 			if opt.Exports[i].Type == bkclient.ExporterLocal {
-				opt.Exports[i].OutputDir = localTmp
+				opt.Exports[i].OutputDir = local.Path()
 			}
 		}
 	}
@@ -225,9 +229,9 @@ func (b *builder) Solve(ctx context.Context, req Request) (*Result, error) {
 	if res.Digest == "" {
 		res.Digest = resp.ExporterResponse["exporter.image.digest"]
 	}
-	if req.Local != nil {
-		if err := moveIntoPlace(localTmp, req.Local.Dir); err != nil {
-			return res, err
+	if local != nil {
+		if err := local.Commit(); err != nil {
+			return res, fmt.Errorf("local output: %w", err)
 		}
 	}
 	return res, nil
@@ -545,41 +549,21 @@ func existingDir(dir, what string) (string, error) {
 	return abs, nil
 }
 
-// prepareLocal makes a temporary directory next to dir (same filesystem, so
-// the final rename is atomic) for the local exporter to write into: a
-// cancelled or failed build never leaves half-written files in dir.
-func prepareLocal(dir string) (string, error) {
-	abs, err := filepath.Abs(dir)
+// beginLocal starts replacing the local output directory: the exporter
+// writes into a sibling temporary directory, which replaces Dir in one swap
+// after the solve (internal/atomicdir), so a cancelled, failed or killed
+// build never leaves half-written files. Entries the build did not write
+// stay: two split builds (one platform each) fill dist/linux_amd64 and
+// dist/linux_arm64 one after the other. A non-empty Dir the kit did not
+// write is refused before the solve starts.
+func beginLocal(out *LocalOutput) (*atomicdir.Dir, error) {
+	hint := out.Hint
+	if hint == "" {
+		hint = "choose a new or empty output directory"
+	}
+	d, err := atomicdir.Begin(out.Dir, atomicdir.Options{Writer: "BuildKit's local export of the build's files", Hint: hint, Merge: true})
 	if err != nil {
-		return "", err
+		return nil, fmt.Errorf("local output: %w", err)
 	}
-	parent := filepath.Dir(abs)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", fmt.Errorf("cannot create %s for the build output: %v", parent, err)
-	}
-	return os.MkdirTemp(parent, "."+filepath.Base(abs)+".tmp-")
-}
-
-// moveIntoPlace renames each top-level entry the build wrote into dir,
-// replacing entries of the same name. Entries it did not write stay: two
-// split builds (one platform each) can fill dist/linux_amd64 and
-// dist/linux_arm64 one after the other.
-func moveIntoPlace(tmp, dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot create output directory %s: %v", dir, err)
-	}
-	entries, err := os.ReadDir(tmp)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		dst := filepath.Join(dir, e.Name())
-		if err := os.RemoveAll(dst); err != nil {
-			return fmt.Errorf("cannot replace %s: %v: remove it by hand", dst, err)
-		}
-		if err := os.Rename(filepath.Join(tmp, e.Name()), dst); err != nil {
-			return fmt.Errorf("cannot move build output into %s: %v", dst, err)
-		}
-	}
-	return nil
+	return d, nil
 }

@@ -8,7 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // Flags are the cargo settings shared by cook and build.
@@ -40,13 +44,103 @@ type Flags struct {
 	Strip bool
 }
 
-// Validate reports flags that would make cook and build disagree or fail.
+// Validate reports flags that would make cook and build disagree or fail,
+// and any value outside Cargo's own grammar: the flags end up in the shell
+// text of a RUN step, so nothing is accepted that Cargo itself would not.
 func (f Flags) Validate() error {
 	if f.Triple == "" {
 		return errors.New("cargo flags: target triple is empty; pass the platform's triple (e.g. x86_64-unknown-linux-musl)")
 	}
-	if strings.ContainsAny(f.Profile, " /\\") {
-		return fmt.Errorf("cargo flags: profile %q is not a valid profile name", f.Profile)
+	if err := CheckTriple(f.Triple); err != nil {
+		return err
+	}
+	if err := CheckProfile(f.Profile); err != nil {
+		return err
+	}
+	if f.Package != "" {
+		if err := CheckName("package", f.Package); err != nil {
+			return err
+		}
+	}
+	if f.Bin != "" {
+		if err := CheckName("binary", f.Bin); err != nil {
+			return err
+		}
+	}
+	for _, feat := range f.Features {
+		if err := CheckFeature(feat); err != nil {
+			return err
+		}
+	}
+	if err := CheckText("RUSTFLAGS", f.RustFlags); err != nil {
+		return err
+	}
+	return CheckText("target dir", f.TargetDir)
+}
+
+// nameRE is Cargo's grammar of profile, package and target names.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// featureNameRE is a feature's own name: Cargo allows letters, digits,
+// _, - and + and . after the first character, which is a letter, digit or _.
+var featureNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_+.-]*$`)
+
+// CheckProfile accepts a cargo profile name; empty means cargo's default.
+func CheckProfile(p string) error {
+	if p == "" || nameRE.MatchString(p) {
+		return nil
+	}
+	return fmt.Errorf("profile %q is not a valid cargo profile name: use letters, digits, - and _", p)
+}
+
+// CheckName accepts a package or binary name (kind says which, for the
+// message).
+func CheckName(kind, n string) error {
+	if nameRE.MatchString(n) {
+		return nil
+	}
+	return fmt.Errorf("%s %q is not a valid cargo %s name: use letters, digits, - and _", kind, n, kind)
+}
+
+// CheckFeature accepts one entry of --features: feature, package/feature
+// or dep:package.
+func CheckFeature(feat string) error {
+	ok := false
+	if dep, found := strings.CutPrefix(feat, "dep:"); found {
+		ok = nameRE.MatchString(dep)
+	} else if pkg, name, found := strings.Cut(feat, "/"); found {
+		ok = nameRE.MatchString(pkg) && featureNameRE.MatchString(name)
+	} else {
+		ok = featureNameRE.MatchString(feat)
+	}
+	if ok {
+		return nil
+	}
+	return fmt.Errorf("feature %q is not a valid cargo feature: use a name of letters, digits, _, -, + and ., or package/feature, or dep:package, and separate features with commas", feat)
+}
+
+// CheckTriple accepts only the triples of the platform table.
+func CheckTriple(t string) error {
+	for _, known := range platform.Triples() {
+		if t == known {
+			return nil
+		}
+	}
+	return fmt.Errorf("target triple %q is not one this kit builds: use one of %s", t, strings.Join(platform.Triples(), ", "))
+}
+
+// CheckText accepts a free-form value (RUSTFLAGS, a linker command) that is
+// passed to the build quoted: it must be UTF-8 (build arguments travel as
+// protobuf strings) without control characters other than tab, which no
+// such setting needs and which would garble the build log.
+func CheckText(what, v string) error {
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("%s %q is not valid UTF-8: fix its encoding", what, v)
+	}
+	for i, r := range v {
+		if (r < 0x20 && r != '\t') || r == 0x7f {
+			return fmt.Errorf("%s %q holds a control character at byte %d: remove it", what, v, i)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package cargo
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -45,13 +46,44 @@ func TestArgsShareSelection(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	const musl = "x86_64-unknown-linux-musl"
 	if err := (Flags{}).Validate(); err == nil {
 		t.Fatal("empty triple accepted")
 	}
-	if err := (Flags{Triple: "t", Profile: "a/b"}).Validate(); err == nil {
-		t.Fatal("profile with a slash accepted")
-	}
-	if err := (Flags{Triple: "t", Profile: "dist"}).Validate(); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		f    Flags
+		want string // empty: accepted
+	}{
+		{Flags{Triple: musl, Profile: "dist"}, ""},
+		{Flags{Triple: "aarch64-unknown-linux-gnu", Profile: "my_prof-2", Package: "my-pkg_1", Bin: "app-2",
+			Features: []string{"loud", "serde/derive", "dep:serde_json", "v1.2+x", "_x"}, RustFlags: "-C target-feature=+crt-static\t-C opt-level=3"}, ""},
+		{Flags{Triple: musl, Profile: "dist;touch /x"}, `profile "dist;touch /x" is not a valid cargo profile name: use letters, digits, - and _`},
+		{Flags{Triple: musl, Profile: "a/b"}, `profile "a/b" is not a valid cargo profile name`},
+		{Flags{Triple: "x86_64-unknown-linux-musl;id"}, `target triple "x86_64-unknown-linux-musl;id" is not one this kit builds: use one of aarch64-unknown-linux-gnu, aarch64-unknown-linux-musl, x86_64-unknown-linux-gnu, x86_64-unknown-linux-musl`},
+		{Flags{Triple: "t"}, `target triple "t" is not one this kit builds`},
+		{Flags{Triple: musl, Bin: "app$(id)"}, `binary "app$(id)" is not a valid cargo binary name: use letters, digits, - and _`},
+		{Flags{Triple: musl, Package: "p q"}, `package "p q" is not a valid cargo package name`},
+		{Flags{Triple: musl, Features: []string{"loud", "$(touch x)"}}, `feature "$(touch x)" is not a valid cargo feature`},
+		{Flags{Triple: musl, Features: []string{"a b"}}, `feature "a b" is not a valid cargo feature`},
+		{Flags{Triple: musl, Features: []string{"dep:"}}, `feature "dep:" is not a valid cargo feature`},
+		{Flags{Triple: musl, Features: []string{"a/b/c"}}, `feature "a/b/c" is not a valid cargo feature`},
+		{Flags{Triple: musl, Features: []string{"+a"}}, `feature "+a" is not a valid cargo feature`},
+		{Flags{Triple: musl, Features: []string{"pkg/dep:x"}}, `feature "pkg/dep:x" is not a valid cargo feature`},
+		{Flags{Triple: musl, RustFlags: "-C a\nid"}, `RUSTFLAGS "-C a\nid" holds a control character at byte 4: remove it`},
+		{Flags{Triple: musl, RustFlags: "\xff"}, `RUSTFLAGS "\xff" is not valid UTF-8`},
+	} {
+		err := c.f.Validate()
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%+v refused: %v", c.f, err)
+			}
+			continue
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c.f, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("error is not one line: %q", err)
+		}
 	}
 }

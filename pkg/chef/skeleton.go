@@ -6,6 +6,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 )
 
 // WriteSkeleton materialises the recipe under dir: manifests, Cargo.lock,
@@ -70,45 +72,30 @@ const (
 
 // WritePlan writes recipe.json and skeleton/ into planDir, all or nothing:
 // everything is written into a sibling temporary directory that replaces
-// planDir only when complete, so a failure never leaves a partial plan.
+// planDir in one swap only when complete (internal/atomicdir), so a failure
+// or a kill never leaves a partial plan. A non-empty planDir the kit did
+// not write (no .muslrust-chef marker) is refused, never deleted.
 func WritePlan(planDir string, r *Recipe) error {
 	data, err := r.Encode()
 	if err != nil {
 		return err
 	}
-	parent := filepath.Dir(filepath.Clean(planDir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("create %s: %v", parent, err)
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(planDir)+".new-")
+	d, err := atomicdir.Begin(planDir, atomicdir.Options{
+		Writer: "rust:plan: recipe.json and skeleton/",
+		Hint:   "set -planDir / MUSLRUST_CHEF_PLAN_DIR to a new or empty directory (default target/muslrust-chef)",
+	})
 	if err != nil {
-		return fmt.Errorf("create temporary plan directory: %v", err)
+		return fmt.Errorf("plan directory: %w", err)
 	}
-	defer os.RemoveAll(tmp)
-	if _, err := WriteSkeleton(filepath.Join(tmp, SkeletonDir), r); err != nil {
+	defer d.Abort()
+	if _, err := WriteSkeleton(filepath.Join(d.Path(), SkeletonDir), r); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, RecipeFile), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(d.Path(), RecipeFile), data, 0o644); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	old := ""
-	if _, err := os.Stat(planDir); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(planDir, old); err != nil {
-			return fmt.Errorf("replace %s: %v", planDir, err)
-		}
-	}
-	if err := os.Rename(tmp, planDir); err != nil {
-		if old != "" {
-			_ = os.Rename(old, planDir)
-		}
-		return fmt.Errorf("replace %s: %v", planDir, err)
-	}
-	if old != "" {
-		return os.RemoveAll(old)
+	if err := d.Commit(); err != nil {
+		return fmt.Errorf("plan directory: %w", err)
 	}
 	return nil
 }

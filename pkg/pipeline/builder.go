@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -149,19 +150,34 @@ func inspectBuilder(ctx context.Context, ref string, opts ...remote.Option) (*Bu
 		if err != nil {
 			return nil, builderError(ref, err)
 		}
-		libc := cf.Config.Labels[LabelLibc]
-		if libc != "" {
-			if _, err := platform.Libc(libc); err != nil {
-				return nil, fmt.Errorf("builder image %s (%s) has label %s=%q: %v; set MUSLRUST_CHEF_LIBC to override it", ref, p, LabelLibc, libc, err)
-			}
-		}
-		b.Libc[p] = libc
-		b.RustFlags[p] = cf.Config.Labels[LabelRustFlags]
-		if b.Cross[p], err = parseCross(cf.Config.Labels); err != nil {
-			return nil, fmt.Errorf("builder image %s (%s) has a wrong cross-compilation declaration: %v: fix the builder image's labels", ref, p, err)
+		if err := b.readLabels(p, cf.Config.Labels); err != nil {
+			return nil, fmt.Errorf("builder image %s (%s) %v", ref, p, err)
 		}
 	}
 	return b, nil
+}
+
+// readLabels takes platform p's libc, RUSTFLAGS and cross-compilation
+// declaration from its image labels, refusing values no such setting has
+// (they reach the build's shell snippets, quoted).
+func (b *Builder) readLabels(p platform.Platform, labels map[string]string) error {
+	libc := labels[LabelLibc]
+	if libc != "" {
+		if _, err := platform.Libc(libc); err != nil {
+			return fmt.Errorf("has label %s=%q: %v; set MUSLRUST_CHEF_LIBC to override it", LabelLibc, libc, err)
+		}
+	}
+	b.Libc[p] = libc
+	b.RustFlags[p] = labels[LabelRustFlags]
+	if err := cargo.CheckText("label "+LabelRustFlags, b.RustFlags[p]); err != nil {
+		return fmt.Errorf("has a wrong label: %v: fix the builder image's labels or set MUSLRUST_CHEF_RUSTFLAGS", err)
+	}
+	cross, err := parseCross(labels)
+	if err != nil {
+		return fmt.Errorf("has a wrong cross-compilation declaration: %v: fix the builder image's labels", err)
+	}
+	b.Cross[p] = cross
+	return nil
 }
 
 func builderError(ref string, err error) error {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -90,6 +91,12 @@ func Resolve(s Settings) (*Config, error) {
 		return nil, err
 	}
 	c.Bin = config.Bin.Value(s.Bin)
+	if c.Bin != "" {
+		// Before the lookup, so that shell text is called what it is.
+		if err := cargo.CheckName("binary", c.Bin); err != nil {
+			return nil, err
+		}
+	}
 	owner, err := chooseBin(c.Bin, bins)
 	if err != nil {
 		return nil, err
@@ -149,11 +156,29 @@ func Resolve(s Settings) (*Config, error) {
 	c.RustFlags, _ = config.RustFlags.Lookup(nil)
 	c.Cache = config.Cache.Value(s.Cache)
 	c.MainBranch = config.MainBranch.Value(s.MainBranch)
-	f := cargo.Flags{Profile: c.Profile, Triple: "x"}
-	if err := f.Validate(); err != nil {
-		return nil, fmt.Errorf("MUSLRUST_CHEF_PROFILE: %v", err)
+	if err := c.validate(); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// validate checks every configured value that reaches cargo's command line
+// or the build's environment against Cargo's own grammar, before the
+// builder image is read or BuildKit contacted: profile, package and binary
+// names, features, the triples (from the platform table) and RUSTFLAGS.
+func (c *Config) validate() error {
+	if len(c.Platforms) == 0 {
+		return fmt.Errorf("no platform to build: set MUSLRUST_CHEF_PLATFORMS (%s)", platform.Supported())
+	}
+	if err := cargo.CheckText("MUSLRUST_CHEF_RUSTFLAGS", c.RustFlags); err != nil {
+		return err
+	}
+	for _, p := range c.Platforms {
+		if err := c.Flags(p, "", "").Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type binInfo struct{ name, pkg, manifest string }
@@ -166,6 +191,11 @@ func workspaceBins(ws string) ([]binInfo, error) {
 	}
 	var out []binInfo
 	for _, p := range plan.Packages {
+		// Every local package's name reaches cargo clean -p in the build:
+		// checked here, before BuildKit is contacted.
+		if err := cargo.CheckName("package", p.Name); err != nil {
+			return nil, fmt.Errorf("%s: %v", path.Join(p.Dir, "Cargo.toml"), err)
+		}
 		if !p.Member {
 			continue
 		}
@@ -237,14 +267,19 @@ func (c *Config) Flags(p platform.Platform, libc, rustFlags string) cargo.Flags 
 
 // snippet renders flags as the POSIX shell the Dockerfile evaluates in both
 // stages: exports, the cargo build and clean commands, the binary's path.
+// Every value is a single-quoted word (shellQuote); the only unquoted text
+// is the kit's own: function and command names, option names and the
+// environment variable names, which are checked to be identifiers.
 func snippet(f cargo.Flags, locals []string, workspaceInImage string) (string, error) {
 	if err := f.Validate(); err != nil {
 		return "", err
 	}
+	if err := checkLocals(locals, workspaceInImage); err != nil {
+		return "", err
+	}
 	var b strings.Builder
-	for _, e := range f.Env() {
-		k, v, _ := strings.Cut(e, "=")
-		fmt.Fprintf(&b, "export %s=%s; ", k, shellQuote(v))
+	if err := writeExports(&b, f.Env()); err != nil {
+		return "", err
 	}
 	fmt.Fprintf(&b, "muslrust_chef_cargo_build() { cargo %s; }; ", shellWords(f.BuildArgs()))
 	if len(locals) == 0 {
@@ -256,6 +291,35 @@ func snippet(f cargo.Flags, locals []string, workspaceInImage string) (string, e
 	return b.String(), nil
 }
 
+// checkLocals refuses local package names (from the workspace's manifests)
+// and a workspace path that could not be a cargo name or a path.
+func checkLocals(locals []string, workspaceInImage string) error {
+	for _, l := range locals {
+		if err := cargo.CheckName("package", l); err != nil {
+			return fmt.Errorf("workspace member: %v", err)
+		}
+	}
+	return cargo.CheckText("workspace path", workspaceInImage)
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// writeExports writes "export NAME='value'; " for each NAME=value entry.
+// A name is never quoted, so it must be an identifier.
+func writeExports(b *strings.Builder, env []string) error {
+	for _, e := range env {
+		k, v, _ := strings.Cut(e, "=")
+		if !envNameRE.MatchString(k) {
+			return fmt.Errorf("environment variable name %q is not an identifier: this is a bug in muslrust-chef", k)
+		}
+		if err := cargo.CheckText(k, v); err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "export %s=%s; ", k, shellQuote(v))
+	}
+	return nil
+}
+
 func shellWords(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
@@ -264,6 +328,9 @@ func shellWords(args []string) string {
 	return strings.Join(q, " ")
 }
 
+// shellQuote makes s one POSIX shell word with no expansion at all: inside
+// single quotes every byte is literal except ', which is closed, escaped
+// and reopened.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

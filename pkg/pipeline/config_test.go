@@ -118,3 +118,48 @@ func TestSnippetEvaluatesToTheFlags(t *testing.T) {
 		t.Fatalf("sh printed\n%s\nwant\n%s", out, want)
 	}
 }
+
+// Values outside Cargo's grammar are refused by Resolve, with one line,
+// before the builder image is read or BuildKit contacted.
+func TestResolveRefusesShellText(t *testing.T) {
+	clearEnv(t)
+	ws := twoBins(t)
+	for _, c := range []struct {
+		env, val, bin, want string
+	}{
+		{"MUSLRUST_CHEF_FEATURES", "loud,$(touch x)", "pb", `feature "$(touch x)" is not a valid cargo feature: use a name of letters, digits, _, -, + and ., or package/feature, or dep:package, and separate features with commas`},
+		{"MUSLRUST_CHEF_PROFILE", "dist;touch /x", "pb", `profile "dist;touch /x" is not a valid cargo profile name: use letters, digits, - and _`},
+		{"MUSLRUST_CHEF_BIN", "pb;id", "", `binary "pb;id" is not a valid cargo binary name: use letters, digits, - and _`},
+		{"MUSLRUST_CHEF_RUSTFLAGS", "-C x\n-C y", "pb", `MUSLRUST_CHEF_RUSTFLAGS "-C x\n-C y" holds a control character at byte 4: remove it`},
+	} {
+		t.Run(c.env, func(t *testing.T) {
+			t.Setenv(c.env, c.val)
+			s := Settings{Workspace: str(ws)}
+			if c.bin != "" {
+				s.Bin = str(c.bin)
+			}
+			_, err := Resolve(s)
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("%s=%q: error %v, want %q", c.env, c.val, err, c.want)
+			}
+		})
+	}
+	t.Setenv("MUSLRUST_CHEF_FEATURES", "x,pa/y,dep:z")
+	if _, err := Resolve(Settings{Workspace: str(ws), Bin: str("pb")}); err != nil {
+		t.Fatalf("valid features refused: %v", err)
+	}
+}
+
+// A package name from the workspace reaches cargo clean -p: one outside
+// Cargo's grammar is refused while resolving.
+func TestResolveRefusesBadPackageName(t *testing.T) {
+	clearEnv(t)
+	ws := t.TempDir()
+	fixtures.WriteFile(t, ws, "Cargo.toml", "[package]\nname = \"app;id\"\nversion = \"0.1.0\"\n")
+	fixtures.WriteFile(t, ws, "src/main.rs", "fn main() {}\n")
+	fixtures.WriteFile(t, ws, "Cargo.lock", "version = 3\n")
+	_, err := Resolve(Settings{Workspace: str(ws)})
+	if err == nil || err.Error() != `Cargo.toml: package "app;id" is not a valid cargo package name: use letters, digits, - and _` {
+		t.Fatalf("error %v", err)
+	}
+}

@@ -77,6 +77,21 @@ func (t Toolchain) Env(triple string) []string {
 	return env
 }
 
+// check refuses label values that no toolchain setting needs: they are
+// quoted in the snippet, but a control character or invalid UTF-8 is a
+// broken label, not a compiler.
+func (t Toolchain) check(triple string) error {
+	if t.Cargo != "" && t.Cargo != CargoBuild && t.Cargo != CargoZigbuild {
+		return fmt.Errorf("label %s=%q: use %s or %s", LabelCrossCargo, t.Cargo, CargoBuild, CargoZigbuild)
+	}
+	for _, kv := range [][2]string{{"linker", t.Linker}, {"cc", t.CC}, {"cxx", t.CXX}, {"ar", t.AR}, {"cflags", t.CFlags}, {"rustflags", t.RustFlags}} {
+		if err := cargo.CheckText("label "+labelCrossPrefix+triple+"."+kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // tools are the commands the toolchain needs in the builder, each with the
 // setting and label that named it, checked before cargo runs so that a
 // wrong declaration fails with one line instead of deep in a build script.
@@ -172,6 +187,9 @@ func parseCross(labels map[string]string) (CrossDecl, error) {
 			// that old kits keep working with new builder images.
 			continue
 		}
+		if err := cargo.CheckText("label "+k, v); err != nil {
+			return d, err
+		}
 		d.Triples[triple] = t
 	}
 	return d, nil
@@ -213,18 +231,28 @@ func (c *Config) CrossTargets(b *Builder, from platform.Platform) []Target {
 // one cargo with several --target flags: RUSTFLAGS (static glibc, a
 // per-triple override) is a single environment variable, and sequential
 // runs share the host build-script and proc-macro artifacts anyway.
+//
+// As in snippet, every value is a single-quoted word.
 func crossSnippet(targets []Target, locals []string, workspaceInImage, outDir string) (string, error) {
 	var check, build, clean, copyOut strings.Builder
 	seen := map[string]bool{}
+	if err := checkLocals(locals, workspaceInImage); err != nil {
+		return "", err
+	}
+	if err := cargo.CheckText("output directory", outDir); err != nil {
+		return "", err
+	}
 	for _, t := range targets {
 		f := t.Flags
 		if err := f.Validate(); err != nil {
 			return "", err
 		}
+		if err := t.Toolchain.check(f.Triple); err != nil {
+			return "", err
+		}
 		var env strings.Builder
-		for _, e := range append(f.Env(), t.Toolchain.Env(f.Triple)...) {
-			k, v, _ := strings.Cut(e, "=")
-			fmt.Fprintf(&env, "export %s=%s; ", k, shellQuote(v))
+		if err := writeExports(&env, append(f.Env(), t.Toolchain.Env(f.Triple)...)); err != nil {
+			return "", err
 		}
 		tools := t.Toolchain.tools(f.Triple)
 		args := f.BuildArgs()

@@ -302,6 +302,38 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("BuildKit ran %d steps before the base was checked", len(r.Solve.Vertexes))
 		}
 	})
+	t.Run("shell text in a knob is refused before BuildKit", func(t *testing.T) {
+		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64", e.image("app"))
+		s.Features = str("loud,$(touch x)")
+		r, err := Build(ctx, s, e.runtime(""))
+		want := `feature "$(touch x)" is not a valid cargo feature: use a name of letters, digits, _, -, + and ., or package/feature, or dep:package, and separate features with commas`
+		if err == nil || err.Error() != want {
+			t.Fatalf("error %v\nwant %s", err, want)
+		}
+		if r != nil && (r.Solve != nil || r.Builder != nil) {
+			t.Fatal("the builder image was read or BuildKit ran despite the refusal")
+		}
+	})
+	t.Run("a dist directory of the user's is refused and kept", func(t *testing.T) {
+		ws := fixtures.CopyTree(t, testdataApp)
+		home := t.TempDir()
+		fixtures.WriteFile(t, home, ".bashrc", "alias ll='ls -l'\n")
+		fixtures.WriteFile(t, home, "linux_amd64/app", "not a build output\n")
+		s := e.settings(ws, "linux/amd64", e.image("app"))
+		s.Dist = str(home)
+		r, err := Build(ctx, s, e.runtime(""))
+		if err == nil || !strings.Contains(err.Error(), home+" is a non-empty directory muslrust-chef did not write") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("error %v", err)
+		}
+		if r != nil && r.Solve != nil {
+			t.Fatalf("BuildKit ran %d steps before the output was checked", len(r.Solve.Vertexes))
+		}
+		for name, want := range map[string]string{".bashrc": "alias ll='ls -l'\n", "linux_amd64/app": "not a build output\n"} {
+			if b, err := os.ReadFile(filepath.Join(home, name)); err != nil || string(b) != want {
+				t.Errorf("%s changed: %q %v", name, b, err)
+			}
+		}
+	})
 	t.Run("unreachable builder", func(t *testing.T) {
 		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64", e.image("app"))
 		s.Builder = str("127.0.0.1:1/nothing/builder:1")

@@ -191,7 +191,7 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	if r.Strategy == StrategyCross {
 		req.Target = app.StageCrossExport
 	}
-	req.Local = &buildkit.LocalOutput{Dir: c.Dist, SplitPlatforms: true}
+	req.Local = &buildkit.LocalOutput{Dir: c.Dist, SplitPlatforms: true, Hint: "set -dist / MUSLRUST_CHEF_DIST to a new or empty directory (default dist)"}
 	if err := solve(ctx, rt, req, r); err != nil {
 		return r, err
 	}
@@ -314,41 +314,20 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 	if err != nil {
 		return r, buildkit.Request{}, done, err
 	}
-	wsInImage := path.Join("/src", r.Plan.Recipe.WorkspaceDir)
-	args := builderArgs(r.Builder)
-	args[app.ArgWorkspaceDir] = "."
-	if r.Plan.Recipe.WorkspaceDir != "" {
-		args[app.ArgWorkspaceDir] = r.Plan.Recipe.WorkspaceDir
-	}
-	if r.Strategy == StrategyCross {
-		// One snippet for all triples, independent of the target platform,
-		// so BuildKit solves the cross stages once for every platform.
-		targets := c.CrossTargets(r.Builder, r.BuildPlatform)
-		sn, err := crossSnippet(targets, locals, wsInImage, app.OutDir)
-		if err != nil {
-			return r, buildkit.Request{}, done, err
-		}
-		args[app.ArgCross] = sn
-		args[app.ArgCrossFrom] = r.BuildPlatform.String()
-		for _, t := range targets {
-			fmt.Fprintf(rt.Log, "%s: %s: cargo %s (RUSTFLAGS=%q, strip %t%s) on %s in %s\n", what, t.Platform, strings.Join(crossArgs(t), " "),
-				t.Flags.RustFlags, t.Flags.Strip, envSummary(t.Toolchain.Env(t.Flags.Triple)), r.BuildPlatform, r.Builder.Pinned)
-		}
-	} else {
+	if r.Strategy != StrategyCross {
 		if err := r.Builder.require(c.Platforms); err != nil {
 			return r, buildkit.Request{}, done, err
 		}
-		// Flags for every platform the builder has (not only the requested
-		// ones): build args are part of the cook step's cache key, and this
-		// way a split build of one platform shares it with an emulate build.
-		for p := range r.Builder.Libc {
-			f := c.Flags(p, r.Builder.Libc[p], r.Builder.RustFlags[p])
-			sn, err := snippet(f, locals, wsInImage)
-			if err != nil {
-				return r, buildkit.Request{}, done, err
-			}
-			args[app.ArgFlagsPrefix+p.Arch] = sn
-		}
+	}
+	args, targets, err := buildArgs(c, r.Builder, r.Strategy, r.BuildPlatform, locals, r.Plan.Recipe.WorkspaceDir)
+	if err != nil {
+		return r, buildkit.Request{}, done, err
+	}
+	for _, t := range targets {
+		fmt.Fprintf(rt.Log, "%s: %s: cargo %s (RUSTFLAGS=%q, strip %t%s) on %s in %s\n", what, t.Platform, strings.Join(crossArgs(t), " "),
+			t.Flags.RustFlags, t.Flags.Strip, envSummary(t.Toolchain.Env(t.Flags.Triple)), r.BuildPlatform, r.Builder.Name())
+	}
+	if r.Strategy != StrategyCross {
 		for _, p := range c.Platforms {
 			f := c.Flags(p, r.Builder.Libc[p], r.Builder.RustFlags[p])
 			fmt.Fprintf(rt.Log, "%s: %s: cargo %s (RUSTFLAGS=%q, strip %t) in %s\n", what, p, strings.Join(f.BuildArgs(), " "), f.RustFlags, f.Strip, r.Builder.Name())
@@ -395,6 +374,44 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		fmt.Fprintf(rt.Log, "%s: registry cache: import %s, export %s (mode=max)\n", what, strings.Join(r.Cache.From, ", "), r.Cache.To)
 	}
 	return r, req, done, nil
+}
+
+// buildArgs turns the configuration and the builder's declarations into the
+// embedded Dockerfile's build arguments: the pinned builder, the
+// workspace's place under /src, and the cargo flags as shell snippets
+// (snippet, crossSnippet) in which every value is single-quoted. The
+// Dockerfile uses the other arguments only as quoted environment
+// references. The cross targets are returned for the build log.
+func buildArgs(c *Config, b *Builder, strategy string, bp platform.Platform, locals []string, workspaceDir string) (map[string]string, []Target, error) {
+	wsInImage := path.Join("/src", workspaceDir)
+	args := builderArgs(b)
+	args[app.ArgWorkspaceDir] = "."
+	if workspaceDir != "" {
+		args[app.ArgWorkspaceDir] = workspaceDir
+	}
+	if strategy == StrategyCross {
+		// One snippet for all triples, independent of the target platform,
+		// so BuildKit solves the cross stages once for every platform.
+		targets := c.CrossTargets(b, bp)
+		sn, err := crossSnippet(targets, locals, wsInImage, app.OutDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		args[app.ArgCross] = sn
+		args[app.ArgCrossFrom] = bp.String()
+		return args, targets, nil
+	}
+	// Flags for every platform the builder has (not only the requested
+	// ones): build args are part of the cook step's cache key, and this way
+	// a split build of one platform shares it with an emulate build.
+	for p := range b.Libc {
+		sn, err := snippet(c.Flags(p, b.Libc[p], b.RustFlags[p]), locals, wsInImage)
+		if err != nil {
+			return nil, nil, err
+		}
+		args[app.ArgFlagsPrefix+p.Arch] = sn
+	}
+	return args, nil, nil
 }
 
 // cacheSpec reads MUSLRUST_CHEF_CACHE like image:push does: refs (the first

@@ -147,6 +147,20 @@ func ForMachine(m elf.Machine) (Platform, bool) {
 	return Platform{}, false
 }
 
+// Triples lists every Rust target triple the kit builds (each supported
+// architecture with each supported libc), sorted: the only triples that
+// may reach a cargo command line.
+func Triples() []string {
+	var out []string
+	for _, a := range supported {
+		for _, libc := range []string{"musl", "gnu"} {
+			out = append(out, a.rustArch+"-unknown-linux-"+libc)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Libc validates the libc half of a triple.
 func Libc(s string) (string, error) {
 	s = strings.TrimSpace(s)

@@ -2,9 +2,7 @@ package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -12,11 +10,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 )
 
 // Layout writes an OCI image layout directory holding the index. The layout
-// is assembled beside the target and renamed into place, so DIR is either the
-// old layout or the new one, never half of each.
+// is assembled beside the target and swapped into place (internal/atomicdir),
+// so DIR is either the old layout or the new one, never half of each, and a
+// non-empty DIR the kit did not write is refused, never deleted.
 type Layout struct {
 	dir  string
 	tags []name.Tag
@@ -30,15 +31,15 @@ func NewLayout(dir string, tags []name.Tag) *Layout {
 
 // Publish implements Publisher.
 func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error) {
-	if err := replaceableDir(l.dir); err != nil {
-		return Result{}, err
-	}
-	tmp, err := atomicPath(l.dir)
+	d, err := atomicdir.Begin(l.dir, atomicdir.Options{
+		Writer: "the OCI image layout of -output=oci:DIR",
+		Hint:   "set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>",
+	})
 	if err != nil {
-		return Result{}, err
+		return Result{}, fmt.Errorf("output: %w", err)
 	}
-	defer os.RemoveAll(tmp)
-	p, err := layout.Write(tmp, empty.Index)
+	defer d.Abort()
+	p, err := layout.Write(d.Path(), empty.Index)
 	if err != nil {
 		return Result{}, fmt.Errorf("writing OCI layout in %s: %v", filepath.Dir(l.dir), err)
 	}
@@ -64,62 +65,17 @@ func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
 			return Result{}, fmt.Errorf("writing OCI layout: %v", err)
 		}
 	}
-	if err := swapDir(tmp, l.dir); err != nil {
-		return Result{}, err
+	if err := d.Commit(); err != nil {
+		return Result{}, fmt.Errorf("output: %w", err)
 	}
-	d, err := idx.Digest()
+	dg, err := idx.Digest()
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Reference: l.dir + "@" + d.String(), Digest: d}, nil
+	return Result{Reference: l.dir + "@" + dg.String(), Digest: dg}, nil
 }
 
 // Close implements Publisher.
 func (l *Layout) Close() error { return nil }
-
-// replaceableDir refuses to replace a directory that holds something other
-// than an OCI layout, because the swap would delete the user's files.
-func replaceableDir(dir string) error {
-	st, err := os.Stat(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("output %s: %v; choose a writable path", dir, unwrapPathErr(err))
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("output %s exists and is a file; oci:DIR needs a new directory or an existing OCI layout", dir)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("output %s: %v", dir, unwrapPathErr(err))
-	}
-	if len(entries) == 0 {
-		return nil
-	}
-	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
-		return fmt.Errorf("output %s is a non-empty directory that is not an OCI layout; choose a new directory so nothing of yours is overwritten", dir)
-	}
-	return nil
-}
-
-// swapDir moves tmp to dst, replacing an existing dst in two renames.
-func swapDir(tmp, dst string) error {
-	if _, err := os.Stat(dst); err == nil {
-		old := tmp + ".old"
-		if err := os.Rename(dst, old); err != nil {
-			return fmt.Errorf("replacing %s: %v; is it writable?", dst, unwrapPathErr(err))
-		}
-		if err := os.Rename(tmp, dst); err != nil {
-			os.Rename(old, dst)
-			return fmt.Errorf("replacing %s: %v", dst, unwrapPathErr(err))
-		}
-		return os.RemoveAll(old)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return fmt.Errorf("writing %s: %v; choose a writable path", dst, unwrapPathErr(err))
-	}
-	return nil
-}
 
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

@@ -21,6 +21,8 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir/crashtest"
 )
 
 // twoPlatformIndex is a random amd64+arm64 index standing in for slim's output.
@@ -248,9 +250,8 @@ func TestLayoutRoundTripAndReplace(t *testing.T) {
 	}
 	d2, _ := second.Digest()
 	check(d2)
-	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".layout.tmp-*"))
-	if len(leftovers) != 0 {
-		t.Errorf("temp dirs left behind: %v", leftovers)
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
+		t.Errorf("temp dirs left behind: %v", entries)
 	}
 }
 
@@ -258,17 +259,64 @@ func TestLayoutRefusesForeignDirAndUnwritablePath(t *testing.T) {
 	foreign := t.TempDir()
 	os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o644)
 	_, err := NewLayout(foreign, nil).Publish(context.Background(), twoPlatformIndex(t))
-	if err == nil || !strings.Contains(err.Error(), "not an OCI layout") {
-		t.Fatalf("foreign dir: %v", err)
+	want := "output: " + foreign + " is a non-empty directory muslrust-chef did not write (it has no .muslrust-chef file): refusing to replace it; set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>"
+	if err == nil || err.Error() != want {
+		t.Fatalf("foreign dir: %v\nwant %s", err, want)
+	}
+	if entries, _ := os.ReadDir(foreign); len(entries) != 1 {
+		t.Fatalf("foreign dir changed: %v", entries)
 	}
 	if data, _ := os.ReadFile(filepath.Join(foreign, "notes.txt")); string(data) != "mine" {
 		t.Fatal("user's file was touched")
+	}
+	// A layout another tool wrote is someone else's too.
+	other := t.TempDir()
+	if _, err := layout.Write(other, empty.Index); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLayout(other, nil).Publish(context.Background(), twoPlatformIndex(t)); err == nil || !strings.Contains(err.Error(), "muslrust-chef did not write") {
+		t.Fatalf("another tool's layout: %v", err)
 	}
 	file := filepath.Join(t.TempDir(), "plain-file")
 	os.WriteFile(file, nil, 0o644)
 	_, err = NewLayout(filepath.Join(file, "layout"), nil).Publish(context.Background(), twoPlatformIndex(t))
 	if err == nil || !strings.Contains(err.Error(), "choose a writable path") {
 		t.Fatalf("unwritable path: %v", err)
+	}
+}
+
+// Killed between writing the new layout and the swap: the old layout is
+// whole and readable; the next publish removes the killed run's leftovers.
+func TestLayoutCrashKeepsOldLayout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "layout")
+	first := twoPlatformIndex(t)
+	if _, err := NewLayout(dir, nil).Publish(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	crashtest.Run(t, dir, func(dir string) {
+		NewLayout(dir, nil).Publish(context.Background(), twoPlatformIndex(t))
+	})
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer, _ := p.ImageIndex()
+	om, err := outer.IndexManifest()
+	want, _ := first.Digest()
+	if err != nil || len(om.Manifests) != 1 || om.Manifests[0].Digest != want {
+		t.Fatalf("old layout after the crash: %v %+v", err, om)
+	}
+	if _, err := outer.ImageIndex(want); err != nil {
+		t.Fatalf("old layout incomplete: %v", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 2 {
+		t.Fatalf("the killed run left nothing: %v", entries)
+	}
+	if _, err := NewLayout(dir, nil).Publish(context.Background(), twoPlatformIndex(t)); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
+		t.Fatalf("leftovers: %v", entries)
 	}
 }
 

@@ -1,0 +1,334 @@
+// Package atomicdir is how the kit replaces an output directory (the plan,
+// dist/, an OCI layout): write a complete new tree in a sibling temporary
+// directory, then swap it into place in one rename, so that a failed or
+// killed run leaves the old content whole. Only directories the kit wrote
+// are ever replaced: each carries a marker file, and a non-empty directory
+// without it is refused, so that a mistyped -plan=. or -dist=$HOME never
+// deletes anything.
+package atomicdir
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+)
+
+// Marker is the file in every directory the kit writes; its content says
+// which part of the kit wrote it.
+const Marker = ".muslrust-chef"
+
+// tempTag is in the name of every sibling the kit creates
+// (".<name>.muslrust-chef-new-<pid>-<n>", ".<name>.muslrust-chef-old-<pid>-<n>"),
+// so a later run can recognise and remove what a killed run left behind;
+// the pid keeps it from removing the temporary directory of a run still
+// going.
+const tempTag = ".muslrust-chef-"
+
+func tempPrefix(dst, kind string) string {
+	return "." + filepath.Base(dst) + tempTag + kind + "-" + strconv.Itoa(os.Getpid()) + "-"
+}
+
+// TestHookBeforeSwap, when set, runs after the new tree is complete and
+// just before it is swapped into place. Tests use it to stop the process
+// there (internal/atomicdir/crashtest); it is never set in production.
+var TestHookBeforeSwap func(dst string)
+
+// testHookBetweenRenames runs between the two renames of the fallback swap.
+var testHookBetweenRenames func(dst string)
+
+// Options say who writes the directory and how to replace it.
+type Options struct {
+	// Writer names what wrote the directory, for the marker ("rust:plan").
+	Writer string
+	// Hint ends the refusal message: what the user should do instead
+	// ("set MUSLRUST_CHEF_PLAN_DIR to a new or empty directory").
+	Hint string
+	// Merge keeps the entries of the old directory the new tree does not
+	// have (a split build adds dist/linux_arm64 beside linux_amd64).
+	Merge bool
+}
+
+// Dir is one replacement in progress.
+type Dir struct {
+	dst, tmp string
+	opts     Options
+	done     bool
+}
+
+// Begin checks that dst may be replaced (absent, empty, or written by the
+// kit), removes what a killed earlier run left beside it, and creates the
+// temporary directory the caller writes the new tree into (Path).
+func Begin(dst string, opts Options) (*Dir, error) {
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(abs)
+	if parent == abs {
+		return nil, fmt.Errorf("%s is the root directory: refusing to replace it; %s", dst, opts.Hint)
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %v; choose a writable path", parent, unwrap(err))
+	}
+	if err := recoverAndClean(abs); err != nil {
+		return nil, err
+	}
+	if err := checkOwned(abs, dst, opts.Hint); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(parent, tempPrefix(abs, "new"))
+	if err != nil {
+		return nil, fmt.Errorf("cannot write next to %s: %v; choose a writable path", dst, unwrap(err))
+	}
+	d := &Dir{dst: abs, tmp: tmp, opts: opts}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		d.Abort()
+		return nil, err
+	}
+	if err := d.writeMarker(); err != nil {
+		d.Abort()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Path is the temporary directory to write the new tree into.
+func (d *Dir) Path() string { return d.tmp }
+
+// Abort removes the temporary directory; after Commit it does nothing.
+// Call it deferred.
+func (d *Dir) Abort() {
+	if !d.done {
+		os.RemoveAll(d.tmp)
+		d.done = true
+	}
+}
+
+// Commit swaps the new tree into dst's place: dst holds either the old
+// tree or the new one at every instant, and the old one is removed after.
+func (d *Dir) Commit() error {
+	if d.done {
+		return errors.New("atomicdir: Commit after Commit or Abort")
+	}
+	// The writer may have written over the marker (BuildKit's exporter
+	// merges into the directory; a layout writer might not).
+	if err := d.writeMarker(); err != nil {
+		return err
+	}
+	// dst may have changed during a long build.
+	if err := checkOwned(d.dst, d.dst, d.opts.Hint); err != nil {
+		return err
+	}
+	_, statErr := os.Lstat(d.dst)
+	exists := statErr == nil
+	if exists && d.opts.Merge {
+		if err := keepOld(d.dst, d.tmp); err != nil {
+			return fmt.Errorf("cannot carry the other entries of %s over: %v", d.dst, err)
+		}
+	}
+	if TestHookBeforeSwap != nil {
+		TestHookBeforeSwap(d.dst)
+	}
+	if !exists {
+		if err := os.Rename(d.tmp, d.dst); err != nil {
+			return fmt.Errorf("cannot move the output into %s: %v; choose a writable path", d.dst, unwrap(err))
+		}
+		d.done = true
+		return nil
+	}
+	if err := exchange(d.tmp, d.dst); err == nil {
+		// d.tmp now holds the old tree.
+		d.done = true
+		if err := os.RemoveAll(d.tmp); err != nil {
+			return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %v", d.dst, d.tmp, unwrap(err))
+		}
+		return nil
+	} else if !errors.Is(err, errNoExchange) {
+		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
+	}
+	return d.renameTwice()
+}
+
+// renameTwice is the swap where the kernel or file system cannot exchange
+// two paths: the old tree is moved aside, the new one in. A crash between
+// the two leaves the old tree whole beside dst, and the next Begin puts it
+// back.
+func (d *Dir) renameTwice() error {
+	old, err := os.MkdirTemp(filepath.Dir(d.dst), tempPrefix(d.dst, "old"))
+	if err != nil {
+		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
+	}
+	if err := os.Remove(old); err != nil {
+		return err
+	}
+	if err := os.Rename(d.dst, old); err != nil {
+		return fmt.Errorf("cannot replace %s: %v; is it writable?", d.dst, unwrap(err))
+	}
+	if testHookBetweenRenames != nil {
+		testHookBetweenRenames(d.dst)
+	}
+	if err := os.Rename(d.tmp, d.dst); err != nil {
+		os.Rename(old, d.dst)
+		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
+	}
+	d.done = true
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %v", d.dst, old, unwrap(err))
+	}
+	return nil
+}
+
+func (d *Dir) writeMarker() error {
+	content := "This directory was written by muslrust-chef"
+	if d.opts.Writer != "" {
+		content += " (" + d.opts.Writer + ")"
+	}
+	content += "; the kit replaces it as a whole on its next run. Do not keep other files here.\n"
+	if err := os.WriteFile(filepath.Join(d.tmp, Marker), []byte(content), 0o644); err != nil {
+		return fmt.Errorf("cannot write in %s: %v; choose a writable path", filepath.Dir(d.tmp), unwrap(err))
+	}
+	return nil
+}
+
+// checkOwned refuses to replace anything but a missing or empty directory
+// or one carrying the marker. shown is dst as the user wrote it.
+func checkOwned(dst, shown, hint string) error {
+	st, err := os.Lstat(dst)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %v; %s", shown, unwrap(err), hint)
+	}
+	if st.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symbolic link: refusing to replace it; %s", shown, hint)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s exists and is not a directory: refusing to replace it; %s", shown, hint)
+	}
+	f, err := os.Open(dst)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %v; %s", shown, unwrap(err), hint)
+	}
+	defer f.Close()
+	if _, err := f.Readdirnames(1); errors.Is(err, io.EOF) {
+		return nil
+	}
+	if m, err := os.Lstat(filepath.Join(dst, Marker)); err == nil && m.Mode().IsRegular() {
+		return nil
+	}
+	return fmt.Errorf("%s is a non-empty directory muslrust-chef did not write (it has no %s file): refusing to replace it; %s", shown, Marker, hint)
+}
+
+// recoverAndClean handles what a killed run left beside dst: an old tree
+// moved aside while dst is missing goes back; every other sibling with the
+// kit's temporary naming is removed.
+func recoverAndClean(dst string) error {
+	parent, base := filepath.Dir(dst), filepath.Base(dst)
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %v; choose a readable path", parent, unwrap(err))
+	}
+	re := regexp.MustCompile(`^` + regexp.QuoteMeta("."+base+tempTag) + `(new|old)-([0-9]+)-[0-9]+$`)
+	_, dstErr := os.Lstat(dst)
+	for _, e := range entries {
+		m := re.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		if pid, err := strconv.Atoi(m[2]); err == nil && pid != os.Getpid() && alive(pid) {
+			continue // another run writing the same output right now
+		}
+		p := filepath.Join(parent, e.Name())
+		if m[1] == "old" && errors.Is(dstErr, os.ErrNotExist) {
+			if err := os.Rename(p, dst); err == nil {
+				dstErr = nil
+				continue
+			}
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("cannot remove %s, left by an interrupted run: %v; remove it by hand", p, unwrap(err))
+		}
+	}
+	return nil
+}
+
+// keepOld links (or copies) each entry of old that the new tree lacks into
+// it, so that the swap keeps them.
+func keepOld(old, tmp string) error {
+	entries, err := os.ReadDir(old)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() == Marker {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(tmp, e.Name())); err == nil {
+			continue
+		}
+		if err := linkTree(filepath.Join(old, e.Name()), filepath.Join(tmp, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func linkTree(src, dst string) error {
+	return filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		switch {
+		case info.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case info.Mode()&os.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(l, target)
+		case info.Mode().IsRegular():
+			if os.Link(p, target) == nil {
+				return nil
+			}
+			return copyFile(p, target, info.Mode().Perm())
+		}
+		return nil // sockets, devices: nothing the kit writes
+	})
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func unwrap(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
