@@ -36,6 +36,10 @@ type Request struct {
 	// ContextExcludes are .dockerignore-style patterns never sent from
 	// ContextDir (target/, .git, ...), on top of its own .dockerignore.
 	ContextExcludes []string
+	// ContextIncludes, when set, are the only paths of ContextDir that are
+	// sent (directories relative to it): everything else is never even
+	// walked.
+	ContextIncludes []string
 	// Dockerfile is the Dockerfile path; empty means ContextDir/Dockerfile.
 	// Ignored when DockerfileContent is set.
 	Dockerfile string
@@ -338,21 +342,18 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 	}
 
 	mounts := map[string]fsutil.FS{}
-	addMount := func(name, dir string, excludes []string) error {
-		fs, err := fsutil.NewFS(dir)
-		if err == nil && len(excludes) > 0 {
-			fs, err = fsutil.NewFilterFS(fs, &fsutil.FilterOpt{ExcludePatterns: excludes})
-		}
+	addMount := func(name, dir string, includes, excludes []string) error {
+		fs, err := contextFS(dir, includes, excludes)
 		if err != nil {
 			return fmt.Errorf("cannot use %s as build context %q: %v", dir, name, err)
 		}
 		mounts[name] = fs
 		return nil
 	}
-	if err := addMount("context", ctxDir, req.ContextExcludes); err != nil {
+	if err := addMount("context", ctxDir, req.ContextIncludes, req.ContextExcludes); err != nil {
 		return opt, cleanup, err
 	}
-	if err := addMount("dockerfile", dfDir, nil); err != nil {
+	if err := addMount("dockerfile", dfDir, nil, nil); err != nil {
 		return opt, cleanup, err
 	}
 
@@ -401,7 +402,7 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 		// context name keeps BuildKit's progress output readable.
 		local := "named-" + name
 		attrs["context:"+name] = "local:" + local
-		if err := addMount(local, dir, nil); err != nil {
+		if err := addMount(local, dir, nil, nil); err != nil {
 			return opt, cleanup, err
 		}
 	}

@@ -61,6 +61,9 @@ type Result struct {
 	BuildPlatform platform.Platform
 	// Cache is the registry cache used (From imported, To exported).
 	Cache baseimage.CacheSpec
+	// Context is what the main build context sent (the skeleton is sent
+	// besides it).
+	Context buildkit.ContextStats
 	// Solve has BuildKit's vertexes: which steps ran, which were cached.
 	Solve *buildkit.Result
 	// Logs maps each BuildKit step's name to its output (cargo's lines).
@@ -347,17 +350,22 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		}
 	}
 
-	ctxDir, excludes, err := contextLayout(c, r.Plan.Recipe.WorkspaceDir)
+	layout, err := newContextLayout(c, r.Plan.Recipe.WorkspaceDir, r.Plan.OutsideDirs)
 	if err != nil {
 		return r, buildkit.Request{}, done, err
 	}
+	if r.Context, err = buildkit.MeasureContext(ctx, layout.Dir, layout.Includes, layout.Excludes); err != nil {
+		return r, buildkit.Request{}, done, fmt.Errorf("cannot read the build context: %w", err)
+	}
+	logContext(rt.Log, what, layout, r.Context)
 	ps := make([]string, len(c.Platforms))
 	for i, p := range c.Platforms {
 		ps[i] = p.String()
 	}
 	req := buildkit.Request{
-		ContextDir:        ctxDir,
-		ContextExcludes:   excludes,
+		ContextDir:        layout.Dir,
+		ContextIncludes:   layout.Includes,
+		ContextExcludes:   layout.Excludes,
 		DockerfileContent: app.Dockerfile,
 		Platforms:         ps,
 		BuildArgs:         args,
@@ -523,4 +531,42 @@ func (l *logCollector) byName() map[string]string {
 		out[n] += b.String()
 	}
 	return out
+}
+
+// LargeContext is the context size above which the log warns and names the
+// largest directories: more than a Rust workspace's sources, usually data
+// or build output that .dockerignore should leave out.
+const LargeContext = 200 << 20
+
+// logContext prints what the build context sends, and warns when it is
+// surprisingly large.
+func logContext(w io.Writer, what string, l contextLayout, st buildkit.ContextStats) {
+	roots := make([]string, len(l.Roots))
+	for i, r := range l.Roots {
+		roots[i] = r.Host + " -> " + r.InImage
+	}
+	fmt.Fprintf(w, "%s: context: %d files, %s: %s\n", what, st.Files, humanBytes(st.Bytes), strings.Join(roots, ", "))
+	if st.Bytes <= LargeContext {
+		return
+	}
+	var big []string
+	for i, d := range st.Dirs {
+		if i == 3 {
+			break
+		}
+		big = append(big, fmt.Sprintf("%s (%s)", filepath.Join(l.Dir, filepath.FromSlash(d.Path)), humanBytes(d.Bytes)))
+	}
+	fmt.Fprintf(w, "%s: warning: the build context is %s, largest: %s: leave out what the build does not need with a .dockerignore next to Cargo.toml\n", what, humanBytes(st.Bytes), strings.Join(big, ", "))
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
