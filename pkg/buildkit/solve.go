@@ -64,6 +64,11 @@ type Request struct {
 	// CacheTo is the registry cache ref to export with mode=max; empty means
 	// no cache export.
 	CacheTo string
+	// CacheDir is a local cache directory (BuildKit's local cache exporter,
+	// an OCI layout): imported when it holds a cache, exported with
+	// mode=max into a sibling temporary directory that replaces it only
+	// after a successful build. Empty means none.
+	CacheDir string
 	// Image exports an image (pushes it when Push); nil means no image.
 	Image *ImageOutput
 	// Local writes the final stage's files to a directory; nil means none.
@@ -170,6 +175,19 @@ func (b *builder) Solve(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 
+	var cacheTmp string
+	if req.CacheDir != "" {
+		if cacheTmp, err = prepareCacheDir(req.CacheDir); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(cacheTmp)
+		for i := range opt.CacheExports {
+			if opt.CacheExports[i].Type == "local" {
+				opt.CacheExports[i].Attrs["dest"] = cacheTmp
+			}
+		}
+	}
+
 	var localTmp string
 	if req.Local != nil {
 		localTmp, err = prepareLocal(req.Local.Dir)
@@ -234,6 +252,11 @@ func (b *builder) Solve(ctx context.Context, req Request) (*Result, error) {
 			return res, err
 		}
 	}
+	if cacheTmp != "" {
+		if err := replaceDir(cacheTmp, req.CacheDir); err != nil {
+			return res, fmt.Errorf("cannot store the cache in %s: %w", req.CacheDir, err)
+		}
+	}
 	return res, nil
 }
 
@@ -244,6 +267,9 @@ func (b *builder) check(req Request) error {
 	fix := "set " + HostEnv + " to a buildkitd, or create a buildx docker-container builder (docker buildx create --use --driver docker-container)"
 	if len(req.Platforms) > 1 && !e.Caps.MultiPlatform {
 		return fmt.Errorf("%s cannot build several platforms at once (%s): %s", what, strings.Join(req.Platforms, ", "), fix)
+	}
+	if req.CacheDir != "" && !e.Caps.CacheExport {
+		return fmt.Errorf("%s cannot export a cache (local:%s): %s, or build without a cache", what, req.CacheDir, fix)
 	}
 	if req.CacheTo != "" && !e.Caps.CacheExport {
 		return fmt.Errorf("%s cannot export a registry cache (%s): %s, or build without a cache export", what, req.CacheTo, fix)
@@ -440,6 +466,14 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 		opt.CacheExports = append(opt.CacheExports, bkclient.CacheOptionsEntry{Type: "registry", Attrs: a})
 	}
 
+	if req.CacheDir != "" {
+		if _, err := os.Stat(filepath.Join(req.CacheDir, "index.json")); err == nil {
+			opt.CacheImports = append(opt.CacheImports, bkclient.CacheOptionsEntry{Type: "local", Attrs: map[string]string{"src": req.CacheDir}})
+		}
+		// dest is set by Solve to a temporary sibling of CacheDir.
+		opt.CacheExports = append(opt.CacheExports, bkclient.CacheOptionsEntry{Type: "local", Attrs: map[string]string{"mode": "max"}})
+	}
+
 	if req.Image != nil {
 		a := map[string]string{}
 		for k, v := range req.Image.Attrs {
@@ -581,6 +615,48 @@ func moveIntoPlace(tmp, dir string) error {
 		if err := os.Rename(filepath.Join(tmp, e.Name()), dst); err != nil {
 			return fmt.Errorf("cannot move build output into %s: %v", dst, err)
 		}
+	}
+	return nil
+}
+
+// prepareCacheDir refuses a cache directory that holds something other
+// than a BuildKit cache (it will be replaced as a whole) and makes the
+// temporary sibling the export goes to.
+func prepareCacheDir(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("cannot read cache directory %s: %v", dir, err)
+	}
+	if len(entries) > 0 {
+		if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
+			return "", fmt.Errorf("cache directory %s is not empty and holds no BuildKit cache (index.json), and it would be replaced: give MUSLRUST_CHEF_CACHE=local: a new or empty directory", dir)
+		}
+	}
+	return prepareLocal(dir)
+}
+
+// replaceDir puts the complete directory tmp in place of dir with renames
+// only: an interrupted build leaves the old cache whole (at dir, or beside
+// it as the .old sibling), never a half-written one.
+func replaceDir(tmp, dir string) error {
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	old := ""
+	if _, err := os.Stat(dir); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			_ = os.Rename(old, dir)
+		}
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
 	}
 	return nil
 }

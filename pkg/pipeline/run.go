@@ -59,8 +59,10 @@ type Result struct {
 	// is where the cross stages ran (cross only).
 	Strategy, Why string
 	BuildPlatform platform.Platform
-	// Cache is the registry cache used (From imported, To exported).
-	Cache baseimage.CacheSpec
+	// Cache is the registry cache used (From imported, To exported);
+	// CacheDir the local cache directory instead (MUSLRUST_CHEF_CACHE=local:DIR).
+	Cache    baseimage.CacheSpec
+	CacheDir string
 	// Context is what the main build context sent (the skeleton is sent
 	// besides it).
 	Context buildkit.ContextStats
@@ -131,9 +133,6 @@ func Cook(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	req.Target = app.StageCook
 	if r.Strategy == StrategyCross {
 		req.Target = app.StageCrossCook
-	}
-	if r.Cache.To == "" {
-		fmt.Fprintln(rt.Log, "cook: no registry cache configured (MUSLRUST_CHEF_CACHE or MUSLRUST_CHEF_IMAGE): the cook layer stays in this BuildKit's local cache only")
 	}
 	if err := solve(ctx, rt, req, r); err != nil {
 		return r, err
@@ -371,32 +370,64 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		BuildArgs:         args,
 		NamedContexts:     map[string]string{app.ContextSkeleton: filepath.Join(c.PlanDir, chef.SkeletonDir)},
 	}
-	if r.Cache, err = cacheSpec(ctx, c); err != nil {
+	var why string
+	if r.Cache, r.CacheDir, why, err = cacheSpec(ctx, c); err != nil {
 		return r, req, done, err
 	}
-	req.CacheFrom, req.CacheTo = r.Cache.From, r.Cache.To
-	if r.Cache.To != "" {
+	req.CacheFrom, req.CacheTo, req.CacheDir = r.Cache.From, r.Cache.To, r.CacheDir
+	switch {
+	case r.CacheDir != "":
+		fmt.Fprintf(rt.Log, "%s: local cache: import and export %s (mode=max)\n", what, r.CacheDir)
+	case r.Cache.To != "":
 		fmt.Fprintf(rt.Log, "%s: registry cache: import %s, export %s (mode=max)\n", what, strings.Join(r.Cache.From, ", "), r.Cache.To)
+	case len(r.Cache.From) > 0:
+		fmt.Fprintf(rt.Log, "%s: registry cache: import %s\n", what, strings.Join(r.Cache.From, ", "))
+	default:
+		fmt.Fprintf(rt.Log, "%s: no remote cache (%s): nothing is imported or exported, only this BuildKit's own cache is used\n", what, why)
 	}
 	return r, req, done, nil
 }
 
+// LocalCachePrefix selects BuildKit's local cache exporter in
+// MUSLRUST_CHEF_CACHE: local:<dir>.
+const LocalCachePrefix = "local:"
+
 // cacheSpec reads MUSLRUST_CHEF_CACHE like image:push does: refs (the first
-// exported), off, or empty for <image repo>:buildcache-<branch> plus the
-// main branch's. Split builds get a per-platform suffix so that the
-// platforms' exports do not overwrite each other.
-func cacheSpec(ctx context.Context, c *Config) (baseimage.CacheSpec, error) {
+// exported), off, local:<dir>, or empty for <image repo>:buildcache-<branch>
+// plus the main branch's. A ref is derived only when the image goes to a
+// registry: with an OCI layout, a tarball or Docker there may be no
+// registry at all (an image named "app" would become a Docker Hub ref).
+// Split builds get a per-platform suffix so that the platforms' exports do
+// not overwrite each other. why says why there is no cache.
+func cacheSpec(ctx context.Context, c *Config) (cs baseimage.CacheSpec, localDir, why string, err error) {
+	if dir, ok := strings.CutPrefix(strings.TrimSpace(c.Cache), LocalCachePrefix); ok {
+		if dir = strings.TrimSpace(dir); dir == "" {
+			return cs, "", "", errors.New("MUSLRUST_CHEF_CACHE=local: needs a directory: local:DIR")
+		}
+		abs, err := filepath.Abs(dir)
+		return cs, abs, "", err
+	}
 	var repo name.Repository
-	if c.Image != "" {
-		if ref, err := name.ParseReference(c.Image); err == nil {
-			repo = ref.Context()
+	why = "MUSLRUST_CHEF_CACHE=" + c.Cache
+	if strings.TrimSpace(c.Cache) == "" {
+		out, perr := publish.ParseOutput(c.Output)
+		switch {
+		case perr != nil || out.Kind != "registry":
+			why = "the output is " + c.Output + ", not a registry; set MUSLRUST_CHEF_CACHE to registry/repo:tag or local:DIR for one"
+		case c.Image == "":
+			why = "no MUSLRUST_CHEF_IMAGE or MUSLRUST_CHEF_CACHE"
+		default:
+			if ref, err := name.ParseReference(c.Image); err == nil {
+				repo = ref.Context()
+			}
 		}
 	}
 	suffix := ""
 	if c.Strategy == StrategySplit {
 		suffix = "-" + c.Platforms[0].OS + "-" + c.Platforms[0].Arch
 	}
-	return baseimage.ParseCache(c.Cache, repo, baseimage.Branch(ctx, c.MainBranch), c.MainBranch, suffix)
+	cs, err = baseimage.ParseCache(c.Cache, repo, baseimage.Branch(ctx, c.MainBranch), c.MainBranch, suffix)
+	return cs, "", why, err
 }
 
 // crossArgs are a cross target's cargo arguments as the snippet runs them.
