@@ -20,6 +20,7 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
 )
@@ -58,6 +59,8 @@ type Request struct {
 	NamedContexts map[string]string
 	// Secrets for RUN --mount=type=secret,id=<ID>.
 	Secrets []Secret
+	// SSH are SSH agents forwarded for RUN --mount=type=ssh,id=<ID>.
+	SSH []SSHAgent
 	// CacheFrom are registry cache refs to import (all of them; a miss is not
 	// an error, so importing a branch ref and the main ref is fine).
 	CacheFrom []string
@@ -92,6 +95,13 @@ type Secret struct {
 	Value []byte
 	File  string
 	Env   string
+}
+
+// SSHAgent is one forwarded SSH agent: Paths are agent sockets (or key
+// files), as `docker build --ssh id=path`.
+type SSHAgent struct {
+	ID    string
+	Paths []string
 }
 
 // ImageOutput configures the image exporter.
@@ -444,6 +454,17 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 		sp, err := secretAttachable(req.Secrets)
 		if err != nil {
 			return opt, cleanup, err
+		}
+		attachables = append(attachables, sp)
+	}
+	if len(req.SSH) > 0 {
+		cfgs := make([]sshprovider.AgentConfig, len(req.SSH))
+		for i, a := range req.SSH {
+			cfgs[i] = sshprovider.AgentConfig{ID: a.ID, Paths: a.Paths}
+		}
+		sp, err := sshprovider.NewSSHAgentProvider(cfgs)
+		if err != nil {
+			return opt, cleanup, fmt.Errorf("cannot forward the SSH agent: %s: check SSH_AUTH_SOCK (ssh-add -l must list a key)", oneLine(err))
 		}
 		attachables = append(attachables, sp)
 	}
