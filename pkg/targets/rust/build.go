@@ -75,8 +75,8 @@ func runtime(ctx context.Context, target string, workspace *string) (pipeline.Ru
 	}
 	return pipeline.Runtime{
 		Credentials: pipeline.Credentials{CargoTokens: tokens, SSHAgent: config.SSHAgent()},
-		Stdout: os.Stdout,
-		Log:    os.Stderr,
+		Stdout:      os.Stdout,
+		Log:         os.Stderr,
 		Labels: slim.Labels{
 			Source:   config.FirstNonEmpty(config.Source.Value(nil), config.GitHubSource()),
 			Revision: config.FirstNonEmpty(config.Revision.Value(nil), config.GitRevision(ctx, config.Workspace.Value(workspace))),
