@@ -98,6 +98,24 @@ func TestContextHoldsOnlyWorkspaceAndOutsideCrates(t *testing.T) {
 		t.Fatalf("context log line %q, want %q... naming the workspace and textkit only", line, wantLine)
 	}
 
+	// The skeleton follows the same layout: the workspace and the crate.
+	skel := filepath.Join(t.TempDir(), "plan")
+	if err := chef.WritePlan(skel, plan.Recipe); err != nil {
+		t.Fatal(err)
+	}
+	var skelFiles []string
+	filepath.WalkDir(filepath.Join(skel, chef.SkeletonDir), func(p string, d gofs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(filepath.Join(skel, chef.SkeletonDir), p)
+			skelFiles = append(skelFiles, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	sort.Strings(skelFiles)
+	if got := strings.Join(skelFiles, " "); got != "repo/app/Cargo.lock repo/app/Cargo.toml repo/app/src/main.rs textkit/Cargo.toml textkit/src/lib.rs" {
+		t.Fatalf("skeleton holds %s", got)
+	}
+
 	// Without outside crates the workspace is the whole context.
 	c2 := &Config{Workspace: filepath.Join(top, "textkit"), Dist: "dist", PlanDir: "plan"}
 	l2, err := newContextLayout(c2, "", nil)
