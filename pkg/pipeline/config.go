@@ -336,7 +336,11 @@ func newContextLayout(c *Config, workspaceDir string, outside []string) (context
 	if wsRel == "." {
 		l.Includes = nil // the workspace is the whole context
 	}
-	for _, d := range []string{c.Dist, c.PlanDir} {
+	outputs := []string{c.Dist, c.PlanDir}
+	if d, ok := strings.CutPrefix(strings.TrimSpace(c.Cache), LocalCachePrefix); ok && strings.TrimSpace(d) != "" {
+		outputs = append(outputs, strings.TrimSpace(d))
+	}
+	for _, d := range outputs {
 		da, err := filepath.Abs(d)
 		if err != nil {
 			continue
