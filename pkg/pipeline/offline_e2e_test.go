@@ -64,7 +64,8 @@ func offlineBuild(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("GITHUB_HEAD_REF", "")
 	e := newEnv(t)
-	ws := fixtures.CopyTree(t, testdataApp)
+	// The small workspace (one external crate) keeps the test cheap.
+	ws := filepath.Join(fixtures.CopyTree(t, testdataOutside), "repo", "app")
 	ctx := context.Background()
 	s := e.settings(ws, "linux/amd64", "app")
 	s.Output = str("oci:" + filepath.Join(t.TempDir(), "oci"))

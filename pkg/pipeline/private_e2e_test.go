@@ -244,11 +244,17 @@ dependencies = [
 	s.Cache = str(cacheRef)
 
 	// Without the token: cargo's own authentication error, nothing built.
-	_, err := Build(ctx, s, e.runtime(""))
-	if err == nil || !strings.Contains(err.Error(), "authenticate") {
-		t.Fatalf("build without the token: %v, want cargo's authentication error", err)
+	r0, err := Build(ctx, s, e.runtime(""))
+	cookLog := r0.stageLogs("cook", "")
+	if err == nil || !strings.Contains(err.Error(), "cargo failed in [cook") || !strings.Contains(cookLog, "failed to authenticate") {
+		t.Fatalf("build without the token: %v, want cargo's authentication error; cook printed:\n%s", err, cookLog)
 	}
-	t.Logf("without the token: %v", err)
+	for _, l := range strings.Split(cookLog, "\n") {
+		if strings.Contains(l, "authenticate") {
+			t.Logf("without the token: %v; cargo: %s", err, strings.TrimSpace(l))
+			break
+		}
+	}
 	if reg.denied.Load() == 0 || reg.granted.Load() != 0 {
 		t.Fatalf("registry saw %d refused and %d accepted requests without the token", reg.denied.Load(), reg.granted.Load())
 	}
