@@ -19,7 +19,7 @@ func CargoTokens(environ []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
-		if !cargoTokenEnv.MatchString(k) || v == "" {
+		if !IsCargoTokenEnv(k) || v == "" {
 			continue
 		}
 		if strings.ContainsAny(v, "\r\n\x00") {
@@ -29,6 +29,10 @@ func CargoTokens(environ []string) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// IsCargoTokenEnv reports whether name is one of cargo's registry token
+// variables.
+func IsCargoTokenEnv(name string) bool { return cargoTokenEnv.MatchString(name) }
 
 // TokenNames lists the variables of tokens, sorted, for log lines that
 // must never show the values.

@@ -92,12 +92,11 @@ func blobsHolding(t *testing.T, ref string, needle []byte) (found []string, walk
 			if err := json.Unmarshal(desc.Manifest, &m); err != nil {
 				t.Fatal(err)
 			}
-			for _, x := range append(append(m.Manifests, m.Layers...), func() []v1.Descriptor {
-				if m.Config != nil {
-					return []v1.Descriptor{*m.Config}
-				}
-				return nil
-			}()...) {
+			children := append(m.Manifests, m.Layers...)
+			if m.Config != nil {
+				children = append(children, *m.Config)
+			}
+			for _, x := range children {
 				walk(x)
 			}
 			return

@@ -24,6 +24,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
@@ -634,14 +635,10 @@ func humanBytes(n int64) string {
 func credentials(rt *Runtime, plan *chef.Plan, what string) ([]buildkit.Secret, []buildkit.SSHAgent, error) {
 	var secrets []buildkit.Secret
 	if toks := rt.Credentials.CargoTokens; len(toks) > 0 {
-		names := make([]string, 0, len(toks))
-		for k := range toks {
-			names = append(names, k)
-		}
-		sort.Strings(names)
+		names := config.TokenNames(toks)
 		var b strings.Builder
 		for _, k := range names {
-			if strings.ContainsAny(toks[k], "\r\n\x00") || !validTokenEnv(k) {
+			if strings.ContainsAny(toks[k], "\r\n\x00") || !config.IsCargoTokenEnv(k) {
 				return nil, nil, fmt.Errorf("%s cannot be passed to cargo: set it to the token alone, on one line", k)
 			}
 			b.WriteString(k + "=" + toks[k] + "\n")
@@ -659,10 +656,6 @@ func credentials(rt *Runtime, plan *chef.Plan, what string) ([]buildkit.Secret, 
 	}
 	return secrets, ssh, nil
 }
-
-var tokenEnv = regexp.MustCompile(`^CARGO_REGISTRY_TOKEN$|^CARGO_REGISTRIES_[A-Z0-9_]+_TOKEN$`)
-
-func validTokenEnv(k string) bool { return tokenEnv.MatchString(k) }
 
 // gitSSHSources lists the hosts of Cargo.lock's git+ssh sources.
 func gitSSHSources(plan *chef.Plan) []string {
