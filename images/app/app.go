@@ -35,6 +35,13 @@ const (
 	ArgCross        = "MUSLRUST_CHEF_CROSS"
 	ArgCrossFrom    = "MUSLRUST_CHEF_CROSS_FROM"
 	ContextSkeleton = "skeleton"
+	// ArgGitCLI "true" makes cook and build set CARGO_NET_GIT_FETCH_WITH_CLI
+	// (git+ssh sources, fetched through the forwarded SSH agent).
+	ArgGitCLI = "MUSLRUST_CHEF_GIT_CLI"
+	// SecretCargoTokens is the secret of NAME=token lines the cargo RUN
+	// steps export; SSHDefault the id of the forwarded SSH agent.
+	SecretCargoTokens = "cargo-tokens"
+	SSHDefault        = "default"
 	// OutDir is where the build stage puts the binary.
 	OutDir = "/muslrust-chef/out"
 )

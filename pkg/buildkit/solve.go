@@ -20,6 +20,7 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
 
@@ -38,6 +39,10 @@ type Request struct {
 	// ContextExcludes are .dockerignore-style patterns never sent from
 	// ContextDir (target/, .git, ...), on top of its own .dockerignore.
 	ContextExcludes []string
+	// ContextIncludes, when set, are the only paths of ContextDir that are
+	// sent (directories relative to it): everything else is never even
+	// walked.
+	ContextIncludes []string
 	// Dockerfile is the Dockerfile path; empty means ContextDir/Dockerfile.
 	// Ignored when DockerfileContent is set.
 	Dockerfile string
@@ -56,12 +61,19 @@ type Request struct {
 	NamedContexts map[string]string
 	// Secrets for RUN --mount=type=secret,id=<ID>.
 	Secrets []Secret
+	// SSH are SSH agents forwarded for RUN --mount=type=ssh,id=<ID>.
+	SSH []SSHAgent
 	// CacheFrom are registry cache refs to import (all of them; a miss is not
 	// an error, so importing a branch ref and the main ref is fine).
 	CacheFrom []string
 	// CacheTo is the registry cache ref to export with mode=max; empty means
 	// no cache export.
 	CacheTo string
+	// CacheDir is a local cache directory (BuildKit's local cache exporter,
+	// an OCI layout): imported when it holds a cache, exported with
+	// mode=max into a sibling temporary directory that replaces it only
+	// after a successful build. Empty means none.
+	CacheDir string
 	// Image exports an image (pushes it when Push); nil means no image.
 	Image *ImageOutput
 	// Local writes the final stage's files to a directory; nil means none.
@@ -85,6 +97,13 @@ type Secret struct {
 	Value []byte
 	File  string
 	Env   string
+}
+
+// SSHAgent is one forwarded SSH agent: Paths are agent sockets (or key
+// files), as `docker build --ssh id=path`.
+type SSHAgent struct {
+	ID    string
+	Paths []string
 }
 
 // ImageOutput configures the image exporter.
@@ -171,6 +190,20 @@ func (b *builder) Solve(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 
+	var cacheOut *atomicdir.Dir
+	if req.CacheDir != "" {
+		if cacheOut, err = atomicdir.Begin(req.CacheDir, atomicdir.Options{Writer: "BuildKit's local cache export",
+			Hint: "give MUSLRUST_CHEF_CACHE=local: a new or empty directory"}); err != nil {
+			return nil, fmt.Errorf("cache directory: %w", err)
+		}
+		defer cacheOut.Abort()
+		for i := range opt.CacheExports {
+			if opt.CacheExports[i].Type == "local" {
+				opt.CacheExports[i].Attrs["dest"] = cacheOut.Path()
+			}
+		}
+	}
+
 	var local *atomicdir.Dir
 	if req.Local != nil {
 		if local, err = beginLocal(req.Local); err != nil {
@@ -234,6 +267,11 @@ func (b *builder) Solve(ctx context.Context, req Request) (*Result, error) {
 			return res, fmt.Errorf("local output: %w", err)
 		}
 	}
+	if cacheOut != nil {
+		if err := cacheOut.Commit(); err != nil {
+			return res, fmt.Errorf("cannot store the cache in %s: %w", req.CacheDir, err)
+		}
+	}
 	return res, nil
 }
 
@@ -244,6 +282,9 @@ func (b *builder) check(req Request) error {
 	fix := "set " + HostEnv + " to a buildkitd, or create a buildx docker-container builder (docker buildx create --use --driver docker-container)"
 	if len(req.Platforms) > 1 && !e.Caps.MultiPlatform {
 		return fmt.Errorf("%s cannot build several platforms at once (%s): %s", what, strings.Join(req.Platforms, ", "), fix)
+	}
+	if req.CacheDir != "" && !e.Caps.CacheExport {
+		return fmt.Errorf("%s cannot export a cache (local:%s): %s, or build without a cache", what, req.CacheDir, fix)
 	}
 	if req.CacheTo != "" && !e.Caps.CacheExport {
 		return fmt.Errorf("%s cannot export a registry cache (%s): %s, or build without a cache export", what, req.CacheTo, fix)
@@ -342,21 +383,18 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 	}
 
 	mounts := map[string]fsutil.FS{}
-	addMount := func(name, dir string, excludes []string) error {
-		fs, err := fsutil.NewFS(dir)
-		if err == nil && len(excludes) > 0 {
-			fs, err = fsutil.NewFilterFS(fs, &fsutil.FilterOpt{ExcludePatterns: excludes})
-		}
+	addMount := func(name, dir string, includes, excludes []string) error {
+		fs, err := contextFS(dir, includes, excludes)
 		if err != nil {
 			return fmt.Errorf("cannot use %s as build context %q: %v", dir, name, err)
 		}
 		mounts[name] = fs
 		return nil
 	}
-	if err := addMount("context", ctxDir, req.ContextExcludes); err != nil {
+	if err := addMount("context", ctxDir, req.ContextIncludes, req.ContextExcludes); err != nil {
 		return opt, cleanup, err
 	}
-	if err := addMount("dockerfile", dfDir, nil); err != nil {
+	if err := addMount("dockerfile", dfDir, nil, nil); err != nil {
 		return opt, cleanup, err
 	}
 
@@ -405,7 +443,7 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 		// context name keeps BuildKit's progress output readable.
 		local := "named-" + name
 		attrs["context:"+name] = "local:" + local
-		if err := addMount(local, dir, nil); err != nil {
+		if err := addMount(local, dir, nil, nil); err != nil {
 			return opt, cleanup, err
 		}
 	}
@@ -421,6 +459,17 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 		sp, err := secretAttachable(req.Secrets)
 		if err != nil {
 			return opt, cleanup, err
+		}
+		attachables = append(attachables, sp)
+	}
+	if len(req.SSH) > 0 {
+		cfgs := make([]sshprovider.AgentConfig, len(req.SSH))
+		for i, a := range req.SSH {
+			cfgs[i] = sshprovider.AgentConfig{ID: a.ID, Paths: a.Paths}
+		}
+		sp, err := sshprovider.NewSSHAgentProvider(cfgs)
+		if err != nil {
+			return opt, cleanup, fmt.Errorf("cannot forward the SSH agent: %s: check SSH_AUTH_SOCK (ssh-add -l must list a key)", oneLine(err))
 		}
 		attachables = append(attachables, sp)
 	}
@@ -441,6 +490,14 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 			a["registry.insecure"] = "true"
 		}
 		opt.CacheExports = append(opt.CacheExports, bkclient.CacheOptionsEntry{Type: "registry", Attrs: a})
+	}
+
+	if req.CacheDir != "" {
+		if _, err := os.Stat(filepath.Join(req.CacheDir, "index.json")); err == nil {
+			opt.CacheImports = append(opt.CacheImports, bkclient.CacheOptionsEntry{Type: "local", Attrs: map[string]string{"src": req.CacheDir}})
+		}
+		// dest is set by Solve to a temporary sibling of CacheDir.
+		opt.CacheExports = append(opt.CacheExports, bkclient.CacheOptionsEntry{Type: "local", Attrs: map[string]string{"mode": "max"}})
 	}
 
 	if req.Image != nil {
@@ -567,3 +624,5 @@ func beginLocal(out *LocalOutput) (*atomicdir.Dir, error) {
 	}
 	return d, nil
 }
+
+

@@ -26,6 +26,13 @@ type Plan struct {
 	Packages []Package
 	// ExternalDeps counts Cargo.lock entries that come from a registry or git.
 	ExternalDeps int
+	// OutsideDirs are the directories (relative to the workspace root,
+	// slash-separated, starting with "..") of every path crate outside the
+	// workspace that cargo loads for the whole workspace, not only for the
+	// narrowed binary: the build stage compiles the real workspace, whose
+	// other members' path dependencies must exist too. They and the
+	// workspace are all the build context holds.
+	OutsideDirs []string
 }
 
 // Package is one local crate of the plan.
@@ -287,7 +294,19 @@ func (p *planner) build(kept map[string]bool, lock doc) (*Plan, error) {
 	}
 
 	plan := &Plan{Recipe: &Recipe{}}
+	// The layout leaves room for every crate the real workspace loads, so
+	// that the skeleton and the build context put the workspace at the
+	// same place under /src.
 	depth := 0
+	for _, m := range p.byDir {
+		if strings.HasPrefix(m.rel, "..") {
+			plan.OutsideDirs = append(plan.OutsideDirs, m.rel)
+			if d := outsideDepth(m.rel); d > depth {
+				depth = d
+			}
+		}
+	}
+	sort.Strings(plan.OutsideDirs)
 	for _, m := range ms {
 		masked := maskManifest(m, p.root, maskable)
 		contents, err := marshalTOML(masked)
@@ -300,9 +319,6 @@ func (p *planner) build(kept map[string]bool, lock doc) (*Plan, error) {
 		}
 		rel := path.Join(m.rel, "Cargo.toml")
 		plan.Recipe.Skeleton.Manifests = append(plan.Recipe.Skeleton.Manifests, Manifest{RelativePath: rel, Contents: contents, Targets: targets})
-		if d := outsideDepth(rel); d > depth {
-			depth = d
-		}
 		if m.name != "" {
 			plan.Packages = append(plan.Packages, Package{Name: m.name, Dir: m.rel, Member: m.member, Targets: targets})
 		}
@@ -330,8 +346,17 @@ func (p *planner) build(kept map[string]bool, lock doc) (*Plan, error) {
 	}
 	plan.Recipe.Skeleton.LockFile = &lockText
 
+	for _, name := range []string{".cargo/credentials.toml", ".cargo/credentials"} {
+		if _, err := os.Stat(filepath.Join(p.root, filepath.FromSlash(name))); err == nil {
+			return nil, fmt.Errorf("%s holds cargo credentials inside the workspace, which is sent to BuildKit: move it out and set CARGO_REGISTRY_TOKEN or CARGO_REGISTRIES_<NAME>_TOKEN in the environment instead", path.Join(filepath.ToSlash(p.shownRoot), name))
+		}
+	}
 	for _, name := range []string{".cargo/config.toml", ".cargo/config"} {
 		if b, err := os.ReadFile(filepath.Join(p.root, filepath.FromSlash(name))); err == nil {
+			shown := path.Join(filepath.ToSlash(p.shownRoot), name)
+			if err := checkNoTokens(b, shown); err != nil {
+				return nil, err
+			}
 			s := string(b)
 			plan.Recipe.Skeleton.ConfigFile = &s
 			break
@@ -345,4 +370,32 @@ func (p *planner) build(kept map[string]bool, lock doc) (*Plan, error) {
 		}
 	}
 	return plan, nil
+}
+
+// checkNoTokens refuses a registry token written in the workspace's cargo
+// config: the file is part of the recipe, the skeleton and the build
+// context, so the token would end up in layers and in the registry cache.
+func checkNoTokens(b []byte, shown string) error {
+	d, err := parseTOML(b, shown)
+	if err != nil {
+		return err
+	}
+	if _, ok := table(d, "registry")["token"]; ok {
+		return fmt.Errorf("%s: [registry] token is written in the file, which is sent to BuildKit: remove it and set CARGO_REGISTRY_TOKEN in the environment (it reaches cargo as a BuildKit secret)", shown)
+	}
+	regs := table(d, "registries")
+	for _, name := range sortedKeys(regs) {
+		r, _ := regs[name].(map[string]any)
+		if _, ok := r["token"]; ok {
+			return fmt.Errorf("%s: [registries.%s] token is written in the file, which is sent to BuildKit: remove it and set %s in the environment (it reaches cargo as a BuildKit secret)", shown, name, RegistryTokenEnv(name))
+		}
+	}
+	return nil
+}
+
+// RegistryTokenEnv is the environment variable cargo reads the token of
+// the registry called name from: CARGO_REGISTRIES_<NAME>_TOKEN, with the
+// name upper-cased and dashes turned into underscores.
+func RegistryTokenEnv(name string) string {
+	return "CARGO_REGISTRIES_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_TOKEN"
 }

@@ -82,3 +82,21 @@ func TestDeprecatedEnv(t *testing.T) {
 		t.Fatalf("Value = %q (warning %q), want the new variable's value and no warning", got, warn.String())
 	}
 }
+
+func TestCargoTokens(t *testing.T) {
+	got, err := CargoTokens([]string{"CARGO_REGISTRY_TOKEN=a", "CARGO_REGISTRIES_MY_CORP_TOKEN=b=c", "CARGO_REGISTRIES__TOKEN=x",
+		"CARGO_REGISTRIES_X_TOKEN=", "CARGO_HOME=/c", "MY_CARGO_REGISTRY_TOKEN=z", "CARGO_REGISTRIES_X_INDEX=i"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["CARGO_REGISTRY_TOKEN"] != "a" || got["CARGO_REGISTRIES_MY_CORP_TOKEN"] != "b=c" {
+		t.Fatalf("CargoTokens = %v", got)
+	}
+	if names := TokenNames(got); strings.Join(names, ",") != "CARGO_REGISTRIES_MY_CORP_TOKEN,CARGO_REGISTRY_TOKEN" {
+		t.Fatalf("TokenNames = %v", names)
+	}
+	_, err = CargoTokens([]string{"CARGO_REGISTRIES_X_TOKEN=abc\ndef"})
+	if err == nil || strings.Contains(err.Error(), "abc") || !strings.Contains(err.Error(), "CARGO_REGISTRIES_X_TOKEN holds a line break") {
+		t.Fatalf("token with a newline: %v", err)
+	}
+}

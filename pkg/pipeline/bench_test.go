@@ -71,11 +71,11 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ctxDir, excludes, err := contextLayout(r, "")
+			layout, err := newContextLayout(r, "", nil)
 			if err != nil {
 				b.Fatal(err)
 			}
-			return buildkit.Request{ContextDir: ctxDir, ContextExcludes: excludes, DockerfileContent: []byte(plainDockerfile),
+			return buildkit.Request{ContextDir: layout.Dir, ContextExcludes: layout.Excludes, DockerfileContent: []byte(plainDockerfile),
 				Platforms: []string{p.String()}, BuildArgs: map[string]string{"BUILDER_IMAGE": bi.Pinned, "MUSLRUST_CHEF_FLAGS_amd64": sn}}
 		}
 		if _, err := bk.Solve(ctx, plainReq()); err != nil {

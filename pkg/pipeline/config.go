@@ -9,12 +9,16 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/moby/patternmatcher/ignorefile"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
@@ -335,37 +339,129 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// contextLayout says which directory is sent as the build context and
-// where the workspace sits in it (and under /src in the image).
-func contextLayout(c *Config, workspaceDir string) (ctxDir string, excludes []string, err error) {
+// contextLayout is what the build context sends: the workspace and, for
+// each path crate outside it, that crate's directory alone, each at the
+// relative place cargo expects under /src. Dir is the directory the
+// patterns are relative to (an ancestor when crates live outside the
+// workspace), but only Includes are ever walked or sent.
+type contextLayout struct {
+	Dir                string
+	Includes, Excludes []string
+	// Roots are the directories sent, the workspace first.
+	Roots []contextRoot
+}
+
+type contextRoot struct {
+	Host    string // absolute path on this machine
+	InImage string // where it lands, /src/...
+}
+
+// newContextLayout lays out the context of a plan. workspaceDir is where
+// the workspace sits under /src (chef.Recipe.WorkspaceDir), outside the
+// workspace-relative directories of the crates outside it
+// (chef.Plan.OutsideDirs).
+func newContextLayout(c *Config, workspaceDir string, outside []string) (contextLayout, error) {
 	abs, err := filepath.Abs(c.Workspace)
 	if err != nil {
-		return "", nil, err
+		return contextLayout{}, err
 	}
-	ctxDir = abs
+	l := contextLayout{Dir: abs}
 	wsRel := "."
 	if workspaceDir != "" {
-		// Path dependencies outside the workspace: the context is the
-		// ancestor that holds them, as in the skeleton.
 		for range strings.Split(workspaceDir, "/") {
-			ctxDir = filepath.Dir(ctxDir)
+			l.Dir = filepath.Dir(l.Dir)
 		}
 		wsRel = workspaceDir
 	}
-	excludes = []string{".git", path.Join(wsRel, ".git"), path.Join(wsRel, "target")}
-	for _, d := range []string{c.Dist, c.PlanDir} {
+	rels := []string{wsRel}
+	for _, o := range outside {
+		rel := path.Clean(path.Join(wsRel, o))
+		if rel == ".." || strings.HasPrefix(rel, "../") {
+			return contextLayout{}, fmt.Errorf("path dependency %s lies outside the planned layout; run rust:plan again", o)
+		}
+		rels = append(rels, rel)
+	}
+	// A crate inside another sent directory (a nested crate, or the
+	// workspace inside an outer crate) is already sent with it.
+	for _, rel := range rels {
+		covered := false
+		for _, other := range rels {
+			if other != rel && (other == "." || strings.HasPrefix(rel, other+"/")) {
+				covered = true
+			}
+		}
+		if covered || contains(l.Includes, rel) {
+			continue
+		}
+		if rel != "." {
+			l.Includes = append(l.Includes, rel)
+		}
+		l.Roots = append(l.Roots, contextRoot{Host: filepath.Join(l.Dir, filepath.FromSlash(rel)), InImage: path.Join("/src", rel)})
+		l.Excludes = append(l.Excludes, path.Join(rel, ".git"), path.Join(rel, "target"))
+	}
+	if wsRel == "." {
+		l.Includes = nil // the workspace is the whole context
+	}
+	outputs := []string{c.Dist, c.PlanDir}
+	if d, ok := strings.CutPrefix(strings.TrimSpace(c.Cache), LocalCachePrefix); ok && strings.TrimSpace(d) != "" {
+		outputs = append(outputs, strings.TrimSpace(d))
+	}
+	for _, d := range outputs {
 		da, err := filepath.Abs(d)
 		if err != nil {
 			continue
 		}
-		if rel, err := filepath.Rel(ctxDir, da); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+		if rel, err := filepath.Rel(l.Dir, da); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
 			// The directory and the temporary siblings it is written
 			// through (".dist.tmp-*", ".muslrust-chef.new-*"): a fresh
 			// temporary name in the context would change the context's
 			// checksum and rerun the build step every time.
 			rel = filepath.ToSlash(rel)
-			excludes = append(excludes, rel, path.Join(path.Dir(rel), "."+path.Base(rel)+".*"))
+			l.Excludes = append(l.Excludes, rel, path.Join(path.Dir(rel), "."+path.Base(rel)+".*"))
 		}
 	}
-	return ctxDir, excludes, nil
+	ignore, err := dockerignore(filepath.Join(abs, ".dockerignore"), wsRel)
+	if err != nil {
+		return contextLayout{}, err
+	}
+	l.Excludes = append(l.Excludes, ignore...)
+	return l, nil
+}
+
+// dockerignore reads the workspace's .dockerignore, its patterns made
+// relative to the context directory. BuildKit would only read a
+// .dockerignore at the context's root, which is not the workspace when
+// crates live outside it.
+func dockerignore(file, wsRel string) ([]string, error) {
+	f, err := os.Open(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %v", file, err)
+	}
+	defer f.Close()
+	pats, err := ignorefile.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v: fix the pattern", file, err)
+	}
+	out := make([]string, 0, len(pats))
+	for _, p := range pats {
+		neg := strings.HasPrefix(p, "!")
+		p = path.Join(wsRel, strings.TrimPrefix(strings.TrimPrefix(p, "!"), "/"))
+		if neg {
+			p = "!" + p
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

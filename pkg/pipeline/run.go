@@ -9,6 +9,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
@@ -49,6 +52,21 @@ type Runtime struct {
 	SlimOptions     []slim.Option
 	// BuilderOptions are used when inspecting the builder image.
 	BuilderOptions []remote.Option
+	// Credentials for private dependencies (the target reads them from the
+	// environment with pkg/config).
+	Credentials Credentials
+}
+
+// Credentials reach cargo only inside the cook and build RUN steps: tokens
+// as a BuildKit secret, the SSH agent as a BuildKit ssh mount. Neither is
+// part of a layer, the cache or a build argument.
+type Credentials struct {
+	// CargoTokens maps CARGO_REGISTRY_TOKEN / CARGO_REGISTRIES_<NAME>_TOKEN
+	// to the token.
+	CargoTokens map[string]string
+	// SSHAgent is the SSH agent socket, forwarded when Cargo.lock has
+	// git+ssh sources.
+	SSHAgent string
 }
 
 // Result is what a cook or build did.
@@ -64,8 +82,13 @@ type Result struct {
 	// solve (false: reused from cache), and BuilderTook how long they took.
 	BuilderBuilt bool
 	BuilderTook  time.Duration
-	// Cache is the registry cache used (From imported, To exported).
-	Cache baseimage.CacheSpec
+	// Cache is the registry cache used (From imported, To exported);
+	// CacheDir the local cache directory instead (MUSLRUST_CHEF_CACHE=local:DIR).
+	Cache    baseimage.CacheSpec
+	CacheDir string
+	// Context is what the main build context sent (the skeleton is sent
+	// besides it).
+	Context buildkit.ContextStats
 	// Solve has BuildKit's vertexes: which steps ran, which were cached.
 	Solve *buildkit.Result
 	// Logs maps each BuildKit step's name to its output (cargo's lines).
@@ -133,9 +156,6 @@ func Cook(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	req.Target = app.StageCook
 	if r.Strategy == StrategyCross {
 		req.Target = app.StageCrossCook
-	}
-	if r.Cache.To == "" {
-		fmt.Fprintln(rt.Log, "cook: no registry cache configured (MUSLRUST_CHEF_CACHE or MUSLRUST_CHEF_IMAGE): the cook layer stays in this BuildKit's local cache only")
 	}
 	if err := solve(ctx, rt, req, r); err != nil {
 		return r, err
@@ -334,10 +354,22 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		}
 	}
 
-	ctxDir, excludes, err := contextLayout(c, r.Plan.Recipe.WorkspaceDir)
+	secrets, ssh, err := credentials(rt, r.Plan, what)
 	if err != nil {
 		return r, buildkit.Request{}, done, err
 	}
+	if len(ssh) > 0 {
+		args[app.ArgGitCLI] = "true"
+	}
+
+	layout, err := newContextLayout(c, r.Plan.Recipe.WorkspaceDir, r.Plan.OutsideDirs)
+	if err != nil {
+		return r, buildkit.Request{}, done, err
+	}
+	if r.Context, err = buildkit.MeasureContext(ctx, layout.Dir, layout.Includes, layout.Excludes); err != nil {
+		return r, buildkit.Request{}, done, fmt.Errorf("cannot read the build context: %w", err)
+	}
+	logContext(rt.Log, what, layout, r.Context)
 	ps := make([]string, len(c.Platforms))
 	for i, p := range c.Platforms {
 		ps[i] = p.String()
@@ -347,12 +379,15 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		return r, buildkit.Request{}, done, err
 	}
 	req := buildkit.Request{
-		ContextDir:        ctxDir,
-		ContextExcludes:   excludes,
+		ContextDir:        layout.Dir,
+		ContextIncludes:   layout.Includes,
+		ContextExcludes:   layout.Excludes,
 		DockerfileContent: dockerfile,
 		Platforms:         ps,
 		BuildArgs:         args,
 		NamedContexts:     map[string]string{app.ContextSkeleton: filepath.Join(c.PlanDir, chef.SkeletonDir)},
+		Secrets:           secrets,
+		SSH:               ssh,
 	}
 	if r.Builder.Embedded {
 		for k, v := range c.BuilderArgs {
@@ -366,12 +401,20 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		done = func() { cleanup(); closeBuildKit() }
 		req.NamedContexts[muslrustchef.ContextName] = dir
 	}
-	if r.Cache, err = cacheSpec(ctx, c); err != nil {
+	var why string
+	if r.Cache, r.CacheDir, why, err = cacheSpec(ctx, c); err != nil {
 		return r, req, done, err
 	}
-	req.CacheFrom, req.CacheTo = r.Cache.From, r.Cache.To
-	if r.Cache.To != "" {
+	req.CacheFrom, req.CacheTo, req.CacheDir = r.Cache.From, r.Cache.To, r.CacheDir
+	switch {
+	case r.CacheDir != "":
+		fmt.Fprintf(rt.Log, "%s: local cache: import and export %s (mode=max)\n", what, r.CacheDir)
+	case r.Cache.To != "":
 		fmt.Fprintf(rt.Log, "%s: registry cache: import %s, export %s (mode=max)\n", what, strings.Join(r.Cache.From, ", "), r.Cache.To)
+	case len(r.Cache.From) > 0:
+		fmt.Fprintf(rt.Log, "%s: registry cache: import %s\n", what, strings.Join(r.Cache.From, ", "))
+	default:
+		fmt.Fprintf(rt.Log, "%s: no remote cache (%s): nothing is imported or exported, only this BuildKit's own cache is used\n", what, why)
 	}
 	return r, req, done, nil
 }
@@ -413,23 +456,46 @@ func buildArgs(c *Config, b *Builder, strategy string, bp platform.Platform, loc
 	}
 	return args, nil, nil
 }
+// LocalCachePrefix selects BuildKit's local cache exporter in
+// MUSLRUST_CHEF_CACHE: local:<dir>.
+const LocalCachePrefix = "local:"
 
 // cacheSpec reads MUSLRUST_CHEF_CACHE like image:push does: refs (the first
-// exported), off, or empty for <image repo>:buildcache-<branch> plus the
-// main branch's. Split builds get a per-platform suffix so that the
-// platforms' exports do not overwrite each other.
-func cacheSpec(ctx context.Context, c *Config) (baseimage.CacheSpec, error) {
+// exported), off, local:<dir>, or empty for <image repo>:buildcache-<branch>
+// plus the main branch's. A ref is derived only when the image goes to a
+// registry: with an OCI layout, a tarball or Docker there may be no
+// registry at all (an image named "app" would become a Docker Hub ref).
+// Split builds get a per-platform suffix so that the platforms' exports do
+// not overwrite each other. why says why there is no cache.
+func cacheSpec(ctx context.Context, c *Config) (cs baseimage.CacheSpec, localDir, why string, err error) {
+	if dir, ok := strings.CutPrefix(strings.TrimSpace(c.Cache), LocalCachePrefix); ok {
+		if dir = strings.TrimSpace(dir); dir == "" {
+			return cs, "", "", errors.New("MUSLRUST_CHEF_CACHE=local: needs a directory: local:DIR")
+		}
+		abs, err := filepath.Abs(dir)
+		return cs, abs, "", err
+	}
 	var repo name.Repository
-	if c.Image != "" {
-		if ref, err := name.ParseReference(c.Image); err == nil {
-			repo = ref.Context()
+	why = "MUSLRUST_CHEF_CACHE=" + c.Cache
+	if strings.TrimSpace(c.Cache) == "" {
+		out, perr := publish.ParseOutput(c.Output)
+		switch {
+		case perr != nil || out.Kind != "registry":
+			why = "the output is " + c.Output + ", not a registry; set MUSLRUST_CHEF_CACHE to registry/repo:tag or local:DIR for one"
+		case c.Image == "":
+			why = "no MUSLRUST_CHEF_IMAGE or MUSLRUST_CHEF_CACHE"
+		default:
+			if ref, err := name.ParseReference(c.Image); err == nil {
+				repo = ref.Context()
+			}
 		}
 	}
 	suffix := ""
 	if c.Strategy == StrategySplit {
 		suffix = "-" + c.Platforms[0].OS + "-" + c.Platforms[0].Arch
 	}
-	return baseimage.ParseCache(c.Cache, repo, baseimage.Branch(ctx, c.MainBranch), c.MainBranch, suffix)
+	cs, err = baseimage.ParseCache(c.Cache, repo, baseimage.Branch(ctx, c.MainBranch), c.MainBranch, suffix)
+	return cs, "", why, err
 }
 
 // crossArgs are a cross target's cargo arguments as the snippet runs them.
@@ -575,3 +641,87 @@ func (l *logCollector) byName() map[string]string {
 	}
 	return out
 }
+
+// LargeContext is the context size above which the log warns and names the
+// largest directories: more than a Rust workspace's sources, usually data
+// or build output that .dockerignore should leave out.
+const LargeContext = 200 << 20
+
+// logContext prints what the build context sends, and warns when it is
+// surprisingly large.
+func logContext(w io.Writer, what string, l contextLayout, st buildkit.ContextStats) {
+	roots := make([]string, len(l.Roots))
+	for i, r := range l.Roots {
+		roots[i] = r.Host + " -> " + r.InImage
+	}
+	fmt.Fprintf(w, "%s: context: %d files, %s: %s\n", what, st.Files, humanBytes(st.Bytes), strings.Join(roots, ", "))
+	if st.Bytes <= LargeContext {
+		return
+	}
+	var big []string
+	for i, d := range st.Dirs {
+		if i == 3 {
+			break
+		}
+		big = append(big, fmt.Sprintf("%s (%s)", filepath.Join(l.Dir, filepath.FromSlash(d.Path)), humanBytes(d.Bytes)))
+	}
+	fmt.Fprintf(w, "%s: warning: the build context is %s, largest: %s: leave out what the build does not need with a .dockerignore next to Cargo.toml\n", what, humanBytes(st.Bytes), strings.Join(big, ", "))
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// credentials turns the caller's credentials into the build's secrets and
+// SSH forwarding, and says in the log which (never their values).
+func credentials(rt *Runtime, plan *chef.Plan, what string) ([]buildkit.Secret, []buildkit.SSHAgent, error) {
+	var secrets []buildkit.Secret
+	if toks := rt.Credentials.CargoTokens; len(toks) > 0 {
+		names := config.TokenNames(toks)
+		var b strings.Builder
+		for _, k := range names {
+			if strings.ContainsAny(toks[k], "\r\n\x00") || !config.IsCargoTokenEnv(k) {
+				return nil, nil, fmt.Errorf("%s cannot be passed to cargo: set it to the token alone, on one line", k)
+			}
+			b.WriteString(k + "=" + toks[k] + "\n")
+		}
+		secrets = append(secrets, buildkit.Secret{ID: app.SecretCargoTokens, Value: []byte(b.String())})
+		fmt.Fprintf(rt.Log, "%s: cargo registry tokens %s reach cargo as a BuildKit secret (not in any layer or cache)\n", what, strings.Join(names, ", "))
+	}
+	var ssh []buildkit.SSHAgent
+	if srcs := gitSSHSources(plan); len(srcs) > 0 {
+		if rt.Credentials.SSHAgent == "" {
+			return nil, nil, fmt.Errorf("Cargo.lock has git+ssh sources (%s) but SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add a key that can read them", strings.Join(srcs, ", "))
+		}
+		ssh = append(ssh, buildkit.SSHAgent{ID: app.SSHDefault, Paths: []string{rt.Credentials.SSHAgent}})
+		fmt.Fprintf(rt.Log, "%s: forwarding the SSH agent for git+ssh sources (%s); cargo fetches them with git (CARGO_NET_GIT_FETCH_WITH_CLI=true)\n", what, strings.Join(srcs, ", "))
+	}
+	return secrets, ssh, nil
+}
+
+// gitSSHSources lists the hosts of Cargo.lock's git+ssh sources.
+func gitSSHSources(plan *chef.Plan) []string {
+	if plan == nil || plan.Recipe.Skeleton.LockFile == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range gitSSHSource.FindAllStringSubmatch(*plan.Recipe.Skeleton.LockFile, -1) {
+		if !seen[m[1]] {
+			seen[m[1]] = true
+			out = append(out, m[1])
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+var gitSSHSource = regexp.MustCompile(`(?m)^source\s*=\s*"git\+ssh://(?:[^@/"]*@)?([^/:"]+)`)

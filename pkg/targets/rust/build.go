@@ -45,7 +45,7 @@ func (Rust) Build(ctx context.Context,
 	profile *string, // MUSLRUST_CHEF_PROFILE: cargo profile; default release
 	features *string, // MUSLRUST_CHEF_FEATURES: comma-separated cargo features
 	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate (QEMU for foreign platforms), split (one platform, pushed by digest) or auto (default: cross if the builder declares it)
-	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), off; default <image repo>:buildcache-<branch>
+	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), local:DIR, or off; default <image repo>:buildcache-<branch> when the output is a registry
 ) error {
 	rt, err := runtime(ctx, "rust:build", workspace)
 	if err != nil {
@@ -61,7 +61,8 @@ func (Rust) Build(ctx context.Context,
 }
 
 // runtime gathers what rust:build and rust:cook share with rust:slim: the
-// OCI labels, SOURCE_DATE_EPOCH and the host platform.
+// OCI labels, SOURCE_DATE_EPOCH and the host platform, plus the cargo
+// registry tokens and the SSH agent from the environment.
 func runtime(ctx context.Context, target string, workspace *string) (pipeline.Runtime, error) {
 	created, err := config.Epoch()
 	if err != nil {
@@ -74,8 +75,13 @@ func runtime(ctx context.Context, target string, workspace *string) (pipeline.Ru
 	if err != nil {
 		return pipeline.Runtime{}, mg.Fatal(2, target+": "+err.Error())
 	}
+	tokens, err := config.CargoTokens(os.Environ())
+	if err != nil {
+		return pipeline.Runtime{}, mg.Fatal(2, target+": "+err.Error())
+	}
 	return pipeline.Runtime{
 		ConnectOptions: bkOpts,
+		Credentials:    pipeline.Credentials{CargoTokens: tokens, SSHAgent: config.SSHAgent()},
 		Stdout:         os.Stdout,
 		Log:            os.Stderr,
 		Labels: slim.Labels{

@@ -1,0 +1,53 @@
+package pipeline
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A registry cache ref is derived only when the image goes to a registry:
+// with an OCI layout, a tarball or Docker, "app" would otherwise become a
+// Docker Hub ref that BuildKit tries to reach.
+func TestCacheSpecOnlyFromRegistryImage(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("GITHUB_HEAD_REF", "feature/x")
+	cases := []struct {
+		output, image, cache string
+		from, to             string
+		why                  string
+	}{
+		{"oci:out", "app", "", "", "", "the output is oci:out, not a registry"},
+		{"tar:app.tar", "app:1.0", "", "", "", "the output is tar:app.tar, not a registry"},
+		{"docker", "registry.example/team/app", "", "", "", "the output is docker, not a registry"},
+		{"registry", "", "", "", "", "no MUSLRUST_CHEF_IMAGE or MUSLRUST_CHEF_CACHE"},
+		{"registry", "registry.example/team/app:1.0", "", "registry.example/team/app:buildcache-feature-x,registry.example/team/app:buildcache-main", "registry.example/team/app:buildcache-feature-x", ""},
+		{"oci:out", "app", "registry.example/c:main", "registry.example/c:main", "registry.example/c:main", ""},
+		{"registry", "registry.example/team/app", "off", "", "", "MUSLRUST_CHEF_CACHE=off"},
+	}
+	for _, c := range cases {
+		cfg := &Config{Output: c.output, Image: c.image, Cache: c.cache, MainBranch: "main", Strategy: StrategyEmulate}
+		cs, dir, why, err := cacheSpec(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if strings.Join(cs.From, ",") != c.from || cs.To != c.to || dir != "" || (c.why != "" && !strings.Contains(why, c.why)) {
+			t.Errorf("output %s image %q cache %q: from %v to %q dir %q why %q; want from %q to %q why %q",
+				c.output, c.image, c.cache, cs.From, cs.To, dir, why, c.from, c.to, c.why)
+		}
+	}
+
+	dir := t.TempDir()
+	cs, got, _, err := cacheSpec(context.Background(), &Config{Output: "oci:out", Image: "app", Cache: "local:" + dir})
+	if err != nil || got != dir || len(cs.From) != 0 || cs.To != "" {
+		t.Fatalf("local cache: dir %q from %v to %q err %v, want dir %s and no registry", got, cs.From, cs.To, err, dir)
+	}
+	rel, _, _ := strings.Cut(filepath.Base(dir), "/")
+	if _, got, _, _ := cacheSpec(context.Background(), &Config{Cache: "local:" + rel}); !filepath.IsAbs(got) {
+		t.Fatalf("local cache dir %q is not absolute", got)
+	}
+	if _, _, _, err := cacheSpec(context.Background(), &Config{Cache: "local:"}); err == nil || !strings.Contains(err.Error(), "needs a directory") {
+		t.Fatalf("local: without a directory: %v", err)
+	}
+}
