@@ -22,6 +22,8 @@ import (
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/tmpout"
 )
 
 // SourceDateEpochEnv is passed through to every build as a build arg: the
@@ -168,11 +170,12 @@ func (b *builder) Solve(ctx context.Context, req Request) (*Result, error) {
 
 	var localTmp string
 	if req.Local != nil {
-		localTmp, err = prepareLocal(req.Local.Dir)
+		tmp, err := prepareLocal(req.Local.Dir)
 		if err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(localTmp)
+		defer tmp.Remove()
+		localTmp = tmp.Path
 		for i := range opt.Exports {
 			if opt.Exports[i].Type == bkclient.ExporterLocal {
 				opt.Exports[i].OutputDir = localTmp
@@ -547,17 +550,22 @@ func existingDir(dir, what string) (string, error) {
 
 // prepareLocal makes a temporary directory next to dir (same filesystem, so
 // the final rename is atomic) for the local exporter to write into: a
-// cancelled or failed build never leaves half-written files in dir.
-func prepareLocal(dir string) (string, error) {
+// cancelled or failed build never leaves half-written files in dir, and
+// what a killed run left there is removed.
+func prepareLocal(dir string) (*tmpout.Dir, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	parent := filepath.Dir(abs)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", fmt.Errorf("cannot create %s for the build output: %v", parent, err)
+		return nil, fmt.Errorf("cannot create %s for the build output: %v", parent, err)
 	}
-	return os.MkdirTemp(parent, "."+filepath.Base(abs)+".tmp-")
+	t, err := tmpout.Beside(abs)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create a temporary directory in %s for the build output: %v", parent, err)
+	}
+	return t, nil
 }
 
 // moveIntoPlace renames each top-level entry the build wrote into dir,

@@ -26,6 +26,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
+	"github.com/muslrust-chef/muslrust-chef/pkg/tmpout"
 )
 
 // Runtime is what the caller supplies besides the knobs.
@@ -181,6 +182,16 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	if err := slim.CheckBase(ctx, slimPlatforms, baseOpts...); err != nil {
 		return r, err
 	}
+	// Two runs on one workspace take turns from export to publish, so dist/
+	// and the image never hold one run's binary for one platform and the
+	// other run's for another.
+	release, err := tmpout.LockParent(ctx, c.Dist, func() {
+		fmt.Fprintf(rt.Log, "build: another run is writing %s; waiting for it to finish\n", c.Dist)
+	})
+	if err != nil {
+		return r, fmt.Errorf("waiting for the other run writing %s: %w", c.Dist, err)
+	}
+	defer release()
 	req.Target = app.StageExport
 	if r.Strategy == StrategyCross {
 		req.Target = app.StageCrossExport

@@ -33,15 +33,17 @@ func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
 	if err := replaceableDir(l.dir); err != nil {
 		return Result{}, err
 	}
-	tmp, err := atomicPath(l.dir)
+	t, err := atomicPath(l.dir)
 	if err != nil {
 		return Result{}, err
 	}
-	defer os.RemoveAll(tmp)
+	defer t.Remove()
+	tmp := t.Path
 	p, err := layout.Write(tmp, empty.Index)
 	if err != nil {
-		return Result{}, fmt.Errorf("writing OCI layout in %s: %v", filepath.Dir(l.dir), err)
+		return Result{}, writeError("the OCI layout", filepath.Dir(l.dir), err)
 	}
+	idx = withContext(ctx, idx)
 	var annotationSets []map[string]string
 	for _, t := range l.tags {
 		annotationSets = append(annotationSets, map[string]string{
@@ -61,8 +63,14 @@ func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
 			opts = append(opts, layout.WithAnnotations(a))
 		}
 		if err := p.AppendIndex(idx, opts...); err != nil {
-			return Result{}, fmt.Errorf("writing OCI layout: %v", err)
+			if ctx.Err() != nil {
+				return Result{}, fmt.Errorf("writing OCI layout %s: %w", l.dir, ctx.Err())
+			}
+			return Result{}, writeError("the OCI layout", filepath.Dir(l.dir), err)
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("writing OCI layout %s: %w", l.dir, err)
 	}
 	if err := swapDir(tmp, l.dir); err != nil {
 		return Result{}, err
