@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 )
 
 func TestSweepRemovesOnlyUnheldDirsOfItsOwnNaming(t *testing.T) {
