@@ -36,12 +36,14 @@ func (a Action) String() string {
 }
 
 // Rule applies Action to the first Times requests whose method matches
-// Method ("" any) and whose path contains Path; Times < 0 means every one.
+// Method ("" any), whose path contains Path and whose Content-Type contains
+// ContentType (an index manifest: "image.index"); Times < 0 means every one.
 type Rule struct {
-	Method string
-	Path   string
-	Action Action
-	Times  int
+	Method      string
+	Path        string
+	ContentType string
+	Action      Action
+	Times       int
 
 	hits atomic.Int64
 }
@@ -53,7 +55,7 @@ func (r *Rule) take(req *http.Request) bool {
 	if r.Method != "" && !strings.EqualFold(r.Method, req.Method) {
 		return false
 	}
-	if !strings.Contains(req.URL.Path, r.Path) {
+	if !strings.Contains(req.URL.Path, r.Path) || !strings.Contains(req.Header.Get("Content-Type"), r.ContentType) {
 		return false
 	}
 	n := r.hits.Add(1)

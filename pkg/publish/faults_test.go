@@ -138,3 +138,31 @@ func TestRegistryRetriesResetsAnd503s(t *testing.T) {
 		}
 	}
 }
+
+// An index PUT refused for good names the registry, the tag and what the
+// registry answered, and moves no tag.
+func TestRegistryIndexPutFailsForGood(t *testing.T) {
+	reg := regtest.New(t)
+	regtest.EmptyDockerConfig(t)
+	px, err := faultproxy.NewHTTP(reg.Host, &faultproxy.Rule{Method: "PUT", Path: "/manifests/", ContentType: "image.index", Action: faultproxy.Status500, Times: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	pub, _ := NewRegistry(tags(t, px.Host+"/team/app:1.0"), fastRetry)
+	_, err = pub.Publish(context.Background(), twoPlatformIndex(t))
+	if err == nil {
+		t.Fatal("push succeeded")
+	}
+	msg := err.Error()
+	for _, want := range []string{"registry " + px.Host + " answered HTTP 500 to the manifest upload (sha256:", "of " + px.Host + "/team/app:1.0", "no tag was moved"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q: %s", want, msg)
+		}
+	}
+	ref, _ := name.ParseReference(reg.Host + "/team/app:1.0")
+	if _, err := remote.Head(ref); err == nil {
+		t.Error("tag exists")
+	}
+	t.Logf("index PUT refused: %s", msg)
+}

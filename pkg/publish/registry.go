@@ -173,7 +173,8 @@ func (r *Registry) Publish(ctx context.Context, idx v1.ImageIndex) (Result, erro
 	defer cancel()
 	opts := r.remoteOptions(ctx)
 	if err := remote.WriteIndex(byDigest, idx, opts...); err != nil {
-		return Result{}, r.pushError(ctx, repo.RegistryStr(), repo.Name(), err)
+		// Named by its tag: that is what the user will look for.
+		return Result{}, r.pushError(ctx, repo.RegistryStr(), displayName(r.tags[0]), err)
 	}
 	for _, t := range r.tags {
 		if err := remote.Tag(t, idx, opts...); err != nil {
@@ -228,6 +229,8 @@ func RegistryError(registry, what string, err error) error {
 		return fmt.Errorf("registry %s reset the connection during the %s of %s on every try (%s): check the registry and any proxy in front of it (body size limits, idle timeouts)", registry, req, what, oneLine(unwrapURL(err)))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.EPIPE):
 		return fmt.Errorf("registry %s closed the connection during the %s of %s on every try (%s): check the registry and any proxy in front of it", registry, req, what, oneLine(unwrapURL(err)))
+	case errors.As(err, &terr) && terr.StatusCode >= 500:
+		return fmt.Errorf("registry %s answered HTTP %d to the %s of %s on every try (%s): check the registry's logs and storage; no tag was moved", registry, terr.StatusCode, requestOf(terr), what, responseText(terr))
 	case errors.As(err, &dnserr), errors.As(err, &operr) && operr.Op == "dial":
 		return fmt.Errorf("registry %s is unreachable while pushing %s (%s): check the registry host in MUSLRUST_CHEF_IMAGE and that the registry is running", registry, what, oneLine(err))
 	}
@@ -242,6 +245,25 @@ func unwrapURL(err error) error {
 		return uerr.Err
 	}
 	return err
+}
+
+// requestOf names the request of a registry error response.
+func requestOf(terr *transport.Error) string {
+	if terr.Request == nil {
+		return "request"
+	}
+	return requestKind(&url.Error{Op: terr.Request.Method, URL: terr.Request.URL.String()})
+}
+
+// responseText is the registry's answer without the request line.
+func responseText(terr *transport.Error) string {
+	msg := oneLine(terr)
+	if terr.Request != nil {
+		if _, rest, ok := strings.Cut(msg, ": "); ok {
+			return rest
+		}
+	}
+	return msg
 }
 
 // requestKind names the registry request that failed, so an error says

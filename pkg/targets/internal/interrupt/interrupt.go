@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/magefile/mage/mg"
 )
@@ -31,6 +33,10 @@ func name(sig os.Signal) string {
 	return sig.String()
 }
 
+// received is the last signal a Context saw: mage's own SIGINT handler
+// may cancel the parent context first, so the cause alone can miss it.
+var received atomic.Value
+
 // Context returns ctx, cancelled with a Signal cause on SIGINT or SIGTERM.
 // stop releases the signals.
 func Context(ctx context.Context) (context.Context, func()) {
@@ -41,6 +47,7 @@ func Context(ctx context.Context) (context.Context, func()) {
 	go func() {
 		select {
 		case sig := <-ch:
+			received.Store(Signal{Sig: sig})
 			cancel(Signal{Sig: sig})
 		case <-done:
 		}
@@ -57,7 +64,15 @@ func Context(ctx context.Context) (context.Context, func()) {
 // nothing was replaced; anything else exits code.
 func Fatal(ctx context.Context, target string, code int, err error) error {
 	var s Signal
-	if errors.As(context.Cause(ctx), &s) {
+	found := errors.As(context.Cause(ctx), &s)
+	// Both handlers get the signal at once; give ours a moment to record it.
+	for i := 0; !found && ctx.Err() != nil && i < 50; i++ {
+		s, found = received.Load().(Signal)
+		if !found {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if found {
 		n := 1
 		if sn, ok := s.Sig.(syscall.Signal); ok {
 			n = 128 + int(sn)
