@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand"
@@ -329,7 +330,8 @@ func tmpLeftovers(t *testing.T, dirs ...string) []string {
 	for _, d := range dirs {
 		entries, _ := os.ReadDir(d)
 		for _, e := range entries {
-			if strings.Contains(e.Name(), ".tmp-") {
+			// .tmp-: outputs (pkg/tmpout); .new-/.old-: the plan's swap.
+			if strings.Contains(e.Name(), ".tmp-") || strings.Contains(e.Name(), ".new-") || strings.Contains(e.Name(), ".old-") {
 				out = append(out, filepath.Join(d, e.Name()))
 			}
 		}
@@ -461,6 +463,23 @@ func TestFullDiskOnTheOutput(t *testing.T) {
 	intact = "previous layout whole; no .tmp- dir"
 }
 
+// checkPlan: the plan is absent or whole (a recipe that parses, beside
+// its skeleton).
+func checkPlan(t *testing.T, ws string) {
+	t.Helper()
+	plan := filepath.Join(ws, "target", "muslrust-chef")
+	b, err := os.ReadFile(filepath.Join(plan, "recipe.json"))
+	if os.IsNotExist(err) {
+		return
+	}
+	if err != nil || !json.Valid(b) {
+		t.Errorf("plan recipe.json broken: %v", err)
+	}
+	if st, err := os.Stat(filepath.Join(plan, "skeleton")); err != nil || !st.IsDir() {
+		t.Errorf("plan without its skeleton: %v", err)
+	}
+}
+
 // buildWorkspace is testdata/app with a source edit unique to this run, so
 // the build step runs (the shared buildkitd caches earlier runs).
 func buildWorkspace(t *testing.T) (string, string) {
@@ -563,6 +582,7 @@ func TestSignalDuringBuild(t *testing.T) {
 			if left := tmpLeftovers(t, ws, filepath.Join(ws, "out"), filepath.Join(ws, "target")); len(left) != 0 {
 				t.Errorf("left behind: %v", left)
 			}
+			checkPlan(t, ws)
 			result = fmt.Sprintf("exit %d %s after SIGINT: %s", r.code, took.Round(10*time.Millisecond), line)
 			intact = "no solve left in buildkitd; dist/, OCI output absent; plan whole; no .tmp- dir"
 		})

@@ -45,6 +45,11 @@ func Main() int {
 	return run(bin, args)
 }
 
+// Locked runs f holding the lock of the magefiles directory dir, for
+// anything else that reads or writes that directory through mage's library
+// (tests that call mage.Invoke, for one).
+func Locked(dir string, f func() int) int { return withLock(dir, f) }
+
 // runsTarget reports whether args are only what the compiled binary
 // understands: -v, -t <duration> and targets with their arguments.
 func runsTarget(args []string) bool {
