@@ -29,10 +29,10 @@ func withLock(dir string, f func() int) int {
 	return f()
 }
 
-// run replaces this process with the compiled binary, so that signals
-// reach the targets directly.
+// run replaces this process with the compiled binary, so that signals sent
+// to the process group (Ctrl-C, CI cancellation) reach the targets directly
+// rather than through mage's runner, which forwards none.
 func run(bin string, args []string) int {
-	setParentDeathSignal()
 	err := syscall.Exec(bin, append([]string{bin}, args...), os.Environ())
 	fmt.Fprintf(os.Stderr, "magerun: cannot run %s: %v\n", bin, err)
 	return 1

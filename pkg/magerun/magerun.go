@@ -8,7 +8,7 @@
 // compiles the magefiles once per content into a cache (under a lock held
 // per magefiles directory, so only one run generates at a time) and then
 // replaces itself with the compiled binary, which receives SIGINT and
-// SIGTERM directly. The cache key covers the magefiles, every non-module-
+// SIGTERM sent to the process group directly. The cache key covers the magefiles, every non-module-
 // cache package they import (this repository's own pkg/, embedded files
 // included), module versions, the Go version and the build environment.
 package magerun
