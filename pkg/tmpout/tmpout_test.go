@@ -1,6 +1,7 @@
 package tmpout
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,4 +87,41 @@ func waitLocked(t *testing.T, p string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("flock(1) never took the lock")
+}
+
+// A second writer of the same outputs waits, says so once, and gives up
+// when its context ends; it gets the lock once the first releases it.
+func TestLockParentTakesTurns(t *testing.T) {
+	dist := filepath.Join(t.TempDir(), "dist")
+	release, err := LockParent(context.Background(), dist, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	if _, err := LockParent(ctx, dist, func() { told++ }); err == nil {
+		t.Fatal("second writer got the lock while the first held it")
+	}
+	if told != 1 {
+		t.Errorf("waiting told %d times", told)
+	}
+	done := make(chan error)
+	go func() {
+		r2, err := LockParent(context.Background(), dist, nil)
+		if err == nil {
+			r2()
+		}
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	release()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lock was never handed over")
+	}
 }
