@@ -74,12 +74,13 @@ func Table(w io.Writer, path string) (passed, failed int, err error) {
 	cols := [3]int{len("scenario"), len("result"), len("what stayed intact")}
 	for _, r := range rs {
 		cols[0] = max(cols[0], len(r.Scenario))
-		cols[1] = max(cols[1], len(status(r)))
+		cols[1] = max(cols[1], len([]rune(status(r))))
 	}
 	fmt.Fprintf(w, "%-*s | %-*s | %s\n", cols[0], "scenario", cols[1], "result", "what stayed intact")
 	fmt.Fprintf(w, "%s-+-%s-+-%s\n", strings.Repeat("-", cols[0]), strings.Repeat("-", cols[1]), strings.Repeat("-", cols[2]))
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-*s | %-*s | %s\n", cols[0], r.Scenario, cols[1], status(r), r.Intact)
+		st := status(r)
+		fmt.Fprintf(w, "%-*s | %s%s | %s\n", cols[0], r.Scenario, st, strings.Repeat(" ", cols[1]-len([]rune(st))), r.Intact)
 		if r.Passed {
 			passed++
 		} else {
@@ -89,9 +90,15 @@ func Table(w io.Writer, path string) (passed, failed int, err error) {
 	return passed, failed, nil
 }
 
+// status is the result column, cut to keep the table readable (the full
+// line is in the test log and the results file).
 func status(r Result) string {
+	s := "FAIL " + r.Result
 	if r.Passed {
-		return "PASS " + r.Result
+		s = "PASS " + r.Result
 	}
-	return "FAIL " + r.Result
+	if len(s) > 110 {
+		s = s[:109] + "…"
+	}
+	return s
 }
