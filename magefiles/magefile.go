@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/faults"
 	//mage:import
 	_ "github.com/muslrust-chef/muslrust-chef/pkg/targets/image"
 	//mage:import
@@ -40,6 +41,38 @@ func Lint(ctx context.Context) error {
 // Bench runs the benchmarks, which print their ratios side by side.
 func Bench(ctx context.Context) error {
 	return run(ctx, "go", "test", "-run=^$", "-bench=.", "-benchtime=3x", "-timeout=60m", "./...")
+}
+
+// Faults runs the fault-injection suite and prints a table: scenario, result, what stayed intact.
+//
+// A fault proxy on 127.0.0.1 sits in front of the test registry and of
+// BuildKit's socket: 503s and resets, an index PUT refused for good, a
+// registry that stalls, SIGINT and SIGTERM during cook, build, push and an
+// OCI write, buildkitd dying mid-build, a full disk under the output, two
+// builds at once and four concurrent go run mage.go. The suite is also part
+// of Test (go test ./...); set MUSLRUST_CHEF_INTEGRATION=1 to fail instead of
+// skip when the infrastructure is missing.
+func Faults(ctx context.Context) error {
+	f, err := os.CreateTemp("", "muslrust-chef-faults-*.jsonl")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	defer os.Remove(f.Name())
+	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-timeout=40m", "./internal/faults", "./pkg/magerun")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), faults.ResultsEnv+"="+f.Name())
+	testErr := cmd.Run()
+	fmt.Println()
+	passed, failed, err := faults.Table(os.Stdout, f.Name())
+	if err != nil {
+		return fmt.Errorf("reading the results: %w", err)
+	}
+	fmt.Printf("\n%d scenarios passed, %d failed\n", passed, failed)
+	if testErr != nil {
+		return fmt.Errorf("fault suite failed: %w", testErr)
+	}
+	return nil
 }
 
 func run(ctx context.Context, name string, args ...string) error {

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/magefile/mage/mage"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/magerun"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -26,7 +28,9 @@ func invoke(t *testing.T, inv mage.Invocation) string {
 	inv.Dir, inv.WorkDir = root, root
 	inv.Stdout, inv.Stderr = &stdout, &stderr
 	inv.CacheDir = t.TempDir()
-	if code := mage.Invoke(inv); code != 0 {
+	// Under magerun's lock: a concurrent compile of these magefiles (the
+	// fault suite's) briefly adds mage_output_file.go to magefiles/.
+	if code := magerun.Locked(filepath.Join(root, "magefiles"), func() int { return mage.Invoke(inv) }); code != 0 {
 		t.Fatalf("mage exited %d: %s%s", code, stdout.String(), stderr.String())
 	}
 	return stdout.String()

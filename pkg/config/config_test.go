@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 func TestFlagBeatsEnvBeatsDefault(t *testing.T) {
@@ -98,5 +100,29 @@ func TestCargoTokens(t *testing.T) {
 	_, err = CargoTokens([]string{"CARGO_REGISTRIES_X_TOKEN=abc\ndef"})
 	if err == nil || strings.Contains(err.Error(), "abc") || !strings.Contains(err.Error(), "CARGO_REGISTRIES_X_TOKEN holds a line break") {
 		t.Fatalf("token with a newline: %v", err)
+	}
+}
+
+func TestDurationKnobs(t *testing.T) {
+	t.Setenv("MUSLRUST_CHEF_REGISTRY_TIMEOUT", "")
+	if d, err := RegistryTimeout.Duration(); err != nil || d != publish.DefaultRequestTimeout {
+		t.Errorf("default registry timeout: %s %v", d, err)
+	}
+	t.Setenv("MUSLRUST_CHEF_REGISTRY_TIMEOUT", "0")
+	if d, err := RegistryTimeout.Duration(); err != nil || d != 0 {
+		t.Errorf("0: %s %v", d, err)
+	}
+	if d, err := PushTimeout.Duration(); err != nil || d != publish.DefaultPushTimeout {
+		t.Errorf("default push timeout: %s %v", d, err)
+	}
+	t.Setenv("MUSLRUST_CHEF_PUSH_TIMEOUT", "90s")
+	if d, err := PushTimeout.Duration(); err != nil || d != 90*time.Second {
+		t.Errorf("90s: %s %v", d, err)
+	}
+	for _, bad := range []string{"10", "-1s", "soon"} {
+		t.Setenv("MUSLRUST_CHEF_PUSH_TIMEOUT", bad)
+		if _, err := PushTimeout.Duration(); err == nil || !strings.Contains(err.Error(), "MUSLRUST_CHEF_PUSH_TIMEOUT") {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	bkclient "github.com/moby/buildkit/client"
@@ -31,6 +30,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
+	"github.com/muslrust-chef/muslrust-chef/pkg/tmpout"
 )
 
 // Runtime is what the caller supplies besides the knobs.
@@ -207,6 +207,16 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	if err := slim.CheckBase(ctx, slimPlatforms, baseOpts...); err != nil {
 		return r, err
 	}
+	// Two runs on one workspace take turns from export to publish, so dist/
+	// and the image never hold one run's binary for one platform and the
+	// other run's for another.
+	release, err := tmpout.LockParent(ctx, c.Dist, func() {
+		fmt.Fprintf(rt.Log, "build: another run is writing %s; waiting for it to finish\n", c.Dist)
+	})
+	if err != nil {
+		return r, fmt.Errorf("waiting for the other run writing %s: %w", c.Dist, err)
+	}
+	defer release()
 	req.Target = app.StageExport
 	if r.Strategy == StrategyCross {
 		req.Target = app.StageCrossExport
@@ -263,19 +273,19 @@ func pushByDigest(ctx context.Context, c *Config, rt Runtime) (publish.Result, e
 	if err != nil {
 		return publish.Result{}, err
 	}
-	d, err := img.Digest()
+	// The same publisher as every registry push: retries and deadlines.
+	pub, err := publish.NewRegistry([]name.Tag{ref.Context().Tag("latest")}, rt.RegistryOptions...)
 	if err != nil {
 		return publish.Result{}, err
 	}
-	repo := ref.Context()
-	byDigest := repo.Digest(d.String())
-	if err := remote.Write(byDigest, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
-		return publish.Result{}, publish.RegistryError(repo.RegistryStr(), repo.Name(), err)
+	pushed, err := pub.PushImage(ctx, img)
+	if err != nil {
+		return publish.Result{}, err
 	}
+	byDigest, d := pushed.Reference, pushed.Digest
 	fmt.Fprintf(rt.Log, "split: pushed %s by digest; merge the platforms' digests with image:merge\n", p)
-	fmt.Fprintln(rt.Stdout, byDigest.String())
-	res := publish.Result{Reference: byDigest.String(), Digest: d}
-	return res, ghoutput.Write([2]string{"image", byDigest.String()}, [2]string{"digest", d.String()}, [2]string{"platform", p.String()})
+	fmt.Fprintln(rt.Stdout, byDigest)
+	return pushed, ghoutput.Write([2]string{"image", byDigest}, [2]string{"digest", d.String()}, [2]string{"platform", p.String()})
 }
 
 // prepare resolves the configuration, inspects the builder, connects to

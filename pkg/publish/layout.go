@@ -41,8 +41,9 @@ func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
 	defer d.Abort()
 	p, err := layout.Write(d.Path(), empty.Index)
 	if err != nil {
-		return Result{}, fmt.Errorf("writing OCI layout in %s: %v", filepath.Dir(l.dir), err)
+		return Result{}, writeError("the OCI layout", filepath.Dir(l.dir), err)
 	}
+	idx = withContext(ctx, idx)
 	var annotationSets []map[string]string
 	for _, t := range l.tags {
 		annotationSets = append(annotationSets, map[string]string{
@@ -62,8 +63,15 @@ func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
 			opts = append(opts, layout.WithAnnotations(a))
 		}
 		if err := p.AppendIndex(idx, opts...); err != nil {
-			return Result{}, fmt.Errorf("writing OCI layout: %v", err)
+			if ctx.Err() != nil {
+				return Result{}, fmt.Errorf("writing OCI layout %s: %w", l.dir, ctx.Err())
+			}
+			return Result{}, writeError("the OCI layout", filepath.Dir(l.dir), err)
 		}
+	}
+	// Interrupted after the last blob: keep the old layout.
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("writing OCI layout %s: %w", l.dir, err)
 	}
 	if err := d.Commit(); err != nil {
 		return Result{}, fmt.Errorf("output: %w", err)

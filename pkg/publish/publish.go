@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/tmpout"
 )
 
 // Publisher writes an index and returns a reference to what it wrote.
@@ -92,16 +94,17 @@ func ParseTags(image string, extra []string, opts ...name.Option) ([]name.Tag, e
 	return tags, nil
 }
 
-// atomicPath returns a temp path beside dst, so the final rename cannot
-// cross file systems, after checking that dst's directory is writable.
-func atomicPath(dst string) (string, error) {
+// atomicPath returns a locked temp directory beside dst, so the final
+// rename cannot cross file systems, after checking that dst's directory is
+// writable and removing what killed runs left there.
+func atomicPath(dst string) (*tmpout.Dir, error) {
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("cannot create output directory %s: %v; choose a writable path", dir, unwrapPathErr(err))
+		return nil, fmt.Errorf("cannot create output directory %s: %v; choose a writable path", dir, unwrapPathErr(err))
 	}
-	tmp, err := os.MkdirTemp(dir, "."+filepath.Base(dst)+".tmp-")
+	tmp, err := tmpout.Beside(dst)
 	if err != nil {
-		return "", fmt.Errorf("output directory %s is not writable: %v; choose a writable path", dir, unwrapPathErr(err))
+		return nil, fmt.Errorf("output directory %s is not writable: %v; choose a writable path", dir, unwrapPathErr(err))
 	}
 	return tmp, nil
 }

@@ -40,18 +40,24 @@ func (t *Tarball) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	defer os.RemoveAll(tmpDir)
-	tmp := filepath.Join(tmpDir, "image.tar")
+	defer tmpDir.Remove()
+	tmp := filepath.Join(tmpDir.Path, "image.tar")
 	f, err := os.Create(tmp)
 	if err != nil {
 		return Result{}, fmt.Errorf("writing %s: %v", t.path, unwrapPathErr(err))
 	}
-	if err := writeArchive(ctx, f, img, t.tags); err != nil {
+	if err := writeArchive(ctx, f, imageWithContext(ctx, img), t.tags); err != nil {
 		f.Close()
-		return Result{}, err
+		if ctx.Err() != nil {
+			return Result{}, fmt.Errorf("writing %s: %w", t.path, ctx.Err())
+		}
+		return Result{}, writeError("the image archive", filepath.Dir(t.path), err)
 	}
 	if err := f.Close(); err != nil {
-		return Result{}, err
+		return Result{}, writeError("the image archive", filepath.Dir(t.path), err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("writing %s: %w", t.path, err)
 	}
 	if err := os.Rename(tmp, t.path); err != nil {
 		return Result{}, fmt.Errorf("writing %s: %v; choose a writable path", t.path, unwrapPathErr(err))

@@ -23,6 +23,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
 	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/interrupt"
 )
 
 // Image groups the targets that build and publish container images.
@@ -46,6 +47,8 @@ func (Image) Build(ctx context.Context,
 	chef *string, // MUSLRUST_CHEF_CARGO_CHEF_VERSION: prebuilt cargo-chef release, or none; default the Dockerfile's pin
 	chefsha *string, // MUSLRUST_CHEF_CARGO_CHEF_SHA256: amd64=<sha256>,arm64=<sha256> of the release assets; needed for another version
 ) error {
+	ctx, stop := interrupt.Context(ctx)
+	defer stop()
 	s, err := baseimage.FromKnobs(image, nil, nil, cache, output, muslrust, chef, chefsha, nil, nil, nil, nil)
 	if err != nil {
 		return mg.Fatal(2, "image:build: "+err.Error())
@@ -97,6 +100,8 @@ func (Image) Push(ctx context.Context,
 	revision *string, // MUSLRUST_CHEF_REVISION: org.opencontainers.image.revision label; default GITHUB_SHA or git HEAD
 	version *string, // MUSLRUST_CHEF_VERSION: org.opencontainers.image.version label; default X.Y.Z of the git tag
 ) error {
+	ctx, stop := interrupt.Context(ctx)
+	defer stop()
 	s, err := baseimage.FromKnobs(image, platforms, tags, cache, nil, muslrust, chef, chefsha, source, revision, version, bydigest)
 	if err != nil {
 		return mg.Fatal(2, "image:push: "+err.Error())
@@ -137,6 +142,8 @@ func (Image) Merge(ctx context.Context,
 	digests *string, // MUSLRUST_CHEF_DIGESTS: comma-separated repo@sha256:... per-platform images in one repository
 	tags *string, // MUSLRUST_CHEF_TAGS: comma-separated tags or full references in that repository; default from metadata-action or the git tag
 ) error {
+	ctx, stop := interrupt.Context(ctx)
+	defer stop()
 	plan, err := baseimage.PlanMerge(ctx, config.Digests.Value(digests), config.Tags.Value(tags))
 	if err != nil {
 		return fatal("image:merge", err)

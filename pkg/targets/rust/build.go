@@ -9,7 +9,9 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/pipeline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
+	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/interrupt"
 )
 
 // Build plans, cooks and builds the workspace's binary in BuildKit for every platform, verifies it and publishes a slim image.
@@ -47,6 +49,8 @@ func (Rust) Build(ctx context.Context,
 	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate (QEMU for foreign platforms), split (one platform, pushed by digest) or auto (default: cross if the builder declares it)
 	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), local:DIR, or off; default <image repo>:buildcache-<branch> when the output is a registry
 ) error {
+	ctx, stop := interrupt.Context(ctx)
+	defer stop()
 	rt, err := runtime(ctx, "rust:build", workspace)
 	if err != nil {
 		return err
@@ -55,7 +59,7 @@ func (Rust) Build(ctx context.Context,
 		Output: output, Base: base, Builder: builder, Profile: profile, Features: features,
 		Strategy: strategy, Cache: cache}
 	if _, err := pipeline.Build(ctx, s, rt); err != nil {
-		return mg.Fatal(1, "rust:build: "+err.Error())
+		return interrupt.Fatal(ctx, "rust:build", 1, err)
 	}
 	return nil
 }
@@ -79,11 +83,16 @@ func runtime(ctx context.Context, target string, workspace *string) (pipeline.Ru
 	if err != nil {
 		return pipeline.Runtime{}, mg.Fatal(2, target+": "+err.Error())
 	}
+	regOpts, err := registryOptions()
+	if err != nil {
+		return pipeline.Runtime{}, mg.Fatal(2, target+": "+err.Error())
+	}
 	return pipeline.Runtime{
-		ConnectOptions: bkOpts,
-		Credentials:    pipeline.Credentials{CargoTokens: tokens, SSHAgent: config.SSHAgent()},
-		Stdout:         os.Stdout,
-		Log:            os.Stderr,
+		ConnectOptions:  bkOpts,
+		Credentials:     pipeline.Credentials{CargoTokens: tokens, SSHAgent: config.SSHAgent()},
+		RegistryOptions: regOpts,
+		Stdout:          os.Stdout,
+		Log:             os.Stderr,
 		Labels: slim.Labels{
 			Source:   config.FirstNonEmpty(config.Source.Value(nil), config.GitHubSource()),
 			Revision: config.FirstNonEmpty(config.Revision.Value(nil), config.GitRevision(ctx, config.Workspace.Value(workspace))),
@@ -92,4 +101,18 @@ func runtime(ctx context.Context, target string, workspace *string) (pipeline.Ru
 		Created: created,
 		Host:    host,
 	}, nil
+}
+
+// registryOptions reads the registry deadlines: a registry that stops
+// answering fails the push instead of hanging the job.
+func registryOptions() ([]publish.RegistryOption, error) {
+	req, err := config.RegistryTimeout.Duration()
+	if err != nil {
+		return nil, err
+	}
+	push, err := config.PushTimeout.Duration()
+	if err != nil {
+		return nil, err
+	}
+	return []publish.RegistryOption{publish.WithRequestTimeout(req), publish.WithPushTimeout(push)}, nil
 }

@@ -3,9 +3,8 @@ package rust
 import (
 	"context"
 
-	"github.com/magefile/mage/mg"
-
 	"github.com/muslrust-chef/muslrust-chef/pkg/pipeline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/interrupt"
 )
 
 // Cook plans the workspace and builds only the dependency (cook) stage for every platform, exporting its registry cache.
@@ -28,6 +27,8 @@ func (Rust) Cook(ctx context.Context,
 	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate, split (one platform, per-platform cache ref) or auto (default: cross if the builder declares it)
 	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), local:DIR, or off; default <image repo>:buildcache-<branch> when the output is a registry
 ) error {
+	ctx, stop := interrupt.Context(ctx)
+	defer stop()
 	rt, err := runtime(ctx, "rust:cook", workspace)
 	if err != nil {
 		return err
@@ -35,7 +36,7 @@ func (Rust) Cook(ctx context.Context,
 	s := pipeline.Settings{Workspace: workspace, Bin: bin, Platforms: platforms, Image: image,
 		Builder: builder, Profile: profile, Features: features, Strategy: strategy, Cache: cache}
 	if _, err := pipeline.Cook(ctx, s, rt); err != nil {
-		return mg.Fatal(1, "rust:cook: "+err.Error())
+		return interrupt.Fatal(ctx, "rust:cook", 1, err)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
+	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/interrupt"
 )
 
 // Slim verifies the static binaries in dist/<os>_<arch>/<bin> and publishes a minimal multi-platform image of them.
@@ -35,6 +36,8 @@ func (Rust) Slim(ctx context.Context,
 	revision *string, // MUSLRUST_CHEF_REVISION: org.opencontainers.image.revision label; default GITHUB_SHA or git HEAD
 	version *string, // MUSLRUST_CHEF_VERSION: org.opencontainers.image.version label; default the image tag unless latest
 ) error {
+	ctx, stop := interrupt.Context(ctx)
+	defer stop()
 	ps, err := platform.ParseList(config.Platforms.Value(platforms))
 	if err != nil {
 		return mg.Fatal(2, "rust:slim: "+err.Error())
@@ -50,14 +53,19 @@ func (Rust) Slim(ctx context.Context,
 	// An unsupported host only matters for tar and docker outputs, which
 	// then fail with a message naming the platforms to choose from.
 	host, _ := platform.Host()
+	regOpts, err := registryOptions()
+	if err != nil {
+		return mg.Fatal(2, "rust:slim: "+err.Error())
+	}
 	req := slim.Request{
-		Bin:       config.Bin.Value(bin),
-		Platforms: ps,
-		Dist:      config.Dist.Value(dist),
-		Base:      config.BaseImage.Value(base),
-		Output:    out,
-		Image:     config.Image.Value(image),
-		Tags:      config.List(config.Tags.Value(tags)),
+		RegistryOptions: regOpts,
+		Bin:             config.Bin.Value(bin),
+		Platforms:       ps,
+		Dist:            config.Dist.Value(dist),
+		Base:            config.BaseImage.Value(base),
+		Output:          out,
+		Image:           config.Image.Value(image),
+		Tags:            config.List(config.Tags.Value(tags)),
 		Labels: slim.Labels{
 			Source:   config.FirstNonEmpty(config.Source.Value(source), config.GitHubSource()),
 			Revision: config.FirstNonEmpty(config.Revision.Value(revision), config.GitRevision(ctx, ".")),
@@ -69,7 +77,7 @@ func (Rust) Slim(ctx context.Context,
 		Log:     os.Stderr,
 	}
 	if _, err := slim.Ship(ctx, req); err != nil {
-		return mg.Fatal(1, "rust:slim: "+err.Error())
+		return interrupt.Fatal(ctx, "rust:slim", 1, err)
 	}
 	return nil
 }

@@ -1,0 +1,28 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Registry deadlines of the rust:* targets' pushes (pkg/publish documents
+// the defaults; the Default strings here must match them).
+var (
+	RegistryTimeout = Knob{Env: "MUSLRUST_CHEF_REGISTRY_TIMEOUT", Default: "2m",
+		Help: "how long each registry request waits for the registry's answer once sent (a Go duration, e.g. 90s; 0 turns it off); a registry that stops answering fails the push after this long"}
+	PushTimeout = Knob{Env: "MUSLRUST_CHEF_PUSH_TIMEOUT", Default: "30m",
+		Help: "upper bound of a whole push, uploads included (a Go duration; 0 turns it off)"}
+)
+
+// Duration resolves a duration knob from the environment or its default.
+func (k Knob) Duration() (time.Duration, error) {
+	s := k.Value(nil)
+	d, err := time.ParseDuration(s)
+	if s == "0" {
+		d, err = 0, nil
+	}
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s=%q is not a duration: use a value such as 90s, 5m or 0 (no limit)", k.Env, s)
+	}
+	return d, nil
+}
