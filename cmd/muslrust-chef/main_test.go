@@ -223,10 +223,10 @@ func TestLocate(t *testing.T) {
 	// taken for this one, and a missing one says how to build it.
 	wantFail(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "locate", "--bin", "ap"), 1,
 		"no binary at "+filepath.Join(dir, "target/x86_64-unknown-linux-musl/release/ap"), "cargo build --profile release --target x86_64-unknown-linux-musl --bin ap")
-	wantFail(t, runCLI(t, dir, nil, "locate", "--bin", "app", "--target", "riscv64gc-unknown-linux-musl"), 1, "riscv64gc-unknown-linux-musl/release/app")
+	wantFail(t, runCLI(t, dir, nil, "locate", "--bin", "app", "--target", "riscv64gc-unknown-linux-musl"), 2, `target triple "riscv64gc-unknown-linux-musl" is not one this kit builds`)
 	wantFail(t, runCLI(t, dir, nil, "locate"), 2, "locate needs --bin NAME")
 	wantFail(t, runCLI(t, dir, nil, "locate", "--bin", "target/app"), 2, "is a path")
-	wantFail(t, runCLI(t, dir, nil, "locate", "--bin", "app", "--profile", "my profile"), 2, "not a valid profile name")
+	wantFail(t, runCLI(t, dir, nil, "locate", "--bin", "app", "--profile", "my profile"), 2, `profile "my profile" is not a valid cargo profile name`)
 	wantFail(t, runCLI(t, dir, nil, "locate", "--bin", "app", "extra"), 2, "locate takes no arguments")
 	wantFail(t, runCLI(t, dir, []string{"TARGETARCH=ppc64le"}, "locate", "--bin", "app"), 2, "TARGETARCH=ppc64le")
 }

@@ -330,8 +330,9 @@ func tmpLeftovers(t *testing.T, dirs ...string) []string {
 	for _, d := range dirs {
 		entries, _ := os.ReadDir(d)
 		for _, e := range entries {
-			// .tmp-: outputs (pkg/tmpout); .new-/.old-: the plan's swap.
-			if strings.Contains(e.Name(), ".tmp-") || strings.Contains(e.Name(), ".new-") || strings.Contains(e.Name(), ".old-") {
+			// .muslrust-chef-new-/-old-: internal/atomicdir's swap (dist/,
+			// the plan, oci:DIR); .tmp-: a tar:FILE being written.
+			if strings.Contains(e.Name(), ".muslrust-chef-") || strings.Contains(e.Name(), ".tmp-") {
 				out = append(out, filepath.Join(d, e.Name()))
 			}
 		}
@@ -417,7 +418,7 @@ func TestSignalDuringOCIWrite(t *testing.T) {
 				t.Error("the previous layout changed")
 			}
 			result = fmt.Sprintf("exit %d %s after the signal", r.code, took.Round(10*time.Millisecond))
-			intact = "previous layout whole; no .tmp- dir"
+			intact = "previous layout whole; no temp dir"
 		})
 	}
 }
@@ -460,7 +461,7 @@ func TestFullDiskOnTheOutput(t *testing.T) {
 		t.Error("the previous layout changed")
 	}
 	result = fmt.Sprintf("exit %d: %s", r.code, line)
-	intact = "previous layout whole; no .tmp- dir"
+	intact = "previous layout whole; no temp dir"
 }
 
 // waitRunning waits until BuildKit's progress shows a RUN step of one of
@@ -591,7 +592,7 @@ func TestSignalDuringCook(t *testing.T) {
 			}
 			checkPlan(t, ws)
 			result = fmt.Sprintf("exit %d %s after SIGINT: %s", r.code, took.Round(10*time.Millisecond), line)
-			intact = "no solve left in buildkitd; dist/, OCI output absent; plan whole; no .tmp- dir"
+			intact = "no solve left in buildkitd; dist/, OCI output absent; plan whole; no temp dir"
 		})
 	}
 }
@@ -624,7 +625,7 @@ func TestBuildkitdKilledMidBuild(t *testing.T) {
 		t.Errorf("left behind: %v", left)
 	}
 	result = fmt.Sprintf("exit %d: %s", r.code, line)
-	intact = "dist/ and OCI output absent; no .tmp- dir"
+	intact = "dist/ and OCI output absent; no temp dir"
 }
 
 // Two rust:build at once on one workspace take turns over dist/: both
