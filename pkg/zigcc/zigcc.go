@@ -6,7 +6,8 @@
 //   - the Rust triple becomes zig's `-target <arch>-linux-musl`;
 //   - flags zig refuses are dropped: the `--target=<rust triple>` forms the
 //     cc crate passes to clang-like compilers, `-Wl,--defsym`;
-//     glibc's unwinder libraries become zig's libunwind;
+//     glibc's unwinder libraries become zig's libunwind, and rustc's own
+//     (self-contained) musl start files and libc are left to zig;
 //   - every link gets a small C file of weak LFS64 forwarders (open64,
 //     fstat64, readdir64, ...): zig 0.11 bundles musl 1.2.4, which dropped
 //     those names, and older Rust standard libraries and libc crates still
@@ -189,6 +190,15 @@ func CompilerArgs(t Tool, triple string, args []string, lfs64 string) ([]string,
 		case a == "-target" || a == "--target":
 			i++
 			continue
+		case isSelfContained(a):
+			// rustc's own musl start files (link-self-contained=yes, the
+			// rustup default): zig links its musl's, twice would clash.
+			continue
+		case a == "-L" && i+1 < len(args) && isSelfContainedDir(args[i+1]):
+			i++
+			continue
+		case strings.HasPrefix(a, "-L") && isSelfContainedDir(a[2:]):
+			continue
 		case a == "-lgcc_s" || a == "-lgcc_eh":
 			// glibc's unwinder; zig links its own libunwind.
 			out = append(out, "-lunwind")
@@ -212,6 +222,19 @@ func CompilerArgs(t Tool, triple string, args []string, lfs64 string) ([]string,
 	}
 	return out, nil
 }
+
+// selfContainedObjects are the start files rustc adds from its
+// lib/rustlib/<triple>/lib/self-contained directory.
+var selfContainedObjects = map[string]bool{"crt1.o": true, "rcrt1.o": true, "Scrt1.o": true, "crti.o": true, "crtn.o": true,
+	"crtbegin.o": true, "crtbeginS.o": true, "crtbeginT.o": true, "crtend.o": true, "crtendS.o": true}
+
+func isSelfContained(a string) bool {
+	return selfContainedObjects[filepath.Base(a)] && isSelfContainedDir(filepath.Dir(a))
+}
+
+// isSelfContainedDir: rustc's self-contained directory holds its own musl
+// libc.a, which must not shadow the one zig builds.
+func isSelfContainedDir(d string) bool { return filepath.Base(filepath.Clean(d)) == "self-contained" }
 
 func isDefsym(s string) bool { return s == "--defsym" || strings.HasPrefix(s, "--defsym=") }
 

@@ -99,9 +99,10 @@ func TestCompilerArgsCompile(t *testing.T) {
 
 func TestCompilerArgsLink(t *testing.T) {
 	// A rustc link line (abridged) with the flags zig refuses.
-	in := []string{"-m64", "/tmp/rustcX/symbols.o", "app.app.1.rcgu.o", "-Wl,--as-needed", "-Wl,--defsym=__foo=__bar,--gc-sections",
+	sc := "/opt/rust/lib/rustlib/x86_64-unknown-linux-musl/lib/self-contained"
+	in := []string{sc + "/rcrt1.o", sc + "/crti.o", sc + "/crtbeginS.o", "-L", sc, "-L" + sc, "-m64", "/tmp/rustcX/symbols.o", "app.app.1.rcgu.o", "-Wl,--as-needed", "-Wl,--defsym=__foo=__bar,--gc-sections",
 		"-Wl,--defsym,a=b", "-Xlinker", "--defsym", "-Xlinker", "c=d", "-Xlinker", "--defsym=e=f",
-		"-target", "x86_64-unknown-linux-musl", "-lgcc_s", "-lgcc_eh", "-lc", "-o", "/t/app", "-nodefaultlibs", "-static-pie"}
+		"-target", "x86_64-unknown-linux-musl", "-lgcc_s", "-lgcc_eh", "-lc", "-o", "/t/app", "-nodefaultlibs", "-static-pie", sc + "/crtendS.o", sc + "/crtn.o"}
 	got, err := CompilerArgs(CC, "x86_64-unknown-linux-musl", in, "/tmp/lfs64.c")
 	if err != nil {
 		t.Fatal(err)
