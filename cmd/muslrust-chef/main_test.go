@@ -365,6 +365,13 @@ int main(void) { int fd = open64("/proc/self/exe", O_RDONLY); printf("hello fd>=
 		if _, err := elfcheck.Verify(out, p); err != nil {
 			t.Errorf("%s: %v", c.triple, err)
 		}
+		// verify names the libc and refuses the other one.
+		r = runCLI(t, dir, nil, "verify", out, "--platform", c.platform)
+		if r.code != 0 || !strings.Contains(r.stdout, c.platform+" musl executable") {
+			t.Errorf("%s: verify: %+v", c.triple, r)
+		}
+		wantFail(t, runCLI(t, dir, nil, "verify", out, "--platform", c.platform, "--libc", "gnu"), 1,
+			c.platform+" "+filepath.Base(out)+" is a static musl binary, expected glibc")
 		if c.platform == "linux/arm64" && !testinfra.CanRunArm64() {
 			continue
 		}
