@@ -178,8 +178,15 @@ func TestVerifyDynamicAndStaticPIE(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("the Rust fixture is x86_64")
 	}
-	wantOut(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie),
-		pie+": static-pie linux/amd64 executable, no interpreter, no shared libraries\n")
+	// A static glibc binary: refused when musl is expected (the default),
+	// accepted and named when glibc is asked for.
+	wantFail(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie), 1,
+		"linux/amd64 rust-static-pie is a static glibc binary, expected musl: "+pie)
+	wantOut(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie, "--libc", "gnu"),
+		pie+": static-pie linux/amd64 glibc executable, no interpreter, no shared libraries\n")
+	wantOut(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie, "--libc=any"),
+		pie+": static-pie linux/amd64 glibc executable, no interpreter, no shared libraries\n")
+	wantFail(t, runCLI(t, dir, nil, "verify", pie, "--libc", "uclibc"), 2, `--libc "uclibc": use musl, gnu or any`)
 }
 
 // workspace lays out a cargo target directory holding real binaries, plus
