@@ -197,23 +197,34 @@ func unwrapPath(err error) error {
 }
 
 func cmdVerify(args []string, stdout, _ io.Writer) error {
-	fs := newFlags("verify", "verify PATH [--platform P]", stdout)
+	fs := newFlags("verify", "verify PATH [--platform P] [--libc musl|gnu|any]", stdout)
 	plat := fs.String("platform", "", "platform the binary must be for (default $TARGETARCH, else this machine)")
+	libc := fs.String("libc", "musl", "C library the binary must link (musl or gnu; any to only name it)")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("verify takes exactly one PATH, got %d (muslrust-chef verify PATH [--platform P])", len(pos))
+		return usagef("verify takes exactly one PATH, got %d (muslrust-chef verify PATH [--platform P] [--libc musl|gnu|any])", len(pos))
 	}
 	p, err := targetPlatform(*plat)
 	if err != nil {
 		return err
 	}
-	res, err := elfcheck.Verify(pos[0], p)
+	var want elfcheck.Libc
+	if *libc != "any" {
+		if want, err = elfcheck.ParseLibc(*libc); err != nil || want == "" {
+			return usagef("verify: --libc %q: use musl, gnu or any", *libc)
+		}
+	}
+	res, err := elfcheck.VerifyLibc(pos[0], p, want)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %s %s executable, no interpreter, no shared libraries\n", res.Path, res.Linkage, res.Platform)
+	kind := p.String()
+	if res.Libc == elfcheck.Musl || res.Libc == elfcheck.Glibc {
+		kind += " " + string(res.Libc)
+	}
+	fmt.Fprintf(stdout, "%s: %s %s executable, no interpreter, no shared libraries\n", res.Path, res.Linkage, kind)
 	return nil
 }

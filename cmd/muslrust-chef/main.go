@@ -5,7 +5,8 @@
 //
 //	muslrust-chef triple [--platform P] [--libc musl|gnu]
 //	muslrust-chef locate --bin NAME [--target T] [--profile P] [--target-dir D] [--out PATH]
-//	muslrust-chef verify PATH [--platform P]
+//	muslrust-chef verify PATH [--platform P] [--libc musl|gnu|any]
+//	muslrust-chef zig cc|c++|ar TRIPLE [ARGS...]   (also as zigcc-TRIPLE, zigcxx-TRIPLE, zigar-TRIPLE)
 //
 // Exit codes: 0 success, 1 failure (binary missing, not static, copy
 // failed), 2 usage error (unknown command or flag, bad platform).
@@ -31,8 +32,14 @@ Usage:
       Print the Rust target triple for the platform being built.
   muslrust-chef locate --bin NAME [--target T] [--profile P] [--target-dir D] [--out PATH]
       Print the exact path cargo wrote the binary to; with --out, copy it there.
-  muslrust-chef verify PATH [--platform P]
-      Check that PATH is a static executable for the platform.
+  muslrust-chef verify PATH [--platform P] [--libc musl|gnu|any]
+      Check that PATH is a static executable for the platform, linking
+      the C library asked for (default musl).
+  muslrust-chef zig cc|c++|ar TRIPLE [ARGS...]
+      Run zig as C compiler, linker or archiver for a *-linux-musl triple
+      (also started as zigcc-TRIPLE, zigcxx-TRIPLE, zigar-TRIPLE).
+  muslrust-chef zig links [--dir DIR] TRIPLE...
+      Create those zigcc-/zigcxx-/zigar- symlinks.
   muslrust-chef version
       Print the helper's version.
 
@@ -42,6 +49,11 @@ Exit codes: 0 ok, 1 failure, 2 usage error.
 `
 
 func main() {
+	// cargo's linker setting names one program: the zig wrapper's link
+	// names (zigcc-<triple>, ...) are symlinks to this helper.
+	if code, ok := linkNameMain(os.Args[0], os.Args[1:], os.Stdin, os.Stdout, os.Stderr); ok {
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -69,12 +81,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdLocate(rest, stdout, stderr)
 	case "verify":
 		err = cmdVerify(rest, stdout, stderr)
+	case "zig":
+		err = cmdZig(rest, os.Stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "muslrust-chef "+version)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:
-		err = usagef("unknown command %q: use triple, locate or verify (muslrust-chef --help)", cmd)
+		err = usagef("unknown command %q: use triple, locate, verify or zig (muslrust-chef --help)", cmd)
 	}
 	if err == nil {
 		return 0
@@ -82,12 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	fmt.Fprintln(stderr, "muslrust-chef: "+oneLine(err.Error()))
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return 2
-	}
-	return 1
+	return exitCode(err, stderr)
 }
 
 // flags is one command's flag set plus its help text.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // cli is the helper built once by TestMain, exactly as the image build does
@@ -174,8 +176,15 @@ func TestVerifyDynamicAndStaticPIE(t *testing.T) {
 
 	testinfra.RequireHostArch(t, "amd64", "the Rust static-pie fixture is built for x86_64 by the host's cargo")
 	pie := fixtures.RustStaticPIE(t)
-	wantOut(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie),
-		pie+": static-pie linux/amd64 executable, no interpreter, no shared libraries\n")
+	// A static glibc binary: refused when musl is expected (the default),
+	// accepted and named when glibc is asked for.
+	wantFail(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie), 1,
+		"linux/amd64 rust-static-pie is a static glibc binary, expected musl: "+pie)
+	wantOut(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie, "--libc", "gnu"),
+		pie+": static-pie linux/amd64 glibc executable, no interpreter, no shared libraries\n")
+	wantOut(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie, "--libc=any"),
+		pie+": static-pie linux/amd64 glibc executable, no interpreter, no shared libraries\n")
+	wantFail(t, runCLI(t, dir, nil, "verify", pie, "--libc", "uclibc"), 2, `--libc "uclibc": use musl, gnu or any`)
 }
 
 // workspace lays out a cargo target directory holding real binaries, plus
@@ -279,5 +288,104 @@ func TestLocateOut(t *testing.T) {
 	more, _ := filepath.Glob(filepath.Join(binDir, ".*.tmp-*"))
 	if len(leftovers)+len(more) > 0 {
 		t.Errorf("temporary files left: %v %v", leftovers, more)
+	}
+}
+
+func TestZigUsage(t *testing.T) {
+	dir := t.TempDir()
+	wantFail(t, runCLI(t, dir, nil, "zig"), 2, "zig needs a tool")
+	wantFail(t, runCLI(t, dir, nil, "zig", "ld", "x86_64-unknown-linux-musl"), 2, `unknown zig tool "ld"`)
+	wantFail(t, runCLI(t, dir, nil, "zig", "cc"), 2, "needs the Rust target triple")
+	wantFail(t, runCLI(t, dir, nil, "zig", "cc", "x86_64-unknown-linux-gnu", "-c", "a.c"), 2, "only builds for musl")
+	wantFail(t, runCLI(t, dir, []string{"MUSLRUST_CHEF_ZIG=" + filepath.Join(dir, "no-zig")}, "zig", "cc", "x86_64-unknown-linux-musl", "-c", "a.c"),
+		1, "cannot run", "MUSLRUST_CHEF_ZIG")
+	wantFail(t, runCLI(t, dir, nil, "zig", "links", "--dir", dir), 2, "at least one triple")
+}
+
+// The link names are symlinks to the helper; started through one, the
+// helper runs zig with the translated arguments and passes zig's exit code
+// and output through. A fake zig records its arguments: the real one is
+// exercised by TestZigLinksStaticMusl.
+func TestZigLinkNamesRunZig(t *testing.T) {
+	dir := t.TempDir()
+	r := runCLI(t, dir, nil, "zig", "links", "--dir", dir, "aarch64-unknown-linux-musl")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 3 {
+		t.Fatalf("zig links: %+v", r)
+	}
+	fake := filepath.Join(dir, "zig")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$0.args\"\nexit 7\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(dir, "zigcc-aarch64-unknown-linux-musl"), "--target=aarch64-unknown-linux-musl", "main.o", "-o", "app")
+	cmd.Env = append(os.Environ(), "MUSLRUST_CHEF_ZIG="+fake)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 7 || len(out) != 0 {
+		t.Fatalf("zig's exit code 7 not passed through: %v %q", err, out)
+	}
+	args, err := os.ReadFile(fake + ".args")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSpace(string(args)), "\n")
+	if len(got) != 7 || strings.Join(got[:6], " ") != "cc -target aarch64-linux-musl main.o -o app" || !strings.HasSuffix(got[6], ".c") {
+		t.Errorf("zig got %q", got)
+	}
+	cmd = exec.Command(filepath.Join(dir, "zigar-aarch64-unknown-linux-musl"), "cq", "libx.a", "x.o")
+	cmd.Env = append(os.Environ(), "MUSLRUST_CHEF_ZIG="+fake)
+	cmd.Run()
+	if args, _ := os.ReadFile(fake + ".args"); string(args) != "ar\ncq\nlibx.a\nx.o\n" {
+		t.Errorf("zig ar got %q", args)
+	}
+}
+
+// The wrapper links a C program (which calls an LFS64 name zig's musl
+// dropped) with the real zig for both musl triples: static, right machine,
+// and it runs (aarch64 under QEMU when binfmt allows).
+func TestZigLinksStaticMusl(t *testing.T) {
+	zig := testinfra.Zig(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "hello.c")
+	if err := os.WriteFile(src, []byte(`#include <stdio.h>
+#include <fcntl.h>
+int open64(const char *, int, ...);
+int main(void) { int fd = open64("/proc/self/exe", O_RDONLY); printf("hello fd>=0:%d\n", fd >= 0); return 0; }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		triple, platform string
+	}{{"x86_64-unknown-linux-musl", "linux/amd64"}, {"aarch64-unknown-linux-musl", "linux/arm64"}} {
+		out := filepath.Join(dir, "hello-"+c.triple)
+		// The flags the cc crate and rustc pass that zig refuses.
+		r := runCLI(t, dir, []string{"MUSLRUST_CHEF_ZIG=" + zig}, "zig", "cc", c.triple,
+			"--target="+c.triple, "-O2", src, "-o", out, "-Wl,--defsym=unused_sym=main")
+		if r.code != 0 {
+			t.Fatalf("%s: zig cc failed: %+v", c.triple, r)
+		}
+		p, err := platform.Parse(c.platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := elfcheck.Verify(out, p); err != nil {
+			t.Errorf("%s: %v", c.triple, err)
+		}
+		// verify names the libc and refuses the other one.
+		r = runCLI(t, dir, nil, "verify", out, "--platform", c.platform)
+		if r.code != 0 || !strings.Contains(r.stdout, c.platform+" musl executable") {
+			t.Errorf("%s: verify: %+v", c.triple, r)
+		}
+		wantFail(t, runCLI(t, dir, nil, "verify", out, "--platform", c.platform, "--libc", "gnu"), 1,
+			c.platform+" "+filepath.Base(out)+" is a static musl binary, expected glibc")
+		if c.platform == "linux/arm64" && !testinfra.CanRunArm64() {
+			continue
+		}
+		if c.platform == "linux/amd64" && runtime.GOARCH != "amd64" {
+			continue
+		}
+		got, err := exec.Command(out).CombinedOutput()
+		if err != nil || string(got) != "hello fd>=0:1\n" {
+			t.Errorf("%s: running it: %v %q", c.triple, err, got)
+		}
 	}
 }

@@ -93,3 +93,44 @@ func TestCrossImageDeclaresCross(t *testing.T) {
 		}
 	}
 }
+
+// The musl stand-in: an amd64+arm64 index declaring musl and the zig
+// wrapper as every triple's toolchain, identically on both platforms.
+func TestMuslImageDeclaresZigToolchain(t *testing.T) {
+	ref := MuslImage(t)
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, m := range im.Manifests {
+		if m.Platform == nil || m.Platform.OS != "linux" {
+			continue // attestations
+		}
+		got[m.Platform.Architecture] = true
+		img, err := idx.Image(m.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range MuslLabels() {
+			if cf.Config.Labels[k] != v {
+				t.Errorf("%s: label %s=%q, want %q", m.Platform.Architecture, k, cf.Config.Labels[k], v)
+			}
+		}
+	}
+	if !got["amd64"] || !got["arm64"] {
+		t.Errorf("index platforms %v, want amd64 and arm64", got)
+	}
+}

@@ -2,8 +2,11 @@ package standin
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +27,7 @@ type onceImage struct {
 	err  error
 }
 
-var plain, cross onceImage
+var plain, cross, musl onceImage
 
 // Image returns the stand-in builder index in the test registry.
 func Image(t testing.TB) string {
@@ -36,6 +39,42 @@ func Image(t testing.TB) string {
 func CrossImage(t testing.TB) string {
 	t.Helper()
 	return cross.get(t, "cross stand-in builder", Options{Repository: CrossRepository, Images: CrossImages()})
+}
+
+// MuslImage returns the musl stand-in builder index in the test registry:
+// Debian's rustc with a musl std for x86_64 and aarch64 and zig behind the
+// kit's wrapper, declaring its cross toolchain like the production builder.
+func MuslImage(t testing.TB) string {
+	t.Helper()
+	testinfra.Tool(t, "apt-get")
+	testinfra.Tool(t, "dpkg-deb")
+	buildctl := testinfra.Tool(t, "buildctl")
+	bk := testinfra.Buildkitd(t)
+	reg := testinfra.Registry(t)
+	testinfra.Zig(t)
+	musl.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+		defer cancel()
+		mod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+		if err != nil || strings.TrimSpace(string(mod)) == "" {
+			musl.err = fmt.Errorf("cannot find the module root (go env GOMOD): %v", err)
+			return
+		}
+		res, err := EnsureMusl(ctx, MuslOptions{Registry: reg, CacheDir: CacheDir(), Buildctl: buildctl, Buildkit: bk,
+			ZigTarball: testinfra.ZigTarball(), ModuleDir: filepath.Dir(strings.TrimSpace(string(mod))), Log: os.Stderr})
+		musl.ref, musl.err = res.Ref, err
+		if err == nil {
+			how := "found in the registry"
+			if res.Built {
+				how = "built and pushed"
+			}
+			t.Logf("musl stand-in builder %s: %s in %s", res.Ref, how, res.Took.Round(time.Millisecond))
+		}
+	})
+	if musl.err != nil {
+		testinfra.Missing(t, "musl stand-in builder image: "+musl.err.Error(), "run: sudo scripts/provision.d/standin.sh scripts/provision.d/musl.sh")
+	}
+	return musl.ref
 }
 
 func (o *onceImage) get(t testing.TB, what string, opts Options) string {

@@ -40,10 +40,12 @@ type Spec struct {
 	// CargoChef selects the cargo-chef release (zero value: the pin).
 	CargoChef CargoChef
 	// NoCross skips the cross-compilation toolchain (the other musl Rust
-	// target, zig, cargo-zigbuild) and leaves the image's
+	// target, zig behind the helper's wrapper) and leaves the image's
 	// io.muslrust-chef.cross declaration empty.
 	NoCross bool
-	Labels  Labels
+	// Zig overrides the Dockerfile's zig download (zero value: the pin).
+	Zig    Zig
+	Labels Labels
 	// GoEnv is added to the environment of the helper's go build.
 	GoEnv []string
 	// Insecure allows plain-HTTP registries for push and cache.
@@ -258,9 +260,12 @@ func prepare(ctx context.Context, s Spec) (*prepared, error) {
 	if s.NoCross {
 		// The Dockerfile skips each step on an empty version, and refuses a
 		// cross declaration without them.
-		for _, a := range []string{"CROSS_RUST_TARGETS", "ZIG_VERSION", "CARGO_ZIGBUILD_VERSION", "MUSLRUST_CHEF_CROSS_PLATFORMS"} {
+		for _, a := range []string{"CROSS_RUST_TARGETS", "ZIG_VERSION", "MUSLRUST_CHEF_CROSS_PLATFORMS"} {
 			args[a] = ""
 		}
+	}
+	if err := s.Zig.buildArgs(args); err != nil {
+		return nil, err
 	}
 	args["MUSLRUST_CHEF_VERSION"] = s.Labels.Version
 	args["MUSLRUST_CHEF_REVISION"] = s.Labels.Revision

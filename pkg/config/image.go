@@ -16,7 +16,7 @@ var (
 	CargoChefURL = Knob{Env: "MUSLRUST_CHEF_CARGO_CHEF_URL",
 		Help: "base URL of cargo-chef release downloads (a mirror); default: GitHub releases"}
 	CrossToolchain = Knob{Env: "MUSLRUST_CHEF_CROSS_TOOLCHAIN",
-		Help: "none skips the cross-compilation toolchain (the other musl Rust target, zig, cargo-zigbuild) and the image's cross declaration (offline builds); default: the Dockerfile's pins"}
+		Help: "none skips the cross-compilation toolchain (the musl Rust targets, zig behind the helper's wrapper) and the image's cross declaration (offline builds); default: the Dockerfile's pins"}
 	Cache = Knob{Flag: "cache", Env: "MUSLRUST_CHEF_CACHE",
 		Help: "registry cache refs, comma-separated: the first is exported (mode=max) and imported, the rest imported; off disables; default <repo>:buildcache-<branch> plus <repo>:buildcache-<main branch>"}
 	MainBranch = Knob{Env: "MUSLRUST_CHEF_MAIN_BRANCH", Default: "main",

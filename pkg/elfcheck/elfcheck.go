@@ -29,6 +29,8 @@ type Result struct {
 	Path     string
 	Platform platform.Platform
 	Linkage  Linkage
+	// Libc is the C library linked in (empty when it could not be read).
+	Libc Libc
 }
 
 // Error is a verification failure; its message says what was found and what to do.
@@ -101,7 +103,7 @@ func Verify(path string, p platform.Platform) (Result, error) {
 	if ef.Type == elf.ET_DYN {
 		linkage = StaticPIE
 	}
-	return Result{Path: path, Platform: p, Linkage: linkage}, nil
+	return Result{Path: path, Platform: p, Linkage: linkage, Libc: openLibc(f)}, nil
 }
 
 // hasEntry separates a static-pie executable from a shared library: both are

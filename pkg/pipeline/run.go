@@ -229,12 +229,17 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	r.Binaries = map[platform.Platform]string{}
 	for _, p := range c.Platforms {
 		bin := filepath.Join(c.Dist, p.DistDir(), c.Bin)
-		if _, err := elfcheck.Verify(bin, p); err != nil {
+		res, err := elfcheck.VerifyLibc(bin, p, expectedLibc(c, r, p))
+		if err != nil {
+			var le *elfcheck.LibcError
+			if errors.As(err, &le) {
+				return r, err
+			}
 			return r, fmt.Errorf("built %s for %s, but it is not a static executable: %v: build with a static toolchain (musl, or gnu with -C target-feature=+crt-static via MUSLRUST_CHEF_RUSTFLAGS)", bin, p, err)
 		}
 		r.Binaries[p] = bin
 		v, _ := r.StageRun(app.StageCook, stageKey(c, p))
-		fmt.Fprintf(rt.Log, "build: %s verified static (cook %s)\n", bin, ranOrCached(v))
+		fmt.Fprintf(rt.Log, "build: %s verified static, %s (cook %s)\n", bin, res.Libc, ranOrCached(v))
 	}
 
 	if c.Strategy == StrategySplit {

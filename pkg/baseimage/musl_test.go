@@ -1,0 +1,91 @@
+package baseimage_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/muslrust-chef/muslrust-chef/internal/standin"
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
+)
+
+// The production Dockerfile, with only its inputs swapped: the musl
+// stand-in as MUSLRUST_IMAGE and the npm registry's zig tarball (served
+// locally, with its sha256) as the zig download. Both platforms build; the
+// cross declaration points every triple's linker, C/C++ compiler and
+// archiver at the zig wrapper exactly as the stand-in's does.
+func TestBuilderDockerfileOnMuslStandin(t *testing.T) {
+	registry, bk := requireInfra(t)
+	base := standin.MuslImage(t)
+	cleanEnv(t)
+	tarball := testinfra.ZigTarball()
+	data, err := os.ReadFile(tarball)
+	if err != nil {
+		testinfra.Missing(t, "zig tarball: "+err.Error(), "run: sudo scripts/provision.d/musl.sh")
+	}
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/zig.tgz" {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, tarball)
+	}))
+	t.Cleanup(srv.Close)
+
+	repo := registry + "/muslrust-chef-test/builder-musl-" + uniq()
+	req, err := baseimage.PlanPush(context.Background(), baseimage.Settings{
+		Image: repo, Tags: "musl", Cache: "off", MuslrustImage: base, ChefVersion: "none",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Zig = baseimage.Zig{Version: testinfra.ZigVersion,
+		SHA256: map[string]string{"amd64": sha, "arm64": sha},
+		URL:    map[string]string{"amd64": srv.URL + "/zig.tgz", "arm64": srv.URL + "/zig.tgz"}}
+	res, err := baseimage.Push(context.Background(), connect(t, bk), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := name.ParseReference(res.Ref, name.Insecure)
+	idx, err := remote.Index(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := idx.IndexManifest()
+	seen := map[string]bool{}
+	for _, m := range im.Manifests {
+		if m.Platform == nil || m.Platform.OS != "linux" {
+			continue
+		}
+		seen[m.Platform.Architecture] = true
+		img, err := idx.Image(m.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range standin.MuslLabels() {
+			if k != standin.LabelLibc && !strings.HasPrefix(k, standin.LabelCross) {
+				continue
+			}
+			if got := cf.Config.Labels[k]; got != v {
+				t.Errorf("%s: label %s=%q, the stand-in declares %q", m.Platform.Architecture, k, got, v)
+			}
+		}
+	}
+	if !seen["amd64"] || !seen["arm64"] {
+		t.Errorf("platforms %v, want amd64 and arm64", seen)
+	}
+}

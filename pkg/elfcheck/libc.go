@@ -1,0 +1,160 @@
+package elfcheck
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+// Libc names the C library a static binary carries.
+type Libc string
+
+const (
+	// Musl: no glibc markers in a binary that is not a Go program. musl
+	// leaves no string of its own behind, so it is told by glibc's absence.
+	Musl Libc = "musl"
+	// Glibc: static glibc always carries its tunables parser
+	// ("GLIBC_TUNABLES") and its banner ("GNU C Library").
+	Glibc Libc = "glibc"
+	// NoLibc: a Go program (it has Go build info and links no C library).
+	NoLibc Libc = "none"
+)
+
+// glibcMarkers are strings every static glibc binary holds (checked on
+// x86_64 and aarch64, stripped and not) and musl binaries do not.
+var glibcMarkers = [][]byte{[]byte("GLIBC_TUNABLES"), []byte("GNU C Library")}
+
+// DetectLibc names the C library linked into the ELF file at path.
+func DetectLibc(path string) (Libc, error) {
+	ef, err := elf.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer ef.Close()
+	return detectLibc(ef)
+}
+
+func detectLibc(ef *elf.File) (Libc, error) {
+	if ef.Section(".go.buildinfo") != nil {
+		return NoLibc, nil
+	}
+	found := make([]bool, len(glibcMarkers))
+	for _, s := range ef.Sections {
+		if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 {
+			continue
+		}
+		hit, err := containsAll(s.Open(), found)
+		if err != nil {
+			return "", fmt.Errorf("reading section %s: %w", s.Name, err)
+		}
+		if hit {
+			return Glibc, nil
+		}
+	}
+	if found[0] || found[1] {
+		return Glibc, nil
+	}
+	return Musl, nil
+}
+
+// containsAll streams r looking for every marker, recording hits in found
+// (markers may sit in different sections), and reports whether all were
+// seen. Reads overlap by the longest marker so none is split.
+func containsAll(r io.Reader, found []bool) (bool, error) {
+	const chunk = 1 << 20
+	keep := 0
+	for _, m := range glibcMarkers {
+		keep = max(keep, len(m)-1)
+	}
+	buf := make([]byte, 0, chunk+keep)
+	for {
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		all := true
+		for i, m := range glibcMarkers {
+			found[i] = found[i] || bytes.Contains(buf, m)
+			all = all && found[i]
+		}
+		if all {
+			return true, nil
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if len(buf) > keep {
+			copy(buf, buf[len(buf)-keep:])
+			buf = buf[:keep]
+		}
+	}
+}
+
+// LibcError is a binary linked with another C library than asked for.
+type LibcError struct {
+	Path     string
+	Platform platform.Platform
+	Found    Libc
+	Want     Libc
+}
+
+func (e *LibcError) Error() string {
+	return fmt.Sprintf("%s %s is a static %s binary, expected %s: %s; build for %s with a builder whose toolchain links %s, or set the libc to %s (MUSLRUST_CHEF_LIBC=%s) if %s is intended",
+		e.Platform, filepath.Base(e.Path), e.Found, e.Want, e.Path, e.Platform.Triple(configLibc(e.Want)), e.Want,
+		configLibc(e.Found), configLibc(e.Found), e.Found)
+}
+
+// configLibc maps a libc name to the kit's libc setting (musl or gnu).
+func configLibc(l Libc) string {
+	if l == Glibc {
+		return "gnu"
+	}
+	return string(l)
+}
+
+// ParseLibc accepts the kit's libc settings (musl, gnu) and glibc.
+func ParseLibc(s string) (Libc, error) {
+	switch s {
+	case "":
+		return "", nil
+	case "musl":
+		return Musl, nil
+	case "gnu", "glibc":
+		return Glibc, nil
+	}
+	return "", fmt.Errorf("unknown libc %q: use musl or gnu", s)
+}
+
+// VerifyLibc is Verify plus the C library: when want is not empty, a
+// binary linking another libc fails with a *LibcError. A Go program
+// (NoLibc) links none and passes.
+func VerifyLibc(path string, p platform.Platform, want Libc) (Result, error) {
+	res, err := Verify(path, p)
+	if err != nil {
+		return res, err
+	}
+	if want == "" || res.Libc == NoLibc || res.Libc == want {
+		return res, nil
+	}
+	return res, &LibcError{Path: path, Platform: p, Found: res.Libc, Want: want}
+}
+
+// openLibc is used by Verify on the already-open file.
+func openLibc(f *os.File) Libc {
+	ef, err := elf.NewFile(f)
+	if err != nil {
+		return ""
+	}
+	l, err := detectLibc(ef)
+	if err != nil {
+		return ""
+	}
+	return l
+}
