@@ -56,6 +56,8 @@ RUN set -eu; mkdir -p /tmp/stdbuild/src; cd /tmp/stdbuild; \
 # zig and the helper for the build platform; zig's per-target caches
 # (musl libc, compiler_rt, libunwind) are built here once by linking a
 # program for each triple through the wrapper, and shipped in the image.
+# Stripped links (the kit's default strip=symbols passes -s) are built
+# apart by zig, so both are linked.
 FROM --platform=$BUILDPLATFORM ${BASE} AS warm
 ARG BUILDARCH
 COPY zig.tgz /tmp/zig.tgz
@@ -74,7 +76,10 @@ RUN set -eu; muslrust-chef zig links --dir /usr/local/bin ${TRIPLES}; \
     mkdir -p /tmp/warm/src; cd /tmp/warm; \
     printf '[package]\nname = "warm"\nversion = "0.0.0"\nedition = "2021"\n' > Cargo.toml; \
     printf 'fn main() { let r = std::panic::catch_unwind(|| panic!("caught")); let f = std::fs::File::open("/proc/self/exe").map(|_| "ok"); println!("warm {} {:?}", r.is_err(), f); }\n' > src/main.rs; \
-    for t in ${TRIPLES}; do cargo build --release --target "$t"; done; \
+    for t in ${TRIPLES}; do \
+        cargo build --release --target "$t"; \
+        CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --release --target "$t"; \
+    done; \
     ./target/x86_64-unknown-linux-musl/release/warm; \
     rm -rf /tmp/warm
 

@@ -2,11 +2,6 @@ package baseimage_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -26,21 +21,7 @@ func TestBuilderDockerfileOnMuslStandin(t *testing.T) {
 	registry, bk := requireInfra(t)
 	base := standin.MuslImage(t)
 	cleanEnv(t)
-	tarball := testinfra.ZigTarball()
-	data, err := os.ReadFile(tarball)
-	if err != nil {
-		testinfra.Missing(t, "zig tarball: "+err.Error(), "run: sudo scripts/provision.d/musl.sh")
-	}
-	sum := sha256.Sum256(data)
-	sha := hex.EncodeToString(sum[:])
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/zig.tgz" {
-			http.NotFound(w, r)
-			return
-		}
-		http.ServeFile(w, r, tarball)
-	}))
-	t.Cleanup(srv.Close)
+	zigURL, sha := testinfra.ZigServer(t)
 
 	repo := registry + "/muslrust-chef-test/builder-musl-" + uniq()
 	req, err := baseimage.PlanPush(context.Background(), baseimage.Settings{
@@ -51,7 +32,7 @@ func TestBuilderDockerfileOnMuslStandin(t *testing.T) {
 	}
 	req.Zig = baseimage.Zig{Version: testinfra.ZigVersion,
 		SHA256: map[string]string{"amd64": sha, "arm64": sha},
-		URL:    map[string]string{"amd64": srv.URL + "/zig.tgz", "arm64": srv.URL + "/zig.tgz"}}
+		URL:    map[string]string{"amd64": zigURL, "arm64": zigURL}}
 	res, err := baseimage.Push(context.Background(), connect(t, bk), req)
 	if err != nil {
 		t.Fatal(err)

@@ -57,6 +57,22 @@ func newCrossEnv(t testing.TB) *env {
 	return newEnvWith(t, standin.CrossImage)
 }
 
+// newDefaultEnv is the user's default path: no builder image configured,
+// so the kit builds its own builder from the embedded Dockerfile; only its
+// inputs point at the test world (the musl stand-in as its base, zig from
+// the npm tarball served on 127.0.0.1).
+func newDefaultEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnvWith(t, func(testing.TB) string { return "" })
+	zigURL, sha := testinfra.ZigServer(t)
+	t.Setenv("MUSLRUST_CHEF_BUILDER_IMAGE", "")
+	t.Setenv("MUSLRUST_CHEF_MUSLRUST_IMAGE", standin.MuslImage(t))
+	t.Setenv("MUSLRUST_CHEF_BUILDER_ARGS", strings.Join([]string{
+		"ZIG_VERSION=" + testinfra.ZigVersion, "ZIG_SHA256_AMD64=" + sha, "ZIG_SHA256_ARM64=" + sha,
+		"ZIG_URL_AMD64=" + zigURL, "ZIG_URL_ARM64=" + zigURL}, ","))
+	return e
+}
+
 func newEnvWith(t testing.TB, builder func(testing.TB) string) *env {
 	t.Helper()
 	e := &env{t: t, bkHost: testinfra.Buildkitd(t), registry: testinfra.Registry(t), progress: &testinfra.SyncBuffer{}, log: &testinfra.SyncBuffer{}}
@@ -94,9 +110,17 @@ func (e *env) runtime(host string) Runtime {
 func (e *env) settings(ws, platforms, image string) Settings {
 	return Settings{
 		Workspace: str(ws), Platforms: str(platforms), Image: str(image),
-		Builder: str(e.builder), Base: str("scratch"), Dist: str(filepath.Join(ws, "dist")),
+		Builder: builderSetting(e.builder), Base: str("scratch"), Dist: str(filepath.Join(ws, "dist")),
 		Output: str("registry"), Cache: str("off"), Strategy: str(StrategyEmulate),
 	}
+}
+
+// builderSetting is nil for the default path (no builder image given).
+func builderSetting(ref string) *string {
+	if ref == "" {
+		return nil
+	}
+	return &ref
 }
 
 func (e *env) image(name string) string {

@@ -11,7 +11,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
-	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
@@ -24,14 +23,14 @@ func wantCrossMusl(p platform.Platform, text string) []string {
 	return w
 }
 
-// rust:build with the musl stand-in and nothing configured: the builder's
-// declaration makes it cross, both default musl triples compile on amd64
+// rust:build with nothing configured (the kit's own builder on the musl
+// stand-in): the builder's declaration makes it cross, both default musl triples compile on amd64
 // with zig behind the helper's wrapper (C code included), verify names musl
 // for both, both images run (arm64 under QEMU), and a one-line edit reuses
 // the cook step.
 func TestCrossMuslBothPlatformsAndEdit(t *testing.T) {
 	testinfra.RequireArm64(t)
-	e := newEnvWith(t, standin.MuslImage)
+	e := newDefaultEnv(t)
 	ws := fixtures.CopyTree(t, testdataCross)
 	ctx := context.Background()
 	s := e.settings(ws, "linux/amd64,linux/arm64", e.image("crossapp-musl"))
