@@ -203,11 +203,13 @@ func builderStages(res *buildkit.Result) (ran bool, took time.Duration, found bo
 	return ran, took, found
 }
 
-// isBuilderStep says whether a vertex is a step of either builder stage:
-// "[muslrust-chef 3/7] RUN ..." or "[linux/arm64 muslrust-chef-native 2/7] ...".
+// isBuilderStep says whether a vertex is a RUN step of either builder
+// stage: "[muslrust-chef 3/7] RUN ..." or "[linux/arm64 muslrust-chef-native
+// 2/7] RUN ...". Only RUN steps do the builder's work; its FROM is resolved
+// (not cached) on every solve.
 func isBuilderStep(vertexName string) bool {
-	head, _, ok := strings.Cut(strings.TrimPrefix(vertexName, "["), "] ")
-	if !ok || !strings.HasPrefix(vertexName, "[") {
+	head, rest, ok := strings.Cut(strings.TrimPrefix(vertexName, "["), "] ")
+	if !ok || !strings.HasPrefix(vertexName, "[") || !strings.HasPrefix(rest, "RUN ") {
 		return false
 	}
 	for _, f := range strings.Fields(head) {

@@ -63,7 +63,9 @@ func (Image) Build(ctx context.Context,
 	}
 	// One platform, no cache export: the Docker daemon's BuildKit will do,
 	// unless it must write an OCI layout without the containerd store.
-	b, err := connect(ctx, buildkit.Needs{Archives: req.Output.Kind == "oci"})
+	// Named contexts: the Dockerfile reads the helper from one (it is also
+	// a stage of rust:build's solve).
+	b, err := connect(ctx, buildkit.Needs{NamedContexts: true, Archives: req.Output.Kind == "oci"})
 	if err != nil {
 		return mg.Fatal(1, "image:build: "+err.Error())
 	}
@@ -110,7 +112,7 @@ func (Image) Push(ctx context.Context,
 	if err != nil {
 		return fatal("image:push", err)
 	}
-	b, err := connect(ctx, buildkit.Needs{MultiPlatform: len(req.Platforms) > 1, CacheExport: req.Cache.To != "", PushByDigest: req.PushByDigest})
+	b, err := connect(ctx, buildkit.Needs{NamedContexts: true, MultiPlatform: len(req.Platforms) > 1, CacheExport: req.Cache.To != "", PushByDigest: req.PushByDigest})
 	if err != nil {
 		return mg.Fatal(1, "image:push: "+err.Error())
 	}
