@@ -1,10 +1,12 @@
-// Package atomicdir is how the kit replaces an output directory (the plan,
-// dist/, an OCI layout): write a complete new tree in a sibling temporary
-// directory, then swap it into place in one rename, so that a failed or
-// killed run leaves the old content whole. Only directories the kit wrote
-// are ever replaced: each carries a marker file, and a non-empty directory
-// without it is refused, so that a mistyped -plan=. or -dist=$HOME never
-// deletes anything.
+// Package atomicdir is how the kit replaces an output (the plan, dist/, an
+// OCI layout, a local cache, a tar:FILE archive): write a complete new tree
+// or file in a sibling temporary directory, then swap it into place in one
+// rename, so that a failed or killed run leaves the old content whole, and
+// the next run removes what a killed one left beside the output. Only
+// outputs the kit wrote are ever replaced: each directory carries a marker
+// file, and a non-empty directory without it is refused, so that a
+// mistyped -plan=. or -dist=$HOME never deletes anything. LockParent makes
+// two runs writing the same outputs take turns.
 package atomicdir
 
 import (
@@ -15,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 )
 
 // Marker is the file in every directory the kit writes; its content says
@@ -30,6 +33,48 @@ const tempTag = ".muslrust-chef-"
 
 func tempPrefix(dst, kind string) string {
 	return "." + filepath.Base(dst) + tempTag + kind + "-" + strconv.Itoa(os.Getpid()) + "-"
+}
+
+var tempName = regexp.MustCompile(regexp.QuoteMeta(tempTag) + `(new|old)-([0-9]+)-[0-9]+$`)
+
+// IsTemp reports whether a file name is one of the temporary siblings the
+// kit writes outputs through, so tests can check that none is left.
+func IsTemp(name string) bool { return tempName.MatchString(name) }
+
+// live holds the temporary paths this process is using: the pid in their
+// name is this process's, so recovery needs another way to tell them from
+// the leftovers of a killed earlier process that had the same pid.
+var live = struct {
+	sync.Mutex
+	paths map[string]bool
+}{paths: map[string]bool{}}
+
+func mkTemp(parent, prefix string) (string, error) {
+	live.Lock()
+	defer live.Unlock()
+	p, err := os.MkdirTemp(parent, prefix)
+	if err == nil {
+		live.paths[p] = true
+	}
+	return p, err
+}
+
+func removeTemp(p string) error {
+	err := os.RemoveAll(p)
+	forgetTemp(p)
+	return err
+}
+
+func forgetTemp(p string) {
+	live.Lock()
+	delete(live.paths, p)
+	live.Unlock()
+}
+
+func isLive(p string) bool {
+	live.Lock()
+	defer live.Unlock()
+	return live.paths[p]
 }
 
 // TestHookBeforeSwap, when set, runs after the new tree is complete and
@@ -80,7 +125,7 @@ func Begin(dst string, opts Options) (*Dir, error) {
 	if err := checkOwned(abs, dst, opts.Hint); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, tempPrefix(abs, "new"))
+	tmp, err := mkTemp(parent, tempPrefix(abs, "new"))
 	if err != nil {
 		return nil, fmt.Errorf("cannot write next to %s: %v; choose a writable path", dst, unwrap(err))
 	}
@@ -103,7 +148,7 @@ func (d *Dir) Path() string { return d.tmp }
 // Call it deferred.
 func (d *Dir) Abort() {
 	if !d.done {
-		os.RemoveAll(d.tmp)
+		removeTemp(d.tmp)
 		d.done = true
 	}
 }
@@ -137,13 +182,14 @@ func (d *Dir) Commit() error {
 		if err := os.Rename(d.tmp, d.dst); err != nil {
 			return fmt.Errorf("cannot move the output into %s: %v; choose a writable path", d.dst, unwrap(err))
 		}
+		forgetTemp(d.tmp)
 		d.done = true
 		return nil
 	}
 	if err := exchange(d.tmp, d.dst); err == nil {
 		// d.tmp now holds the old tree.
 		d.done = true
-		if err := os.RemoveAll(d.tmp); err != nil {
+		if err := removeTemp(d.tmp); err != nil {
 			return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %v", d.dst, d.tmp, unwrap(err))
 		}
 		return nil
@@ -158,10 +204,13 @@ func (d *Dir) Commit() error {
 // the two leaves the old tree whole beside dst, and the next Begin puts it
 // back.
 func (d *Dir) renameTwice() error {
-	old, err := os.MkdirTemp(filepath.Dir(d.dst), tempPrefix(d.dst, "old"))
+	old, err := mkTemp(filepath.Dir(d.dst), tempPrefix(d.dst, "old"))
 	if err != nil {
 		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
 	}
+	// Only forgotten, never removed here: on a failed swap it may hold
+	// the only copy of the old tree, which the next Begin puts back.
+	defer forgetTemp(old)
 	if err := os.Remove(old); err != nil {
 		return err
 	}
@@ -175,6 +224,7 @@ func (d *Dir) renameTwice() error {
 		os.Rename(old, d.dst)
 		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
 	}
+	removeTemp(d.tmp) // gone already: forget it
 	d.done = true
 	if err := os.RemoveAll(old); err != nil {
 		return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %v", d.dst, old, unwrap(err))
@@ -240,10 +290,13 @@ func recoverAndClean(dst string) error {
 		if m == nil || !e.IsDir() {
 			continue
 		}
+		p := filepath.Join(parent, e.Name())
 		if pid, err := strconv.Atoi(m[2]); err == nil && pid != os.Getpid() && alive(pid) {
 			continue // another run writing the same output right now
 		}
-		p := filepath.Join(parent, e.Name())
+		if isLive(p) {
+			continue // this process writing the same output right now
+		}
 		if m[1] == "old" && errors.Is(dstErr, os.ErrNotExist) {
 			if err := os.Rename(p, dst); err == nil {
 				dstErr = nil

@@ -624,5 +624,3 @@ func beginLocal(out *LocalOutput) (*atomicdir.Dir, error) {
 	}
 	return d, nil
 }
-
-

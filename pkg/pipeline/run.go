@@ -21,6 +21,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
@@ -30,7 +31,6 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
-	"github.com/muslrust-chef/muslrust-chef/pkg/tmpout"
 )
 
 // Runtime is what the caller supplies besides the knobs.
@@ -210,7 +210,7 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	// Two runs on one workspace take turns from export to publish, so dist/
 	// and the image never hold one run's binary for one platform and the
 	// other run's for another.
-	release, err := tmpout.LockParent(ctx, c.Dist, func() {
+	release, err := atomicdir.LockParent(ctx, c.Dist, func() {
 		fmt.Fprintf(rt.Log, "build: another run is writing %s; waiting for it to finish\n", c.Dist)
 	})
 	if err != nil {
@@ -466,6 +466,7 @@ func buildArgs(c *Config, b *Builder, strategy string, bp platform.Platform, loc
 	}
 	return args, nil, nil
 }
+
 // LocalCachePrefix selects BuildKit's local cache exporter in
 // MUSLRUST_CHEF_CACHE: local:<dir>.
 const LocalCachePrefix = "local:"
