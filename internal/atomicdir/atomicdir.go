@@ -141,6 +141,20 @@ func Begin(dst string, opts Options) (*Dir, error) {
 	return d, nil
 }
 
+// Check reports, without changing anything, the error Begin would give for
+// dst: callers run it before a long build so that an output they would
+// refuse at its end is refused at the start.
+func Check(dst, hint string) error {
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return err
+	}
+	if filepath.Dir(abs) == abs {
+		return fmt.Errorf("%s is the root directory: refusing to replace it; %s", dst, hint)
+	}
+	return checkOwned(abs, dst, hint)
+}
+
 // Path is the temporary directory to write the new tree into.
 func (d *Dir) Path() string { return d.tmp }
 

@@ -82,6 +82,16 @@ func (f *File) Commit() error {
 	return nil
 }
 
+// CheckFile reports, without changing anything, the error BeginFile would
+// give for dst.
+func CheckFile(dst string, opts FileOptions) error {
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return err
+	}
+	return checkOwnedFile(abs, dst, opts)
+}
+
 func checkOwnedFile(dst, shown string, opts FileOptions) error {
 	st, err := os.Lstat(dst)
 	if errors.Is(err, os.ErrNotExist) {

@@ -221,7 +221,7 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	if r.Strategy == StrategyCross {
 		req.Target = app.StageCrossExport
 	}
-	req.Local = &buildkit.LocalOutput{Dir: c.Dist, SplitPlatforms: true, Hint: "set -dist / MUSLRUST_CHEF_DIST to a new or empty directory (default dist)"}
+	req.Local = &buildkit.LocalOutput{Dir: c.Dist, SplitPlatforms: true, Hint: distHint}
 	if err := solve(ctx, rt, req, r); err != nil {
 		return r, err
 	}
@@ -290,6 +290,9 @@ func pushByDigest(ctx context.Context, c *Config, rt Runtime) (publish.Result, e
 
 // prepare resolves the configuration, inspects the builder, connects to
 // BuildKit, plans and assembles the solve request shared by cook and build.
+// distHint ends the refusal of a dist directory the kit did not write.
+const distHint = "set -dist / MUSLRUST_CHEF_DIST to a new or empty directory (default dist)"
+
 func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result, buildkit.Request, func(), error) {
 	noop := func() {}
 	if rt.Log == nil {
@@ -304,6 +307,23 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		return r, buildkit.Request{}, noop, err
 	}
 	r.Config = c
+	// A directory the kit would refuse to replace after the compile is
+	// refused now, before the builder, BuildKit or the planner run.
+	if dir, ok := strings.CutPrefix(strings.TrimSpace(c.Cache), LocalCachePrefix); ok && strings.TrimSpace(dir) != "" {
+		if err := atomicdir.Check(strings.TrimSpace(dir), buildkit.CacheDirHint); err != nil {
+			return r, buildkit.Request{}, noop, fmt.Errorf("cache directory: %w", err)
+		}
+	}
+	if what == "build" {
+		if err := atomicdir.Check(c.Dist, distHint); err != nil {
+			return r, buildkit.Request{}, noop, fmt.Errorf("local output: %w", err)
+		}
+		if out, err := publish.ParseOutput(c.Output); err == nil {
+			if err := publish.CheckOutput(out); err != nil {
+				return r, buildkit.Request{}, noop, err
+			}
+		}
+	}
 	if c.Builder == "" {
 		r.Builder, err = embeddedBuilder(c.BuilderArgs)
 	} else {

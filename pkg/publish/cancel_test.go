@@ -139,6 +139,13 @@ func TestTarballRefusesForeignFile(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != "my notes" {
 		t.Errorf("foreign file changed: %q", b)
 	}
+	// The same refusal, before any build (rust:build checks its output first).
+	if cerr := CheckOutput(Output{Kind: "tar", Path: path}); cerr == nil || cerr.Error() != err.Error() {
+		t.Errorf("CheckOutput: %v, want %v", cerr, err)
+	}
+	if err := CheckOutput(Output{Kind: "tar", Path: filepath.Join(parent, "new.tar")}); err != nil {
+		t.Errorf("CheckOutput of a new file: %v", err)
+	}
 	if got := leftovers(t, parent); len(got) != 0 {
 		t.Errorf("left behind: %v", got)
 	}

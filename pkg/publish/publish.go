@@ -94,16 +94,37 @@ func ParseTags(image string, extra []string, opts ...name.Option) ([]name.Tag, e
 	return tags, nil
 }
 
+var archiveOptions = atomicdir.FileOptions{
+	Hint:  "set -output / MUSLRUST_CHEF_OUTPUT to tar:<a new file or an image archive written before>",
+	Owned: isImageArchive,
+}
+
+const layoutHint = "set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>"
+
+// CheckOutput refuses, without writing anything, an oci:DIR or tar:FILE
+// output that Publish would refuse, so that a build can fail before its
+// compile instead of after it.
+func CheckOutput(o Output) error {
+	var err error
+	switch o.Kind {
+	case "oci":
+		err = atomicdir.Check(o.Path, layoutHint)
+	case "tar":
+		err = atomicdir.CheckFile(o.Path, archiveOptions)
+	}
+	if err != nil {
+		return fmt.Errorf("output: %w", err)
+	}
+	return nil
+}
+
 // beginArchive starts writing the tar:FILE archive at dst through a
 // temporary file beside it (internal/atomicdir). An existing file is
 // replaced only when it is an image archive (what tar:FILE writes): a
 // single file cannot carry the kit's marker, and a mistyped path must not
 // overwrite a user's file.
 func beginArchive(dst string) (*atomicdir.File, error) {
-	f, err := atomicdir.BeginFile(dst, atomicdir.FileOptions{
-		Hint:  "set -output / MUSLRUST_CHEF_OUTPUT to tar:<a new file or an image archive written before>",
-		Owned: isImageArchive,
-	})
+	f, err := atomicdir.BeginFile(dst, archiveOptions)
 	if err != nil {
 		return nil, fmt.Errorf("output: %w", err)
 	}
