@@ -35,8 +35,11 @@ import (
 
 // Runtime is what the caller supplies besides the knobs.
 type Runtime struct {
-	// BuildKit is a connected builder; nil connects with ConnectOptions
-	// (BUILDKIT_HOST, the current buildx builder, the Docker daemon).
+	// BuildKit is a connected builder; nil connects with ConnectOptions in
+	// buildkit.Connect's order: WithHost or BUILDKIT_HOST, the current
+	// buildx builder, the Docker daemon's BuildKit when it can do what the
+	// build needs, else a BuildKit container started (or reused) through
+	// the Docker API.
 	BuildKit       buildkit.Builder
 	ConnectOptions []buildkit.Option
 	// Stdout receives the published reference; Log the progress lines.
