@@ -148,7 +148,11 @@ func (Image) Merge(ctx context.Context,
 	if err != nil {
 		return fatal("image:merge", err)
 	}
-	res, err := merge.Merge(ctx, merge.Request{Digests: plan.Digests, Tags: plan.Tags})
+	regOpts, err := config.RegistryOptions()
+	if err != nil {
+		return mg.Fatal(2, "image:merge: "+err.Error())
+	}
+	res, err := merge.Merge(ctx, merge.Request{Digests: plan.Digests, Tags: plan.Tags, RegistryOptions: regOpts})
 	if err != nil {
 		return fatal("image:merge", err)
 	}

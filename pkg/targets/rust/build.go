@@ -105,14 +105,4 @@ func runtime(ctx context.Context, target string, workspace *string) (pipeline.Ru
 
 // registryOptions reads the registry deadlines: a registry that stops
 // answering fails the push instead of hanging the job.
-func registryOptions() ([]publish.RegistryOption, error) {
-	req, err := config.RegistryTimeout.Duration()
-	if err != nil {
-		return nil, err
-	}
-	push, err := config.PushTimeout.Duration()
-	if err != nil {
-		return nil, err
-	}
-	return []publish.RegistryOption{publish.WithRequestTimeout(req), publish.WithPushTimeout(push)}, nil
-}
+func registryOptions() ([]publish.RegistryOption, error) { return config.RegistryOptions() }
