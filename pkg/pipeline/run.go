@@ -42,6 +42,9 @@ type Runtime struct {
 	// the Docker API.
 	BuildKit       buildkit.Builder
 	ConnectOptions []buildkit.Option
+	// GitHubOutput is the file step outputs are appended to
+	// ($GITHUB_OUTPUT in Actions); empty writes nothing.
+	GitHubOutput string
 	// Stdout receives the published reference; Log the progress lines.
 	Stdout, Log io.Writer
 	// OnStatus sees every BuildKit status update.
@@ -248,6 +251,7 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 		Bin: c.Bin, Platforms: c.Platforms, Dist: c.Dist, Base: c.Base, Output: out,
 		Image: c.Image, Tags: c.Tags, Labels: rt.Labels, Created: rt.Created, Host: rt.Host,
 		Stdout: rt.Stdout, Log: rt.Log, RegistryOptions: rt.RegistryOptions, Options: rt.SlimOptions,
+		GitHubOutput: rt.GitHubOutput,
 	})
 	return r, err
 }
@@ -288,7 +292,7 @@ func pushByDigest(ctx context.Context, c *Config, rt Runtime) (publish.Result, e
 	byDigest, d := pushed.Reference, pushed.Digest
 	fmt.Fprintf(rt.Log, "split: pushed %s by digest; merge the platforms' digests with image:merge\n", p)
 	fmt.Fprintln(rt.Stdout, byDigest)
-	return pushed, ghoutput.Write([2]string{"image", byDigest}, [2]string{"digest", d.String()}, [2]string{"platform", p.String()})
+	return pushed, ghoutput.Write(rt.GitHubOutput, [2]string{"image", byDigest}, [2]string{"digest", d.String()}, [2]string{"platform", p.String()})
 }
 
 // prepare resolves the configuration, inspects the builder, connects to

@@ -123,7 +123,7 @@ func (Image) Push(ctx context.Context,
 	for _, t := range res.Tags {
 		fmt.Fprintln(os.Stdout, t)
 	}
-	if err := ghoutput.Write([2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
+	if err := ghoutput.Write(config.GitHubOutput(), [2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
 		return mg.Fatal(1, "image:push: pushed "+res.Ref+" but "+err.Error())
 	}
 	return nil
@@ -160,7 +160,7 @@ func (Image) Merge(ctx context.Context,
 	for _, t := range res.Tags {
 		fmt.Fprintln(os.Stdout, t)
 	}
-	if err := ghoutput.Write([2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
+	if err := ghoutput.Write(config.GitHubOutput(), [2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
 		return mg.Fatal(1, "image:merge: pushed "+res.Ref+" but "+err.Error())
 	}
 	return nil

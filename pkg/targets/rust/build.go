@@ -91,6 +91,7 @@ func runtime(ctx context.Context, target string, workspace *string) (pipeline.Ru
 		ConnectOptions:  bkOpts,
 		Credentials:     pipeline.Credentials{CargoTokens: tokens, SSHAgent: config.SSHAgent()},
 		RegistryOptions: regOpts,
+		GitHubOutput:    config.GitHubOutput(),
 		Stdout:          os.Stdout,
 		Log:             os.Stderr,
 		Labels: slim.Labels{
