@@ -41,22 +41,30 @@ var tempName = regexp.MustCompile(regexp.QuoteMeta(tempTag) + `(new|old)-([0-9]+
 // kit writes outputs through, so tests can check that none is left.
 func IsTemp(name string) bool { return tempName.MatchString(name) }
 
-// live holds the temporary paths this process is using: the pid in their
-// name is this process's, so recovery needs another way to tell them from
-// the leftovers of a killed earlier process that had the same pid.
+// live holds the temporary paths this process is using, each with the
+// flock(2) it holds on the directory for as long as it exists. The lock is
+// what tells a run still writing from a killed one's leftover, in this
+// process or another, in any PID namespace (two CI containers on one
+// checkout), and it dies with its process. Where the file system has no
+// flock, the pid in the name and this map tell them apart instead.
 var live = struct {
 	sync.Mutex
-	paths map[string]bool
-}{paths: map[string]bool{}}
+	paths map[string]*os.File
+}{paths: map[string]*os.File{}}
 
 func mkTemp(parent, prefix string) (string, error) {
 	live.Lock()
 	defer live.Unlock()
 	p, err := os.MkdirTemp(parent, prefix)
-	if err == nil {
-		live.paths[p] = true
+	if err != nil {
+		return p, err
 	}
-	return p, err
+	f, lerr := lockDir(p)
+	if lerr != nil {
+		f = nil // no flock here: the pid and this map still protect it
+	}
+	live.paths[p] = f
+	return p, nil
 }
 
 func removeTemp(p string) error {
@@ -67,6 +75,9 @@ func removeTemp(p string) error {
 
 func forgetTemp(p string) {
 	live.Lock()
+	if f := live.paths[p]; f != nil {
+		f.Close()
+	}
 	delete(live.paths, p)
 	live.Unlock()
 }
@@ -74,7 +85,8 @@ func forgetTemp(p string) {
 func isLive(p string) bool {
 	live.Lock()
 	defer live.Unlock()
-	return live.paths[p]
+	_, ok := live.paths[p]
+	return ok
 }
 
 // TestHookBeforeSwap, when set, runs after the new tree is complete and
@@ -238,7 +250,7 @@ func (d *Dir) renameTwice() error {
 		os.Rename(old, d.dst)
 		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
 	}
-	removeTemp(d.tmp) // gone already: forget it
+	forgetTemp(d.tmp)
 	d.done = true
 	if err := os.RemoveAll(old); err != nil {
 		return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %v", d.dst, old, unwrap(err))
@@ -305,11 +317,20 @@ func recoverAndClean(dst string) error {
 			continue
 		}
 		p := filepath.Join(parent, e.Name())
-		if pid, err := strconv.Atoi(m[2]); err == nil && pid != os.Getpid() && alive(pid) {
-			continue // another run writing the same output right now
-		}
 		if isLive(p) {
 			continue // this process writing the same output right now
+		}
+		lock, err := lockDir(p)
+		if errors.Is(err, errInUse) {
+			continue // another run writing the same output right now
+		}
+		if err != nil {
+			// No flock on this file system: judge by the pid.
+			if pid, err := strconv.Atoi(m[2]); err == nil && pid != os.Getpid() && alive(pid) {
+				continue
+			}
+		} else {
+			defer lock.Close()
 		}
 		if m[1] == "old" && errors.Is(dstErr, os.ErrNotExist) {
 			if err := os.Rename(p, dst); err == nil {

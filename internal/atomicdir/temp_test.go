@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -36,14 +37,13 @@ func TestSweepRemovesOnlyDeadTempsOfItsOwnNaming(t *testing.T) {
 	os.Mkdir(other, 0o755)
 	os.Mkdir(mine, 0o755)
 
-	writer := exec.Command("sleep", "30")
-	if err := writer.Start(); err != nil {
-		t.Fatal(err)
-	}
-	kill := func() { writer.Process.Kill(); writer.Wait() }
-	defer kill()
-	held := filepath.Join(parent, ".layout.muslrust-chef-new-"+strconv.Itoa(writer.Process.Pid)+"-1")
+	// A live writer in another process (flock(1) here, whose pid differs
+	// from the one in the name, as in another PID namespace) holds its
+	// directory's lock.
+	held := filepath.Join(parent, ".layout.muslrust-chef-new-"+deadPid+"-3")
 	os.Mkdir(held, 0o755)
+	kill := holdLock(t, held)
+	defer kill()
 
 	d, err := Begin(dst, Options{Writer: "test"})
 	if err != nil {
@@ -77,14 +77,46 @@ func TestSweepRemovesOnlyDeadTempsOfItsOwnNaming(t *testing.T) {
 	}
 	kill()
 	d.Abort()
-	d3, err := Begin(dst, Options{Writer: "test"})
-	if err != nil {
-		t.Fatal(err)
+	// The lock outlives flock(1) by a moment: its sleep child holds it.
+	for i := 0; ; i++ {
+		d3, err := Begin(dst, Options{Writer: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d3.Abort()
+		if _, err := os.Stat(held); os.IsNotExist(err) {
+			break
+		}
+		if i == 200 {
+			t.Fatalf("after its writer died, %s survived", held)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	d3.Abort()
-	if _, err := os.Stat(held); !os.IsNotExist(err) {
-		t.Errorf("after its writer died, %s survived", held)
+}
+
+// holdLock has flock(1) hold p's lock until the returned function kills it.
+func holdLock(t *testing.T, p string) func() {
+	t.Helper()
+	cmd := exec.Command("flock", "-x", p, "sleep", "30")
+	// flock(1) passes its lock to the command: kill the process group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("flock(1) (util-linux): %v", err)
 	}
+	kill := func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }
+	for i := 0; ; i++ {
+		f, err := lockDir(p)
+		if err != nil {
+			break
+		}
+		f.Close()
+		if i == 200 {
+			kill()
+			t.Fatal("flock(1) never took the lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return kill
 }
 
 // A second writer of the same outputs waits, says so once, and gives up
@@ -127,23 +159,7 @@ func TestLockParentTakesTurns(t *testing.T) {
 // The lock is another process's too (flock(1) holds it): the run waits.
 func TestLockParentSeesOtherProcess(t *testing.T) {
 	dist := filepath.Join(t.TempDir(), "dist")
-	parent := filepath.Dir(dist)
-	cmd := exec.Command("flock", "-x", parent, "sleep", "30")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("flock(1) (util-linux): %v", err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	for i := 0; ; i++ {
-		f, err := lockDir(parent)
-		if err != nil {
-			break
-		}
-		f.Close()
-		if i == 200 {
-			t.Fatal("flock(1) never took the lock")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	defer holdLock(t, filepath.Dir(dist))()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if _, err := LockParent(ctx, dist, nil); err == nil {
@@ -210,5 +226,27 @@ func TestFile(t *testing.T) {
 		if _, err := BeginFile(c.dst, FileOptions{}); err == nil || err.Error() != c.dst+c.want+"; " {
 			t.Errorf("%s: %v", c.dst, err)
 		}
+	}
+}
+
+// The temporary directory of a run still going (here under pid 1's name,
+// its lock held) is not touched; a leftover of a dead process is
+// (TestCrashBeforeSwap).
+func TestKeepsTempOfLiveRun(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "dist")
+	live := filepath.Join(filepath.Dir(dst), ".dist.muslrust-chef-new-1-123")
+	if err := os.Mkdir(live, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer holdLock(t, live)()
+	d, err := Begin(dst, Options{Writer: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Fatalf("a live run's temporary directory was removed: %v", err)
 	}
 }
