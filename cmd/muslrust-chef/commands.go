@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
@@ -153,17 +154,20 @@ func copyAtomic(src, dst, name string) (string, error) {
 		return "", err
 	}
 	dir := filepath.Dir(dst)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".tmp-")
+	// A missing directory is a mistyped --out, not one to create.
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("--out %s: cannot write in %s: no such directory; create it first", dst, dir)
+	}
+	out, err := atomicdir.BeginFile(dst, atomicdir.FileOptions{Hint: "choose another --out"})
+	if err != nil {
+		return "", fmt.Errorf("--out %s: %w", dst, err)
+	}
+	defer out.Abort()
+	tmp, err := os.OpenFile(out.Path(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("--out %s: cannot write in %s: %v", dst, dir, unwrapPath(err))
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Close()
 	if _, err := io.Copy(tmp, in); err != nil {
 		return "", fmt.Errorf("copying %s to %s: %v", src, dst, err)
 	}
@@ -177,10 +181,9 @@ func copyAtomic(src, dst, name string) (string, error) {
 	if err := tmp.Close(); err != nil {
 		return "", err
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", fmt.Errorf("--out %s: %v", dst, unwrapPath(err))
+	if err := out.Commit(); err != nil {
+		return "", fmt.Errorf("--out %s: %w", dst, err)
 	}
-	ok = true
 	return dst, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
@@ -284,10 +285,13 @@ func TestLocateOut(t *testing.T) {
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, want) {
 		t.Error("a failed locate changed --out")
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
-	more, _ := filepath.Glob(filepath.Join(binDir, ".*.tmp-*"))
-	if len(leftovers)+len(more) > 0 {
-		t.Errorf("temporary files left: %v %v", leftovers, more)
+	for _, d := range []string{dir, binDir} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if atomicdir.IsTemp(e.Name()) {
+				t.Errorf("temporary file left: %s", filepath.Join(d, e.Name()))
+			}
+		}
 	}
 }
 

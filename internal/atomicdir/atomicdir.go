@@ -1,10 +1,12 @@
-// Package atomicdir is how the kit replaces an output directory (the plan,
-// dist/, an OCI layout): write a complete new tree in a sibling temporary
-// directory, then swap it into place in one rename, so that a failed or
-// killed run leaves the old content whole. Only directories the kit wrote
-// are ever replaced: each carries a marker file, and a non-empty directory
-// without it is refused, so that a mistyped -plan=. or -dist=$HOME never
-// deletes anything.
+// Package atomicdir is how the kit replaces an output (the plan, dist/, an
+// OCI layout, a local cache, a tar:FILE archive): write a complete new tree
+// or file in a sibling temporary directory, then swap it into place in one
+// rename, so that a failed or killed run leaves the old content whole, and
+// the next run removes what a killed one left beside the output. Only
+// outputs the kit wrote are ever replaced: each directory carries a marker
+// file, and a non-empty directory without it is refused, so that a
+// mistyped -plan=. or -dist=$HOME never deletes anything. LockParent makes
+// two runs writing the same outputs take turns.
 package atomicdir
 
 import (
@@ -15,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 )
 
 // Marker is the file in every directory the kit writes; its content says
@@ -30,6 +33,60 @@ const tempTag = ".muslrust-chef-"
 
 func tempPrefix(dst, kind string) string {
 	return "." + filepath.Base(dst) + tempTag + kind + "-" + strconv.Itoa(os.Getpid()) + "-"
+}
+
+var tempName = regexp.MustCompile(regexp.QuoteMeta(tempTag) + `(new|old)-([0-9]+)-[0-9]+$`)
+
+// IsTemp reports whether a file name is one of the temporary siblings the
+// kit writes outputs through, so tests can check that none is left.
+func IsTemp(name string) bool { return tempName.MatchString(name) }
+
+// live holds the temporary paths this process is using, each with the
+// flock(2) it holds on the directory for as long as it exists. The lock is
+// what tells a run still writing from a killed one's leftover, in this
+// process or another, in any PID namespace (two CI containers on one
+// checkout), and it dies with its process. Where the file system has no
+// flock, the pid in the name and this map tell them apart instead.
+var live = struct {
+	sync.Mutex
+	paths map[string]*os.File
+}{paths: map[string]*os.File{}}
+
+func mkTemp(parent, prefix string) (string, error) {
+	live.Lock()
+	defer live.Unlock()
+	p, err := os.MkdirTemp(parent, prefix)
+	if err != nil {
+		return p, err
+	}
+	f, lerr := lockDir(p)
+	if lerr != nil {
+		f = nil // no flock here: the pid and this map still protect it
+	}
+	live.paths[p] = f
+	return p, nil
+}
+
+func removeTemp(p string) error {
+	err := os.RemoveAll(p)
+	forgetTemp(p)
+	return err
+}
+
+func forgetTemp(p string) {
+	live.Lock()
+	if f := live.paths[p]; f != nil {
+		f.Close()
+	}
+	delete(live.paths, p)
+	live.Unlock()
+}
+
+func isLive(p string) bool {
+	live.Lock()
+	defer live.Unlock()
+	_, ok := live.paths[p]
+	return ok
 }
 
 // TestHookBeforeSwap, when set, runs after the new tree is complete and
@@ -80,7 +137,7 @@ func Begin(dst string, opts Options) (*Dir, error) {
 	if err := checkOwned(abs, dst, opts.Hint); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, tempPrefix(abs, "new"))
+	tmp, err := mkTemp(parent, tempPrefix(abs, "new"))
 	if err != nil {
 		return nil, fmt.Errorf("cannot write next to %s: %v; choose a writable path", dst, unwrap(err))
 	}
@@ -96,6 +153,20 @@ func Begin(dst string, opts Options) (*Dir, error) {
 	return d, nil
 }
 
+// Check reports, without changing anything, the error Begin would give for
+// dst: callers run it before a long build so that an output they would
+// refuse at its end is refused at the start.
+func Check(dst, hint string) error {
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return err
+	}
+	if filepath.Dir(abs) == abs {
+		return fmt.Errorf("%s is the root directory: refusing to replace it; %s", dst, hint)
+	}
+	return checkOwned(abs, dst, hint)
+}
+
 // Path is the temporary directory to write the new tree into.
 func (d *Dir) Path() string { return d.tmp }
 
@@ -103,7 +174,7 @@ func (d *Dir) Path() string { return d.tmp }
 // Call it deferred.
 func (d *Dir) Abort() {
 	if !d.done {
-		os.RemoveAll(d.tmp)
+		removeTemp(d.tmp)
 		d.done = true
 	}
 }
@@ -137,13 +208,14 @@ func (d *Dir) Commit() error {
 		if err := os.Rename(d.tmp, d.dst); err != nil {
 			return fmt.Errorf("cannot move the output into %s: %v; choose a writable path", d.dst, unwrap(err))
 		}
+		forgetTemp(d.tmp)
 		d.done = true
 		return nil
 	}
 	if err := exchange(d.tmp, d.dst); err == nil {
 		// d.tmp now holds the old tree.
 		d.done = true
-		if err := os.RemoveAll(d.tmp); err != nil {
+		if err := removeTemp(d.tmp); err != nil {
 			return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %v", d.dst, d.tmp, unwrap(err))
 		}
 		return nil
@@ -158,10 +230,13 @@ func (d *Dir) Commit() error {
 // the two leaves the old tree whole beside dst, and the next Begin puts it
 // back.
 func (d *Dir) renameTwice() error {
-	old, err := os.MkdirTemp(filepath.Dir(d.dst), tempPrefix(d.dst, "old"))
+	old, err := mkTemp(filepath.Dir(d.dst), tempPrefix(d.dst, "old"))
 	if err != nil {
 		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
 	}
+	// Only forgotten, never removed here: on a failed swap it may hold
+	// the only copy of the old tree, which the next Begin puts back.
+	defer forgetTemp(old)
 	if err := os.Remove(old); err != nil {
 		return err
 	}
@@ -175,6 +250,7 @@ func (d *Dir) renameTwice() error {
 		os.Rename(old, d.dst)
 		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
 	}
+	forgetTemp(d.tmp)
 	d.done = true
 	if err := os.RemoveAll(old); err != nil {
 		return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %v", d.dst, old, unwrap(err))
@@ -240,10 +316,22 @@ func recoverAndClean(dst string) error {
 		if m == nil || !e.IsDir() {
 			continue
 		}
-		if pid, err := strconv.Atoi(m[2]); err == nil && pid != os.Getpid() && alive(pid) {
+		p := filepath.Join(parent, e.Name())
+		if isLive(p) {
+			continue // this process writing the same output right now
+		}
+		lock, err := lockDir(p)
+		if errors.Is(err, errInUse) {
 			continue // another run writing the same output right now
 		}
-		p := filepath.Join(parent, e.Name())
+		if err != nil {
+			// No flock on this file system: judge by the pid.
+			if pid, err := strconv.Atoi(m[2]); err == nil && pid != os.Getpid() && alive(pid) {
+				continue
+			}
+		} else {
+			defer lock.Close()
+		}
 		if m[1] == "old" && errors.Is(dstErr, os.ErrNotExist) {
 			if err := os.Rename(p, dst); err == nil {
 				dstErr = nil

@@ -203,19 +203,3 @@ func TestAbortLeavesOld(t *testing.T) {
 		t.Fatalf("abort left %v", s)
 	}
 }
-
-// The temporary directory of a run still going (here pid 1's) is not
-// touched; a leftover of a dead process is (TestCrashBeforeSwap).
-func TestKeepsTempOfLiveRun(t *testing.T) {
-	dst := filepath.Join(t.TempDir(), "dist")
-	live := filepath.Join(filepath.Dir(dst), ".dist.muslrust-chef-new-1-123")
-	if err := os.Mkdir(live, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := write(t, dst, opts, map[string]string{"a": "1"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(live); err != nil {
-		t.Fatalf("a live run's temporary directory was removed: %v", err)
-	}
-}

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/internal/faultproxy"
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
@@ -330,9 +331,7 @@ func tmpLeftovers(t *testing.T, dirs ...string) []string {
 	for _, d := range dirs {
 		entries, _ := os.ReadDir(d)
 		for _, e := range entries {
-			// .muslrust-chef-new-/-old-: internal/atomicdir's swap (dist/,
-			// the plan, oci:DIR); .tmp-: a tar:FILE being written.
-			if strings.Contains(e.Name(), ".muslrust-chef-") || strings.Contains(e.Name(), ".tmp-") {
+			if atomicdir.IsTemp(e.Name()) {
 				out = append(out, filepath.Join(d, e.Name()))
 			}
 		}
@@ -418,7 +417,7 @@ func TestSignalDuringOCIWrite(t *testing.T) {
 				t.Error("the previous layout changed")
 			}
 			result = fmt.Sprintf("exit %d %s after the signal", r.code, took.Round(10*time.Millisecond))
-			intact = "previous layout whole; no temp dir"
+			intact = "previous layout whole; no temporary directory"
 		})
 	}
 }
@@ -461,7 +460,7 @@ func TestFullDiskOnTheOutput(t *testing.T) {
 		t.Error("the previous layout changed")
 	}
 	result = fmt.Sprintf("exit %d: %s", r.code, line)
-	intact = "previous layout whole; no temp dir"
+	intact = "previous layout whole; no temporary directory"
 }
 
 // waitRunning waits until BuildKit's progress shows a RUN step of one of
@@ -592,7 +591,7 @@ func TestSignalDuringCook(t *testing.T) {
 			}
 			checkPlan(t, ws)
 			result = fmt.Sprintf("exit %d %s after SIGINT: %s", r.code, took.Round(10*time.Millisecond), line)
-			intact = "no solve left in buildkitd; dist/, OCI output absent; plan whole; no temp dir"
+			intact = "no solve left in buildkitd; dist/, OCI output absent; plan whole; no temporary directory"
 		})
 	}
 }
@@ -625,7 +624,7 @@ func TestBuildkitdKilledMidBuild(t *testing.T) {
 		t.Errorf("left behind: %v", left)
 	}
 	result = fmt.Sprintf("exit %d: %s", r.code, line)
-	intact = "dist/ and OCI output absent; no temp dir"
+	intact = "dist/ and OCI output absent; no temporary directory"
 }
 
 // Two rust:build at once on one workspace take turns over dist/: both

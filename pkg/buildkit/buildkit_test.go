@@ -204,9 +204,11 @@ RUN echo "the target stage must stop the build before this" && false
 	if _, err := os.Stat(filepath.Join(dist, "keep")); err != nil {
 		t.Errorf("pre-existing dist/keep was removed: %v", err)
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(dist), ".dist.tmp-*"))
-	if len(leftovers) > 0 {
-		t.Errorf("temporary output dirs left behind: %v", leftovers)
+	entries, _ := os.ReadDir(filepath.Dir(dist))
+	for _, e := range entries {
+		if atomicdir.IsTemp(e.Name()) {
+			t.Errorf("temporary output dir left behind: %s", e.Name())
+		}
 	}
 }
 

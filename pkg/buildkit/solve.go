@@ -193,7 +193,7 @@ func (b *builder) Solve(ctx context.Context, req Request) (*Result, error) {
 	var cacheOut *atomicdir.Dir
 	if req.CacheDir != "" {
 		if cacheOut, err = atomicdir.Begin(req.CacheDir, atomicdir.Options{Writer: "BuildKit's local cache export",
-			Hint: "give MUSLRUST_CHEF_CACHE=local: a new or empty directory"}); err != nil {
+			Hint: CacheDirHint}); err != nil {
 			return nil, fmt.Errorf("cache directory: %w", err)
 		}
 		defer cacheOut.Abort()
@@ -606,6 +606,10 @@ func existingDir(dir, what string) (string, error) {
 	return abs, nil
 }
 
+// CacheDirHint ends the refusal of a local cache directory the kit did not
+// write.
+const CacheDirHint = "give MUSLRUST_CHEF_CACHE=local: a new or empty directory"
+
 // beginLocal starts replacing the local output directory: the exporter
 // writes into a sibling temporary directory, which replaces Dir in one swap
 // after the solve (internal/atomicdir), so a cancelled, failed or killed
@@ -624,5 +628,3 @@ func beginLocal(out *LocalOutput) (*atomicdir.Dir, error) {
 	}
 	return d, nil
 }
-
-

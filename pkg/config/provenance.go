@@ -43,3 +43,7 @@ func GitRevision(ctx context.Context, dir string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// GitHubOutput is the file GitHub Actions reads step outputs from
+// ($GITHUB_OUTPUT), empty outside Actions.
+func GitHubOutput() string { return os.Getenv("GITHUB_OUTPUT") }

@@ -3,9 +3,11 @@ package config
 import (
 	"fmt"
 	"time"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
-// Registry deadlines of the rust:* targets' pushes (pkg/publish documents
+// Registry deadlines of the rust:* targets' pushes and image:merge (pkg/publish documents
 // the defaults; the Default strings here must match them).
 var (
 	RegistryTimeout = Knob{Env: "MUSLRUST_CHEF_REGISTRY_TIMEOUT", Default: "2m",
@@ -25,4 +27,19 @@ func (k Knob) Duration() (time.Duration, error) {
 		return 0, fmt.Errorf("%s=%q is not a duration: use a value such as 90s, 5m or 0 (no limit)", k.Env, s)
 	}
 	return d, nil
+}
+
+// RegistryOptions are the registry deadlines from MUSLRUST_CHEF_REGISTRY_TIMEOUT
+// and MUSLRUST_CHEF_PUSH_TIMEOUT, for every target that pushes with
+// go-containerregistry (rust:build, rust:slim, image:merge).
+func RegistryOptions() ([]publish.RegistryOption, error) {
+	req, err := RegistryTimeout.Duration()
+	if err != nil {
+		return nil, err
+	}
+	push, err := PushTimeout.Duration()
+	if err != nil {
+		return nil, err
+	}
+	return []publish.RegistryOption{publish.WithRequestTimeout(req), publish.WithPushTimeout(push)}, nil
 }

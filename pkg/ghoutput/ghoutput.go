@@ -8,10 +8,10 @@ import (
 	"strings"
 )
 
-// Write appends key=value lines to the file named by GITHUB_OUTPUT; it does
-// nothing outside Actions.
-func Write(pairs ...[2]string) error {
-	path := os.Getenv("GITHUB_OUTPUT")
+// Write appends key=value lines to path, the file GitHub Actions names in
+// GITHUB_OUTPUT (the caller reads the environment: pkg/config's
+// GitHubOutput); with path empty, outside Actions, it does nothing.
+func Write(path string, pairs ...[2]string) error {
 	if path == "" || len(pairs) == 0 {
 		return nil
 	}

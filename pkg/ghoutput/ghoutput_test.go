@@ -9,14 +9,13 @@ import (
 
 func TestAppendsAndRefusesLineBreaks(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out")
-	t.Setenv("GITHUB_OUTPUT", path)
-	if err := Write([2]string{"digest", "sha256:abc"}); err != nil {
+	if err := Write(path, [2]string{"digest", "sha256:abc"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write([2]string{"image", "r/app@sha256:abc"}); err != nil {
+	if err := Write(path, [2]string{"image", "r/app@sha256:abc"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write([2]string{"platform", "linux/amd64"}, [2]string{"bad", "a\nb"}); err == nil {
+	if err := Write(path, [2]string{"platform", "linux/amd64"}, [2]string{"bad", "a\nb"}); err == nil {
 		t.Fatal("a value with a line break was accepted")
 	}
 	data, _ := os.ReadFile(path)
@@ -29,8 +28,7 @@ func TestAppendsAndRefusesLineBreaks(t *testing.T) {
 func TestNoopOutsideActions(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	t.Setenv("GITHUB_OUTPUT", "")
-	if err := Write([2]string{"digest", "x"}); err != nil {
+	if err := Write("", [2]string{"digest", "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
@@ -40,8 +38,7 @@ func TestNoopOutsideActions(t *testing.T) {
 
 func TestUnwritableOutputIsAnError(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv("GITHUB_OUTPUT", dir) // a directory
-	err := Write([2]string{"digest", "x"})
+	err := Write(dir, [2]string{"digest", "x"}) // a directory
 	if err == nil || !strings.Contains(err.Error(), "cannot write GITHUB_OUTPUT "+dir) {
 		t.Fatalf("GITHUB_OUTPUT naming a directory: %v", err)
 	}

@@ -28,6 +28,8 @@ import (
 
 	"github.com/magefile/mage/mage"
 	"github.com/magefile/mage/mg"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 )
 
 // Main runs mage with os.Args and returns the exit code.
@@ -103,13 +105,20 @@ func Compile(dir string, stderr io.Writer) (string, int) {
 		if _, err := os.Stat(bin); err == nil {
 			return 0 // another run compiled it while we waited
 		}
-		tmp := fmt.Sprintf("%s.tmp-%d", bin, os.Getpid())
-		defer os.Remove(tmp)
-		code := mage.ParseAndRun(os.Stdout, stderr, os.Stdin, []string{"-d", dir, "-compile", tmp})
+		// Compiled beside it and renamed in (internal/atomicdir): a run
+		// killed mid-compile leaves no half binary, and its leftover is
+		// removed by the next compile.
+		out, err := atomicdir.BeginFile(bin, atomicdir.FileOptions{Hint: "remove " + cache})
+		if err != nil {
+			fmt.Fprintf(stderr, "magerun: %v\n", err)
+			return 1
+		}
+		defer out.Abort()
+		code := mage.ParseAndRun(os.Stdout, stderr, os.Stdin, []string{"-d", dir, "-compile", out.Path()})
 		if code != 0 {
 			return code
 		}
-		if err := os.Rename(tmp, bin); err != nil {
+		if err := out.Commit(); err != nil {
 			fmt.Fprintf(stderr, "magerun: %v\n", err)
 			return 1
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/internal/faults"
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 )
@@ -86,7 +87,8 @@ func TestConcurrentRunsInOneCheckout(t *testing.T) {
 		t.Fatalf("go not on PATH: %v", err)
 	}
 	dir := downstream(t, "hello")
-	t.Setenv("MAGEFILE_CACHE", t.TempDir())
+	cache := t.TempDir()
+	t.Setenv("MAGEFILE_CACHE", cache)
 	t.Setenv("GOFLAGS", "-mod=mod")
 	for round, greeting := range []string{"hello", "bonjour"} {
 		writeMagefile(t, dir, greeting)
@@ -118,6 +120,19 @@ func TestConcurrentRunsInOneCheckout(t *testing.T) {
 		entries, _ := os.ReadDir(filepath.Join(dir, "magefiles"))
 		if len(entries) != 1 {
 			t.Errorf("magefiles/ holds %d entries after the runs", len(entries))
+		}
+		compiled, _ := os.ReadDir(filepath.Join(cache, "magerun"))
+		bins := 0
+		for _, e := range compiled {
+			if atomicdir.IsTemp(e.Name()) {
+				t.Errorf("a temporary compile output is left in the cache: %s", e.Name())
+			}
+			if !strings.HasPrefix(e.Name(), "lock-") {
+				bins++
+			}
+		}
+		if bins != round+1 {
+			t.Errorf("the cache holds %d compiled binaries after round %d, want %d (one per magefile content)", bins, round+1, round+1)
 		}
 		took := time.Since(start).Round(100 * time.Millisecond)
 		t.Logf("round %d (%s): 4 concurrent runs in %s", round, greeting, took)

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -39,6 +38,11 @@ type Request struct {
 	Keychain authn.Keychain
 	// Transport is the HTTP transport (default: go-containerregistry's).
 	Transport http.RoundTripper
+	// RegistryOptions are the deadlines and retries of every registry
+	// request, as for a rust:* push (publish.WithRequestTimeout,
+	// WithPushTimeout, WithRetryBackoff); Keychain and Transport, when
+	// set, win over options of the same kind.
+	RegistryOptions []publish.RegistryOption
 	// NameOptions are used when parsing references (name.Insecure).
 	NameOptions []name.Option
 }
@@ -99,18 +103,17 @@ func Merge(ctx context.Context, req Request) (*Result, error) {
 				t.Name(), t.Context().Name(), repo.Name(), repo.Name())
 		}
 	}
-	kc := req.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
-	opts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(kc),
-		remote.WithRetryBackoff(remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 4}),
+	ropts := append([]publish.RegistryOption{}, req.RegistryOptions...)
+	if req.Keychain != nil {
+		ropts = append(ropts, publish.WithRegistryKeychain(req.Keychain))
 	}
 	if req.Transport != nil {
-		opts = append(opts, remote.WithTransport(req.Transport))
+		ropts = append(ropts, publish.WithRegistryTransport(req.Transport))
 	}
+	// The same deadlines as a rust:* push: a registry that stops
+	// answering fails the merge instead of hanging the job.
+	ctx, cancel, opts, pushError := publish.Session(ctx, ropts...)
+	defer cancel()
 
 	var adds []mutate.IndexAddendum
 	byPlatform := map[string]string{}
@@ -197,12 +200,12 @@ func Merge(ctx context.Context, req Request) (*Result, error) {
 	// Every child was just fetched from repo, so WriteIndex finds them
 	// there and uploads only the index manifest.
 	if err := remote.WriteIndex(byDigest, idx, opts...); err != nil {
-		return nil, publish.RegistryError(repo.RegistryStr(), repo.Name(), err)
+		return nil, pushError(repo.RegistryStr(), repo.Name(), err)
 	}
 	res := &Result{Digest: dg.String(), Ref: byDigest.Name()}
 	for _, t := range req.Tags {
 		if err := remote.Tag(t, idx, opts...); err != nil {
-			return res, publish.RegistryError(repo.RegistryStr(), t.Name(), err)
+			return res, pushError(repo.RegistryStr(), t.Name(), err)
 		}
 		res.Tags = append(res.Tags, t.Name())
 	}

@@ -413,7 +413,7 @@ func newContextLayout(c *Config, workspaceDir string, outside []string) (context
 		}
 		if rel, err := filepath.Rel(l.Dir, da); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
 			// The directory and the temporary siblings it is written
-			// through (".dist.tmp-*", ".muslrust-chef.new-*"): a fresh
+			// through (".dist.muslrust-chef-new-*", internal/atomicdir): a fresh
 			// temporary name in the context would change the context's
 			// checksum and rerun the build step every time.
 			rel = filepath.ToSlash(rel)

@@ -71,7 +71,7 @@ func TestContextHoldsOnlyWorkspaceAndOutsideCrates(t *testing.T) {
 	c := &Config{Workspace: ws, Dist: filepath.Join(ws, "dist"), PlanDir: filepath.Join(ws, "target", "muslrust-chef"), Cache: "local:" + filepath.Join(ws, "ci-cache")}
 	fixtures.WriteFile(t, ws, "dist/linux_amd64/app", "old binary\n")
 	fixtures.WriteFile(t, ws, "ci-cache/index.json", "{}\n")
-	fixtures.WriteFile(t, ws, ".ci-cache.tmp-123/index.json", "{}\n")
+	fixtures.WriteFile(t, ws, ".ci-cache.muslrust-chef-new-123-1/index.json", "{}\n")
 	l, err := newContextLayout(c, plan.Recipe.WorkspaceDir, plan.OutsideDirs)
 	if err != nil {
 		t.Fatal(err)

@@ -225,10 +225,11 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 	var digests []string
 	for _, p := range []string{"linux/amd64", "linux/arm64"} {
 		out := filepath.Join(t.TempDir(), "github-output")
-		t.Setenv("GITHUB_OUTPUT", out)
 		sp := e.settings(ws, p, image)
 		sp.Strategy = str(StrategySplit)
-		r, err := Build(ctx, sp, e.runtime(""))
+		rt := e.runtime("")
+		rt.GitHubOutput = out
+		r, err := Build(ctx, sp, rt)
 		if err != nil {
 			t.Fatalf("split %s: %v", p, err)
 		}

@@ -251,7 +251,7 @@ func TestContextSendsOnlyWorkspaceAndPathCrate(t *testing.T) {
 		}
 		rel, _ := filepath.Rel(out, p)
 		rel = filepath.ToSlash(rel)
-		// The export's own marker (internal/atomicdir) is not /src's.
+		// The marker is the kit's, written beside the export on the host.
 		if !strings.HasPrefix(rel, "repo/app/target/") && rel != atomicdir.Marker {
 			files = append(files, rel)
 		}

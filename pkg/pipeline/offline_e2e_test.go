@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 )
 
@@ -102,8 +103,11 @@ func offlineBuild(t *testing.T) {
 	if len(blobs) < 3 {
 		t.Fatalf("local cache holds %d blobs", len(blobs))
 	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".cache.tmp-*")); len(left) > 0 {
-		t.Fatalf("temporary cache directories left behind: %v", left)
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	for _, e := range entries {
+		if atomicdir.IsTemp(e.Name()) {
+			t.Fatalf("temporary cache directory left behind: %s", e.Name())
+		}
 	}
 	if !strings.Contains(e.log.String(), "build: local cache: import and export "+dir) {
 		t.Fatalf("log does not name the local cache:\n%s", e.log.String())

@@ -21,6 +21,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
@@ -30,15 +31,20 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
-	"github.com/muslrust-chef/muslrust-chef/pkg/tmpout"
 )
 
 // Runtime is what the caller supplies besides the knobs.
 type Runtime struct {
-	// BuildKit is a connected builder; nil connects with ConnectOptions
-	// (BUILDKIT_HOST, the current buildx builder, the Docker daemon).
+	// BuildKit is a connected builder; nil connects with ConnectOptions in
+	// buildkit.Connect's order: WithHost or BUILDKIT_HOST, the current
+	// buildx builder, the Docker daemon's BuildKit when it can do what the
+	// build needs, else a BuildKit container started (or reused) through
+	// the Docker API.
 	BuildKit       buildkit.Builder
 	ConnectOptions []buildkit.Option
+	// GitHubOutput is the file step outputs are appended to
+	// ($GITHUB_OUTPUT in Actions); empty writes nothing.
+	GitHubOutput string
 	// Stdout receives the published reference; Log the progress lines.
 	Stdout, Log io.Writer
 	// OnStatus sees every BuildKit status update.
@@ -210,7 +216,7 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	// Two runs on one workspace take turns from export to publish, so dist/
 	// and the image never hold one run's binary for one platform and the
 	// other run's for another.
-	release, err := tmpout.LockParent(ctx, c.Dist, func() {
+	release, err := atomicdir.LockParent(ctx, c.Dist, func() {
 		fmt.Fprintf(rt.Log, "build: another run is writing %s; waiting for it to finish\n", c.Dist)
 	})
 	if err != nil {
@@ -221,7 +227,7 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	if r.Strategy == StrategyCross {
 		req.Target = app.StageCrossExport
 	}
-	req.Local = &buildkit.LocalOutput{Dir: c.Dist, SplitPlatforms: true, Hint: "set -dist / MUSLRUST_CHEF_DIST to a new or empty directory (default dist)"}
+	req.Local = &buildkit.LocalOutput{Dir: c.Dist, SplitPlatforms: true, Hint: distHint}
 	if err := solve(ctx, rt, req, r); err != nil {
 		return r, err
 	}
@@ -250,6 +256,7 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 		Bin: c.Bin, Platforms: c.Platforms, Dist: c.Dist, Base: c.Base, Output: out,
 		Image: c.Image, Tags: c.Tags, Labels: rt.Labels, Created: rt.Created, Host: rt.Host,
 		Stdout: rt.Stdout, Log: rt.Log, RegistryOptions: rt.RegistryOptions, Options: rt.SlimOptions,
+		GitHubOutput: rt.GitHubOutput,
 	})
 	return r, err
 }
@@ -290,11 +297,14 @@ func pushByDigest(ctx context.Context, c *Config, rt Runtime) (publish.Result, e
 	byDigest, d := pushed.Reference, pushed.Digest
 	fmt.Fprintf(rt.Log, "split: pushed %s by digest; merge the platforms' digests with image:merge\n", p)
 	fmt.Fprintln(rt.Stdout, byDigest)
-	return pushed, ghoutput.Write([2]string{"image", byDigest}, [2]string{"digest", d.String()}, [2]string{"platform", p.String()})
+	return pushed, ghoutput.Write(rt.GitHubOutput, [2]string{"image", byDigest}, [2]string{"digest", d.String()}, [2]string{"platform", p.String()})
 }
 
 // prepare resolves the configuration, inspects the builder, connects to
 // BuildKit, plans and assembles the solve request shared by cook and build.
+// distHint ends the refusal of a dist directory the kit did not write.
+const distHint = "set -dist / MUSLRUST_CHEF_DIST to a new or empty directory (default dist)"
+
 func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result, buildkit.Request, func(), error) {
 	noop := func() {}
 	if rt.Log == nil {
@@ -309,6 +319,23 @@ func prepare(ctx context.Context, s Settings, rt *Runtime, what string) (*Result
 		return r, buildkit.Request{}, noop, err
 	}
 	r.Config = c
+	// A directory the kit would refuse to replace after the compile is
+	// refused now, before the builder, BuildKit or the planner run.
+	if dir, ok := strings.CutPrefix(strings.TrimSpace(c.Cache), LocalCachePrefix); ok && strings.TrimSpace(dir) != "" {
+		if err := atomicdir.Check(strings.TrimSpace(dir), buildkit.CacheDirHint); err != nil {
+			return r, buildkit.Request{}, noop, fmt.Errorf("cache directory: %w", err)
+		}
+	}
+	if what == "build" {
+		if err := atomicdir.Check(c.Dist, distHint); err != nil {
+			return r, buildkit.Request{}, noop, fmt.Errorf("local output: %w", err)
+		}
+		if out, err := publish.ParseOutput(c.Output); err == nil {
+			if err := publish.CheckOutput(out); err != nil {
+				return r, buildkit.Request{}, noop, err
+			}
+		}
+	}
 	if c.Builder == "" {
 		r.Builder, err = embeddedBuilder(c.BuilderArgs)
 	} else {
@@ -471,6 +498,7 @@ func buildArgs(c *Config, b *Builder, strategy string, bp platform.Platform, loc
 	}
 	return args, nil, nil
 }
+
 // LocalCachePrefix selects BuildKit's local cache exporter in
 // MUSLRUST_CHEF_CACHE: local:<dir>.
 const LocalCachePrefix = "local:"

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -69,7 +72,7 @@ func leftovers(t *testing.T, dir string) []string {
 	}
 	var out []string
 	for _, e := range entries {
-		if strings.Contains(e.Name(), ".tmp-") {
+		if atomicdir.IsTemp(e.Name()) {
 			out = append(out, e.Name())
 		}
 	}
@@ -101,12 +104,13 @@ func TestLayoutStopsWhenCancelledMidWrite(t *testing.T) {
 func TestTarballStopsWhenCancelledMidWrite(t *testing.T) {
 	parent := t.TempDir()
 	path := filepath.Join(parent, "app.tar")
-	if err := os.WriteFile(path, []byte("previous archive"), 0o644); err != nil {
+	amd64 := platform.Platform{OS: "linux", Arch: "amd64"}
+	if _, err := NewTarball(path, tags(t, "app:0"), amd64).Publish(context.Background(), twoPlatformIndex(t)); err != nil {
 		t.Fatal(err)
 	}
+	previous, _ := os.ReadFile(path)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	amd64 := platform.Platform{OS: "linux", Arch: "amd64"}
 	_, err := NewTarball(path, tags(t, "app:1"), amd64).Publish(ctx, cancellingIndex(t, cancel))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled write: %v", err)
@@ -114,17 +118,49 @@ func TestTarballStopsWhenCancelledMidWrite(t *testing.T) {
 	if got := leftovers(t, parent); len(got) != 0 {
 		t.Errorf("left behind: %v", got)
 	}
-	if b, _ := os.ReadFile(path); string(b) != "previous archive" {
+	if b, _ := os.ReadFile(path); !bytes.Equal(b, previous) {
 		t.Errorf("previous archive replaced")
 	}
 }
 
-// What a killed run left (a temp dir of the layout's naming nobody holds)
-// is removed by the next run.
+// tar:FILE replaces an image archive it wrote, never another file: a
+// mistyped path is refused in one line and left as it was.
+func TestTarballRefusesForeignFile(t *testing.T) {
+	parent := t.TempDir()
+	path := filepath.Join(parent, "notes.txt")
+	if err := os.WriteFile(path, []byte("my notes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	amd64 := platform.Platform{OS: "linux", Arch: "amd64"}
+	_, err := NewTarball(path, tags(t, "app:1"), amd64).Publish(context.Background(), twoPlatformIndex(t))
+	if err == nil || !strings.Contains(err.Error(), "notes.txt exists and is not a file muslrust-chef wrote: refusing to replace it; set -output / MUSLRUST_CHEF_OUTPUT to tar:") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("foreign file: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "my notes" {
+		t.Errorf("foreign file changed: %q", b)
+	}
+	// The same refusal, before any build (rust:build checks its output first).
+	if cerr := CheckOutput(Output{Kind: "tar", Path: path}); cerr == nil || cerr.Error() != err.Error() {
+		t.Errorf("CheckOutput: %v, want %v", cerr, err)
+	}
+	if err := CheckOutput(Output{Kind: "tar", Path: filepath.Join(parent, "new.tar")}); err != nil {
+		t.Errorf("CheckOutput of a new file: %v", err)
+	}
+	if got := leftovers(t, parent); len(got) != 0 {
+		t.Errorf("left behind: %v", got)
+	}
+}
+
+// What a killed run left (a temp dir of the layout's naming, its process
+// gone) is removed by the next run.
 func TestLayoutRemovesStaleTempDirs(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "oci")
-	stale := filepath.Join(parent, ".oci.tmp-12345", "blobs", "sha256")
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(parent, fmt.Sprintf(".oci.muslrust-chef-new-%d-1", dead.Process.Pid), "blobs", "sha256")
 	if err := os.MkdirAll(stale, 0o755); err != nil {
 		t.Fatal(err)
 	}

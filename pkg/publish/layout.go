@@ -33,7 +33,7 @@ func NewLayout(dir string, tags []name.Tag) *Layout {
 func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error) {
 	d, err := atomicdir.Begin(l.dir, atomicdir.Options{
 		Writer: "the OCI image layout of -output=oci:DIR",
-		Hint:   "set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>",
+		Hint:   layoutHint,
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("output: %w", err)

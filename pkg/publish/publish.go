@@ -4,16 +4,16 @@
 package publish
 
 import (
+	"archive/tar"
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/muslrust-chef/muslrust-chef/pkg/tmpout"
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 )
 
 // Publisher writes an index and returns a reference to what it wrote.
@@ -94,19 +94,62 @@ func ParseTags(image string, extra []string, opts ...name.Option) ([]name.Tag, e
 	return tags, nil
 }
 
-// atomicPath returns a locked temp directory beside dst, so the final
-// rename cannot cross file systems, after checking that dst's directory is
-// writable and removing what killed runs left there.
-func atomicPath(dst string) (*tmpout.Dir, error) {
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create output directory %s: %v; choose a writable path", dir, unwrapPathErr(err))
+var archiveOptions = atomicdir.FileOptions{
+	Hint:  "set -output / MUSLRUST_CHEF_OUTPUT to tar:<a new file or an image archive written before>",
+	Owned: isImageArchive,
+}
+
+const layoutHint = "set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>"
+
+// CheckOutput refuses, without writing anything, an oci:DIR or tar:FILE
+// output that Publish would refuse, so that a build can fail before its
+// compile instead of after it.
+func CheckOutput(o Output) error {
+	var err error
+	switch o.Kind {
+	case "oci":
+		err = atomicdir.Check(o.Path, layoutHint)
+	case "tar":
+		err = atomicdir.CheckFile(o.Path, archiveOptions)
 	}
-	tmp, err := tmpout.Beside(dst)
 	if err != nil {
-		return nil, fmt.Errorf("output directory %s is not writable: %v; choose a writable path", dir, unwrapPathErr(err))
+		return fmt.Errorf("output: %w", err)
 	}
-	return tmp, nil
+	return nil
+}
+
+// beginArchive starts writing the tar:FILE archive at dst through a
+// temporary file beside it (internal/atomicdir). An existing file is
+// replaced only when it is an image archive (what tar:FILE writes): a
+// single file cannot carry the kit's marker, and a mistyped path must not
+// overwrite a user's file.
+func beginArchive(dst string) (*atomicdir.File, error) {
+	f, err := atomicdir.BeginFile(dst, archiveOptions)
+	if err != nil {
+		return nil, fmt.Errorf("output: %w", err)
+	}
+	return f, nil
+}
+
+// isImageArchive reports whether path is a tar archive holding a top-level
+// manifest.json, as docker save and tar:FILE write. Headers only: tar
+// skips the content by seeking.
+func isImageArchive(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return false
+		}
+		if h.Name == "manifest.json" {
+			return true
+		}
+	}
 }
 
 func unwrapPathErr(err error) error {

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -316,6 +317,32 @@ func TestLayoutCrashKeepsOldLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
+		t.Fatalf("leftovers: %v", entries)
+	}
+}
+
+// Killed between writing the new archive and the rename: the old archive
+// is whole; the next write removes the killed run's leftover.
+func TestTarballCrashKeepsOldArchive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.tar")
+	amd64 := platform.Platform{OS: "linux", Arch: "amd64"}
+	if _, err := NewTarball(path, tags(t, "app:1"), amd64).Publish(context.Background(), twoPlatformIndex(t)); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(path)
+	crashtest.Run(t, path, func(path string) {
+		NewTarball(path, tags(t, "app:2"), amd64).Publish(context.Background(), twoPlatformIndex(t))
+	})
+	if b, _ := os.ReadFile(path); !bytes.Equal(b, old) {
+		t.Fatal("the old archive changed")
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 2 {
+		t.Fatalf("the killed run left nothing: %v", entries)
+	}
+	if _, err := NewTarball(path, tags(t, "app:3"), amd64).Publish(context.Background(), twoPlatformIndex(t)); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
 		t.Fatalf("leftovers: %v", entries)
 	}
 }

@@ -175,6 +175,21 @@ func (r *Registry) pushError(ctx context.Context, registry, what string, err err
 	return RegistryError(registry, what, err)
 }
 
+// Session gives another pusher (pkg/merge) what a Registry built with opts
+// pushes with: a context carrying the push deadline (cancel it when done),
+// the remote options (credentials, retries, the transport with the request
+// timeout), and the function that turns a failure into the one-line error
+// naming the registry, the pushed thing and the knob to change.
+func Session(ctx context.Context, opts ...RegistryOption) (context.Context, context.CancelFunc, []remote.Option, func(registry, what string, err error) error) {
+	r := &Registry{keychain: authn.DefaultKeychain, backoff: DefaultRetry, requestTimeout: DefaultRequestTimeout, pushTimeout: DefaultPushTimeout}
+	for _, o := range opts {
+		o(r)
+	}
+	ctx, cancel := r.pushContext(ctx)
+	fail := func(registry, what string, err error) error { return r.pushError(ctx, registry, what, err) }
+	return ctx, cancel, r.remoteOptions(ctx), fail
+}
+
 // Publish implements Publisher.
 func (r *Registry) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error) {
 	d, err := idx.Digest()

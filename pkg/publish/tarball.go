@@ -36,13 +36,12 @@ func (t *Tarball) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error
 	if st, err := os.Stat(t.path); err == nil && st.IsDir() {
 		return Result{}, fmt.Errorf("output %s is a directory; tar:FILE needs a file path", t.path)
 	}
-	tmpDir, err := atomicPath(t.path)
+	out, err := beginArchive(t.path)
 	if err != nil {
 		return Result{}, err
 	}
-	defer tmpDir.Remove()
-	tmp := filepath.Join(tmpDir.Path, "image.tar")
-	f, err := os.Create(tmp)
+	defer out.Abort()
+	f, err := os.Create(out.Path())
 	if err != nil {
 		return Result{}, fmt.Errorf("writing %s: %v", t.path, unwrapPathErr(err))
 	}
@@ -59,8 +58,8 @@ func (t *Tarball) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("writing %s: %w", t.path, err)
 	}
-	if err := os.Rename(tmp, t.path); err != nil {
-		return Result{}, fmt.Errorf("writing %s: %v; choose a writable path", t.path, unwrapPathErr(err))
+	if err := out.Commit(); err != nil {
+		return Result{}, fmt.Errorf("output: %w", err)
 	}
 	d, err := img.Digest()
 	if err != nil {

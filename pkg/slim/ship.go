@@ -35,6 +35,9 @@ type Request struct {
 	// PublishOptions are extra registry options (tests inject transports).
 	RegistryOptions []publish.RegistryOption
 	Options         []Option
+	// GitHubOutput is the file image and digest are appended to
+	// ($GITHUB_OUTPUT in Actions); empty writes nothing.
+	GitHubOutput string
 }
 
 // Ship verifies the dist binaries, builds the slim index and publishes it.
@@ -96,7 +99,7 @@ func Ship(ctx context.Context, req Request) (publish.Result, error) {
 		return publish.Result{}, err
 	}
 	fmt.Fprintln(req.Stdout, res.Reference)
-	if err := ghoutput.Write([2]string{"image", res.Reference}, [2]string{"digest", res.Digest.String()}); err != nil {
+	if err := ghoutput.Write(req.GitHubOutput, [2]string{"image", res.Reference}, [2]string{"digest", res.Digest.String()}); err != nil {
 		return res, err
 	}
 	return res, nil

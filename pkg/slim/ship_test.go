@@ -66,12 +66,11 @@ func TestShipToRegistryPrintsDigestAndWritesGitHubOutput(t *testing.T) {
 	reg := regtest.New(t)
 	regtest.EmptyDockerConfig(t)
 	ghOut := filepath.Join(t.TempDir(), "github_output")
-	t.Setenv("GITHUB_OUTPUT", ghOut)
 	var stdout bytes.Buffer
 	res, err := Ship(context.Background(), Request{
 		Platforms: both(t), Dist: staticDist(t), Base: Scratch,
 		Output: publish.Output{Kind: "registry"}, Image: reg.Host + "/team/app:2.0.1", Tags: []string{"2.0", "latest"},
-		Created: time.Unix(0, 0), Host: hostPlatform(t), Stdout: &stdout,
+		Created: time.Unix(0, 0), Host: hostPlatform(t), Stdout: &stdout, GitHubOutput: ghOut,
 	})
 	if err != nil {
 		t.Fatal(err)

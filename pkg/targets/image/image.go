@@ -125,7 +125,7 @@ func (Image) Push(ctx context.Context,
 	for _, t := range res.Tags {
 		fmt.Fprintln(os.Stdout, t)
 	}
-	if err := ghoutput.Write([2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
+	if err := ghoutput.Write(config.GitHubOutput(), [2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
 		return mg.Fatal(1, "image:push: pushed "+res.Ref+" but "+err.Error())
 	}
 	return nil
@@ -150,7 +150,11 @@ func (Image) Merge(ctx context.Context,
 	if err != nil {
 		return fatal("image:merge", err)
 	}
-	res, err := merge.Merge(ctx, merge.Request{Digests: plan.Digests, Tags: plan.Tags})
+	regOpts, err := config.RegistryOptions()
+	if err != nil {
+		return mg.Fatal(2, "image:merge: "+err.Error())
+	}
+	res, err := merge.Merge(ctx, merge.Request{Digests: plan.Digests, Tags: plan.Tags, RegistryOptions: regOpts})
 	if err != nil {
 		return fatal("image:merge", err)
 	}
@@ -158,7 +162,7 @@ func (Image) Merge(ctx context.Context,
 	for _, t := range res.Tags {
 		fmt.Fprintln(os.Stdout, t)
 	}
-	if err := ghoutput.Write([2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
+	if err := ghoutput.Write(config.GitHubOutput(), [2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
 		return mg.Fatal(1, "image:merge: pushed "+res.Ref+" but "+err.Error())
 	}
 	return nil

@@ -91,6 +91,7 @@ func runtime(ctx context.Context, target string, workspace *string) (pipeline.Ru
 		ConnectOptions:  bkOpts,
 		Credentials:     pipeline.Credentials{CargoTokens: tokens, SSHAgent: config.SSHAgent()},
 		RegistryOptions: regOpts,
+		GitHubOutput:    config.GitHubOutput(),
 		Stdout:          os.Stdout,
 		Log:             os.Stderr,
 		Labels: slim.Labels{
@@ -105,14 +106,4 @@ func runtime(ctx context.Context, target string, workspace *string) (pipeline.Ru
 
 // registryOptions reads the registry deadlines: a registry that stops
 // answering fails the push instead of hanging the job.
-func registryOptions() ([]publish.RegistryOption, error) {
-	req, err := config.RegistryTimeout.Duration()
-	if err != nil {
-		return nil, err
-	}
-	push, err := config.PushTimeout.Duration()
-	if err != nil {
-		return nil, err
-	}
-	return []publish.RegistryOption{publish.WithRequestTimeout(req), publish.WithPushTimeout(push)}, nil
-}
+func registryOptions() ([]publish.RegistryOption, error) { return config.RegistryOptions() }

@@ -59,6 +59,7 @@ func (Rust) Slim(ctx context.Context,
 	}
 	req := slim.Request{
 		RegistryOptions: regOpts,
+		GitHubOutput:    config.GitHubOutput(),
 		Bin:             config.Bin.Value(bin),
 		Platforms:       ps,
 		Dist:            config.Dist.Value(dist),

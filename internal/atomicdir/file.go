@@ -1,0 +1,114 @@
+package atomicdir
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// File is one replacement of a single output file (tar:FILE) in progress:
+// the new file is written in a temporary sibling directory of the kit's
+// naming, so that a killed run's leftover is recognised and removed like a
+// directory's, and renamed over the destination only when complete.
+type File struct {
+	dst, tmp string
+	done     bool
+}
+
+// FileOptions say who writes the file and which existing file it may
+// replace.
+type FileOptions struct {
+	// Hint ends the refusal message: what the user should do instead.
+	Hint string
+	// Owned reports whether the existing regular file at path is one the
+	// writer would have produced, so that replacing it loses nothing a
+	// user wrote (a single file cannot carry a marker). Nil allows any
+	// regular file.
+	Owned func(path string) bool
+}
+
+// BeginFile checks that dst may be replaced (absent, an empty file, or a
+// file opts.Owned accepts), removes what a killed earlier run left beside
+// it, and creates the temporary path the caller writes the new file to
+// (Path).
+func BeginFile(dst string, opts FileOptions) (*File, error) {
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(abs)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %v; choose a writable path", parent, unwrap(err))
+	}
+	if err := recoverAndClean(abs); err != nil {
+		return nil, err
+	}
+	if err := checkOwnedFile(abs, dst, opts); err != nil {
+		return nil, err
+	}
+	tmp, err := mkTemp(parent, tempPrefix(abs, "new"))
+	if err != nil {
+		return nil, fmt.Errorf("cannot write next to %s: %v; choose a writable path", dst, unwrap(err))
+	}
+	return &File{dst: abs, tmp: tmp}, nil
+}
+
+// Path is the temporary file to write the new content to.
+func (f *File) Path() string { return filepath.Join(f.tmp, filepath.Base(f.dst)) }
+
+// Abort removes the temporary file; after Commit it does nothing. Call it
+// deferred.
+func (f *File) Abort() {
+	if !f.done {
+		removeTemp(f.tmp)
+		f.done = true
+	}
+}
+
+// Commit renames the new file over dst in one step: dst is the old file or
+// the new one at every instant.
+func (f *File) Commit() error {
+	if f.done {
+		return errors.New("atomicdir: Commit after Commit or Abort")
+	}
+	if TestHookBeforeSwap != nil {
+		TestHookBeforeSwap(f.dst)
+	}
+	if err := os.Rename(f.Path(), f.dst); err != nil {
+		return fmt.Errorf("cannot move the output into %s: %v; choose a writable path", f.dst, unwrap(err))
+	}
+	f.Abort()
+	return nil
+}
+
+// CheckFile reports, without changing anything, the error BeginFile would
+// give for dst.
+func CheckFile(dst string, opts FileOptions) error {
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return err
+	}
+	return checkOwnedFile(abs, dst, opts)
+}
+
+func checkOwnedFile(dst, shown string, opts FileOptions) error {
+	st, err := os.Lstat(dst)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %v; %s", shown, unwrap(err), opts.Hint)
+	}
+	switch {
+	case st.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("%s is a symbolic link: refusing to replace it; %s", shown, opts.Hint)
+	case st.IsDir():
+		return fmt.Errorf("%s is a directory: refusing to replace it with a file; %s", shown, opts.Hint)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file: refusing to replace it; %s", shown, opts.Hint)
+	case st.Size() == 0 || opts.Owned == nil || opts.Owned(dst):
+		return nil
+	}
+	return fmt.Errorf("%s exists and is not a file muslrust-chef wrote: refusing to replace it; %s", shown, opts.Hint)
+}

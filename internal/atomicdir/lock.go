@@ -1,0 +1,68 @@
+//go:build unix
+
+package atomicdir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var errInUse = errors.New("in use by another process")
+
+// LockParent takes an exclusive lock on dst's parent directory, so that two
+// runs writing the same outputs (dist/ from two rust:build at once) take
+// turns instead of mixing their files. While another process holds it,
+// waiting is called once and the lock is retried until ctx ends. The
+// returned function releases it. The lock is flock(2)'s: it dies with its
+// process, so a killed run never leaves it held.
+func LockParent(ctx context.Context, dst string, waiting func()) (func(), error) {
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(abs)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %v; choose a writable path", parent, unwrap(err))
+	}
+	told := false
+	for {
+		f, err := lockDir(parent)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, errInUse) {
+			return nil, fmt.Errorf("locking %s: %w", parent, err)
+		}
+		if !told && waiting != nil {
+			waiting()
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// lockDir takes path's flock without waiting.
+func lockDir(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, errInUse
+		}
+		return nil, err
+	}
+	return f, nil
+}

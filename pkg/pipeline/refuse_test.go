@@ -1,0 +1,57 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+)
+
+// A dist, local cache or oci:DIR directory of the user's is refused before the
+// builder is read, BuildKit contacted or the plan written, not after the
+// compile: the BuildKit address here leads nowhere, and no plan appears.
+func TestForeignOutputsRefusedFirst(t *testing.T) {
+	type runner func(context.Context, Settings, Runtime) (*Result, error)
+	for _, c := range []struct {
+		name, want string
+		set        func(*Settings, string)
+		runs       []runner // rust:cook writes no dist/
+	}{
+		{"dist", "local output: ", func(s *Settings, d string) { s.Dist = str(d) }, []runner{Build}},
+		{"cache", "cache directory: ", func(s *Settings, d string) { s.Cache = str("local:" + d) }, []runner{Build, Cook}},
+		{"oci", "output: ", func(s *Settings, d string) { s.Output = str("oci:" + d) }, []runner{Build}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ws := fixtures.CopyTree(t, testdataApp)
+			foreign := t.TempDir()
+			fixtures.WriteFile(t, foreign, "notes.txt", "mine\n")
+			plan := filepath.Join(t.TempDir(), "plan")
+			s := Settings{
+				Workspace: str(ws), Platforms: str("linux/amd64"), Image: str("127.0.0.1:1/app:1"),
+				Dist: str(filepath.Join(ws, "dist")), PlanDir: str(plan), Output: str("registry"), Cache: str("off"),
+			}
+			c.set(&s, foreign)
+			rt := Runtime{ConnectOptions: []buildkit.Option{buildkit.WithHost("unix://" + filepath.Join(t.TempDir(), "no.sock"))}}
+			for _, run := range c.runs {
+				r, err := run(context.Background(), s, rt)
+				want := c.want + foreign + " is a non-empty directory muslrust-chef did not write"
+				if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+					t.Fatalf("error %v, want %q", err, want)
+				}
+				if r != nil && (r.Builder != nil || r.Plan != nil) {
+					t.Fatal("the builder was read or the plan written before the refusal")
+				}
+				if _, err := os.Stat(plan); !os.IsNotExist(err) {
+					t.Fatalf("plan written: %v", err)
+				}
+				if b, _ := os.ReadFile(filepath.Join(foreign, "notes.txt")); string(b) != "mine\n" {
+					t.Fatal("the foreign directory changed")
+				}
+			}
+		})
+	}
+}
