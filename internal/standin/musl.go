@@ -238,7 +238,6 @@ func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 	return Result{Ref: ref.String(), Built: true, Took: time.Since(start)}, nil
 }
 
-
 func linkOrCopy(from, to string) error {
 	if err := os.Link(from, to); err == nil {
 		return nil

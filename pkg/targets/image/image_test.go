@@ -17,8 +17,8 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
-	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
+	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/targets/image"
 )
