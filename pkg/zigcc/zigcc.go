@@ -228,8 +228,15 @@ func CompilerArgs(t Tool, triple string, args []string, lfs64 string) ([]string,
 var selfContainedObjects = map[string]bool{"crt1.o": true, "rcrt1.o": true, "Scrt1.o": true, "crti.o": true, "crtn.o": true,
 	"crtbegin.o": true, "crtbeginS.o": true, "crtbeginT.o": true, "crtend.o": true, "crtendS.o": true}
 
+// isSelfContained also takes a bare name ("rcrt1.o"): rustc passes one when
+// its sysroot has no self-contained directory (a std built from rust-src),
+// leaving the linker to find a file zig does not have; objects rustc
+// compiled are always absolute paths.
 func isSelfContained(a string) bool {
-	return selfContainedObjects[filepath.Base(a)] && isSelfContainedDir(filepath.Dir(a))
+	if !selfContainedObjects[filepath.Base(a)] {
+		return false
+	}
+	return !strings.Contains(a, "/") || isSelfContainedDir(filepath.Dir(a))
 }
 
 // isSelfContainedDir: rustc's self-contained directory holds its own musl

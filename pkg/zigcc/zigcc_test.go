@@ -112,6 +112,16 @@ func TestCompilerArgsLink(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("CompilerArgs =\n %q\nwant\n %q", got, want)
 	}
+	// A sysroot without a self-contained directory (std built from
+	// rust-src): rustc names the start files bare, for the linker to find.
+	got, err = CompilerArgs(CC, "x86_64-unknown-linux-musl", []string{"-m64", "rcrt1.o", "crti.o", "crtbeginS.o", "/tmp/rustcX/symbols.o",
+		"/src/target/deps/app.rcgu.o", "-o", "/t/app", "-static-pie", "crtendS.o", "crtn.o"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"cc", "-target", "x86_64-linux-musl", "-m64", "/tmp/rustcX/symbols.o", "/src/target/deps/app.rcgu.o", "-o", "/t/app", "-static-pie"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("bare start files: %q, want %q", got, want)
+	}
 	// C++ keeps the tool; no forwarders when none are given.
 	got, err = CompilerArgs(CXX, "x86_64-unknown-linux-musl", []string{"a.o", "-o", "a"}, "")
 	if err != nil {
