@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	dockerclient "github.com/moby/moby/client"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
@@ -43,38 +42,14 @@ func captureStderr(t *testing.T, f func() error) (string, error) {
 // reuses it and finds the cook layer in its volume.
 func TestCookAndBuildOnStartedBuildkit(t *testing.T) {
 	dockerHost := testinfra.DockerSocket(t)
-	registry := testinfra.Registry(t)
 	bkImage := standin.BuildkitImage(t)
 	builder := standin.Image(t)
+	name := standin.UseStartedBuildkit(t, dockerHost)
 	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	name := "muslrust-chef-test-rust-" + time.Now().Format("150405.000000")
-	name = strings.ReplaceAll(name, ".", "-")
-	cleanup := func() {
-		ctx := context.Background()
-		if _, err := cli.ContainerRemove(ctx, name, dockerclient.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			t.Errorf("removing %s: %v", name, err)
-		}
-		if _, err := cli.VolumeRemove(ctx, name+"_state", dockerclient.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			t.Errorf("removing volume: %v", err)
-		}
-	}
-	t.Cleanup(cleanup)
-
-	toml := filepath.Join(t.TempDir(), "buildkitd.toml")
-	if err := os.WriteFile(toml, []byte("[registry.\""+registry+"\"]\n  http = true\n  insecure = true\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("BUILDKIT_HOST", "")
-	t.Setenv("DOCKER_HOST", dockerHost)
-	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no buildx builder selected
-	t.Setenv("MUSLRUST_CHEF_BUILDKIT_IMAGE", bkImage)
-	t.Setenv("MUSLRUST_CHEF_BUILDKIT_CONTAINER", name)
-	t.Setenv("MUSLRUST_CHEF_BUILDKIT_NETWORK", "host")
-	t.Setenv("MUSLRUST_CHEF_BUILDKITD_CONFIG", toml)
 	t.Setenv("BUILDKIT_PROGRESS", "plain")
 	// A workspace without dependencies: the point is where BuildKit runs
 	// and what its volume keeps, not cargo (the other tests cover that),
