@@ -548,8 +548,8 @@ func activeSolves(t *testing.T, bk, marker string) []string {
 
 // A signal while BuildKit cooks: out within 5 s, the solve cancelled in
 // buildkitd, dist/, plan and OCI output old-or-absent. (The signal during
-// an export is TestSignalDuringOCIWrite's, during a push
-// TestSignalDuringPush's.)
+// the export to dist/ is TestSignalDuringExport's, while writing oci:DIR
+// TestSignalDuringOCIWrite's, during a push TestSignalDuringPush's.)
 func TestSignalDuringCook(t *testing.T) {
 	bk := testinfra.Buildkitd(t)
 	for _, tc := range []struct{ stage string }{{"cook"}} {
@@ -786,6 +786,17 @@ func bigBinary(t *testing.T, ws string, size int) {
 // A signal while BuildKit's local exporter writes dist/: out within 5 s,
 // the solve cancelled in buildkitd, dist/ still the previous run's bytes,
 // no temporary directory beside it.
+// exportVertex is the plain-progress prefix ("#12") of BuildKit's local
+// export vertex, once it has started.
+func exportVertex(progress string) string {
+	for _, l := range strings.Split(progress, "\n") {
+		if n, rest, ok := strings.Cut(l, " "); ok && strings.HasPrefix(n, "#") && strings.HasPrefix(rest, "exporting to client") {
+			return n
+		}
+	}
+	return ""
+}
+
 func TestSignalDuringExport(t *testing.T) {
 	var result, intact string
 	Record(t, "SIGINT during export to dist/", &result, &intact)
@@ -806,21 +817,27 @@ func TestSignalDuringExport(t *testing.T) {
 	}
 	bigBinary(t, ws, 384<<20)
 	r := start(t, ws, env, "rust:build")
+	var vertex string
 	waitFor(t, "the export to dist/", func() bool {
 		select {
 		case <-r.done:
 			t.Fatalf("finished before the export was seen: exit %d", r.code)
 		default:
 		}
-		return strings.Contains(r.stderr.String(), "exporting to client")
+		vertex = exportVertex(r.stderr.String())
+		return vertex != ""
 	})
 	exporting := len(tmpLeftovers(t, ws)) > 0
 	sent := time.Now()
 	r.cmd.Process.Signal(syscall.SIGINT)
+	seen := r.stderr.String()
 	r.wait(t, 5*time.Second)
 	took := time.Since(sent)
 	if !exporting {
 		t.Fatal("no temporary directory beside dist/ while exporting")
+	}
+	if strings.Contains(seen, vertex+" DONE") {
+		t.Fatal("the export was done before SIGINT was sent (make the binary bigger)")
 	}
 	if r.code == 0 {
 		t.Fatal("exit 0: the export finished before SIGINT took effect (make the binary bigger)")
@@ -842,6 +859,12 @@ func TestSignalDuringExport(t *testing.T) {
 	if left := tmpLeftovers(t, ws, filepath.Join(ws, "dist"), filepath.Join(ws, "out")); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
 	}
-	result = fmt.Sprintf("exit %d %s after SIGINT: %s", r.code, took.Round(10*time.Millisecond), line)
+	at := "export started"
+	for _, l := range strings.Split(seen, "\n") {
+		if strings.HasPrefix(l, vertex+" copying files") {
+			at = strings.TrimPrefix(l, vertex+" ")
+		}
+	}
+	result = fmt.Sprintf("signal at %q; exit %d %s after it: %s", at, r.code, took.Round(10*time.Millisecond), line)
 	intact = fmt.Sprintf("no solve left in buildkitd; dist/ the previous run's (%d bytes); no temporary directory", len(oldBin))
 }
