@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -549,8 +548,8 @@ func activeSolves(t *testing.T, bk, marker string) []string {
 
 // A signal while BuildKit cooks: out within 5 s, the solve cancelled in
 // buildkitd, dist/, plan and OCI output old-or-absent. (The signal during
-// an export is TestSignalDuringOCIWrite's, during a push
-// TestSignalDuringPush's.)
+// the export to dist/ is TestSignalDuringExport's, while writing oci:DIR
+// TestSignalDuringOCIWrite's, during a push TestSignalDuringPush's.)
 func TestSignalDuringCook(t *testing.T) {
 	bk := testinfra.Buildkitd(t)
 	for _, tc := range []struct{ stage string }{{"cook"}} {
@@ -628,29 +627,244 @@ func TestBuildkitdKilledMidBuild(t *testing.T) {
 }
 
 // Two rust:build at once on one workspace take turns over dist/: both
-// succeed, each image holds the binary of one run.
+// succeed (or one fails with one line), one waits for the other, and
+// dist/ afterwards holds only binaries of one run. The runs compile the
+// same sources with different --cfg flags, so each binary says which run
+// built it.
 func TestTwoBuildsAtOnce(t *testing.T) {
 	var result, intact string
 	Record(t, "two rust:build at once on one workspace", &result, &intact)
 	bk := testinfra.Buildkitd(t)
-	ws, _ := buildWorkspace(t)
-	a := start(t, ws, buildEnv(t, bk, "MUSLRUST_CHEF_OUTPUT=oci:out/a"), "rust:build")
+	ws, nonce := buildWorkspace(t)
+	runMarker(t, ws, nonce)
+	// Fixed cfg names keep each run's cook cached across suite runs; the
+	// source nonce makes both build steps run.
+	flags := func(name string) string {
+		return "MUSLRUST_CHEF_RUSTFLAGS=-C target-feature=+crt-static --cfg faults_run_" + name
+	}
+	a := start(t, ws, buildEnv(t, bk, "MUSLRUST_CHEF_OUTPUT=oci:out/a", flags("a")), "rust:build")
 	time.Sleep(500 * time.Millisecond)
-	b := start(t, ws, buildEnv(t, bk, "MUSLRUST_CHEF_OUTPUT=oci:out/b"), "rust:build")
+	b := start(t, ws, buildEnv(t, bk, "MUSLRUST_CHEF_OUTPUT=oci:out/b", flags("b")), "rust:build")
 	a.wait(t, 15*time.Minute)
 	b.wait(t, 15*time.Minute)
-	if a.code != 0 || b.code != 0 {
-		t.Fatalf("exits %d and %d: %q / %q", a.code, b.code, a.errorLine(), b.errorLine())
+	runs := map[string]*run{"a": a, "b": b}
+
+	var waiter string
+	for name, r := range runs {
+		if strings.Contains(r.stderr.String(), "another run is writing") {
+			if waiter != "" {
+				t.Fatal("both runs say they waited for the other")
+			}
+			waiter = name
+		}
 	}
-	bin, err := os.ReadFile(filepath.Join(ws, "dist", "linux_amd64", "app"))
+	if waiter == "" {
+		t.Fatal("neither run waited for the other (no \"another run is writing ...; waiting for it to finish\" in either log)")
+	}
+	var failed []string
+	for name, r := range runs {
+		if r.code != 0 {
+			failed = append(failed, fmt.Sprintf("run %s exit %d: %s", name, r.code, oneLine(t, r)))
+		}
+	}
+	if len(failed) == 2 {
+		t.Fatalf("both runs failed: %v", failed)
+	}
+
+	// Every binary in dist/ must carry one run's marker, the same run's,
+	// and that run must have succeeded; with both succeeding it is the
+	// one that waited, which wrote last.
+	var from string
+	var bins []string
+	err := filepath.WalkDir(filepath.Join(ws, "dist"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() == atomicdir.Marker {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(ws, p)
+		bins = append(bins, rel)
+		var got []string
+		for name := range runs {
+			if bytes.Contains(data, []byte(markerOf(name, nonce))) {
+				got = append(got, name)
+			}
+		}
+		switch {
+		case len(got) != 1:
+			t.Errorf("%s: carries markers %v, want exactly one run's", rel, got)
+		case from == "":
+			from = got[0]
+		case from != got[0]:
+			t.Errorf("dist/ is a mix: %s is run %s's, an earlier file run %s's", rel, got[0], from)
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waited := strings.Contains(a.stderr.String()+b.stderr.String(), "waiting for it to finish")
+	if len(bins) == 0 {
+		t.Fatal("dist/ holds no binary")
+	}
+	if runs[from] != nil && runs[from].code != 0 {
+		t.Errorf("dist/ holds the binaries of run %s, which failed", from)
+	}
+	if len(failed) == 0 && from != waiter {
+		t.Errorf("dist/ is run %s's, but run %s waited and so wrote last", from, waiter)
+	}
 	if left := tmpLeftovers(t, ws, filepath.Join(ws, "out")); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
 	}
-	result = fmt.Sprintf("both exit 0 (%s, %s); one waited for the other: %t", a.took.Round(time.Second), b.took.Round(time.Second), waited)
-	intact = fmt.Sprintf("dist/linux_amd64/app whole (%d bytes), from one run", len(bin))
-	_ = io.Discard
+	if len(failed) == 0 {
+		result = fmt.Sprintf("both exit 0 (a %s, b %s); run %s waited for the other", a.took.Round(time.Second), b.took.Round(time.Second), waiter)
+	} else {
+		result = fmt.Sprintf("%s; run %s waited for the other", failed[0], waiter)
+	}
+	intact = fmt.Sprintf("dist/ entirely run %s's (%s)", from, strings.Join(bins, ", "))
+}
+
+func markerOf(run, nonce string) string { return "faults-run-" + run + "-" + nonce }
+
+// runMarker makes the binary print a string naming the run that built it,
+// chosen by the --cfg faults_run_<name> in that run's RUSTFLAGS.
+func runMarker(t *testing.T, ws, nonce string) {
+	t.Helper()
+	main := filepath.Join(ws, "crates", "app", "src", "main.rs")
+	b, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const entry = "fn main() {\n"
+	if !bytes.Contains(b, []byte(entry)) {
+		t.Fatalf("%s changed: update the suite", main)
+	}
+	consts := fmt.Sprintf("#[cfg(faults_run_a)]\nconst RUN: &str = %q;\n#[cfg(faults_run_b)]\nconst RUN: &str = %q;\n",
+		markerOf("a", nonce), markerOf("b", nonce))
+	b = bytes.Replace(b, []byte(entry), []byte(consts+entry+"    println!(\"{}\", RUN);\n"), 1)
+	if err := os.WriteFile(main, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bigBinary makes the workspace's binary about size bytes (a blob its
+// build script writes, embedded with include_bytes!), so BuildKit's local
+// exporter is still copying it into dist/'s temporary sibling when the
+// signal lands.
+func bigBinary(t *testing.T, ws string, size int) {
+	t.Helper()
+	crate := filepath.Join(ws, "crates", "app")
+	build := fmt.Sprintf(`fn main() {
+    let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".to_string());
+    println!("cargo:rustc-env=APP_TARGET={}", target);
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("blob");
+    std::fs::write(&out, vec![0x5au8; %d]).unwrap();
+    println!("cargo:rerun-if-changed=build.rs");
+}
+`, size)
+	if err := os.WriteFile(filepath.Join(crate, "build.rs"), []byte(build), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	main := filepath.Join(crate, "src", "main.rs")
+	b, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const entry = "fn main() {\n"
+	if !bytes.Contains(b, []byte(entry)) {
+		t.Fatalf("%s changed: update the suite", main)
+	}
+	b = bytes.Replace(b, []byte(entry), []byte(`static BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blob"));
+`+entry+`    println!("{}", BLOB[std::env::args().count() % BLOB.len()]);
+`), 1)
+	if err := os.WriteFile(main, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A signal while BuildKit's local exporter writes dist/: out within 5 s,
+// the solve cancelled in buildkitd, dist/ still the previous run's bytes,
+// no temporary directory beside it.
+// exportVertex is the plain-progress prefix ("#12") of BuildKit's local
+// export vertex, once it has started.
+func exportVertex(progress string) string {
+	for _, l := range strings.Split(progress, "\n") {
+		if n, rest, ok := strings.Cut(l, " "); ok && strings.HasPrefix(n, "#") && strings.HasPrefix(rest, "exporting to client") {
+			return n
+		}
+	}
+	return ""
+}
+
+func TestSignalDuringExport(t *testing.T) {
+	var result, intact string
+	Record(t, "SIGINT during export to dist/", &result, &intact)
+	bk := testinfra.Buildkitd(t)
+	ws, nonce := buildWorkspace(t)
+	// Unique RUSTFLAGS mark this test's solves in buildkitd's history; both
+	// runs share them, so the second reuses the first one's cook.
+	env := append(buildEnv(t, bk), "MUSLRUST_CHEF_RUSTFLAGS=-C target-feature=+crt-static --cfg "+nonce)
+	old := start(t, ws, env, "rust:build")
+	old.wait(t, 15*time.Minute)
+	if old.code != 0 {
+		t.Fatalf("first build: %s", old.errorLine())
+	}
+	distBin := filepath.Join(ws, "dist", "linux_amd64", "app")
+	oldBin, err := os.ReadFile(distBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigBinary(t, ws, 384<<20)
+	r := start(t, ws, env, "rust:build")
+	var vertex string
+	waitFor(t, "the export to dist/", func() bool {
+		select {
+		case <-r.done:
+			t.Fatalf("finished before the export was seen: exit %d", r.code)
+		default:
+		}
+		vertex = exportVertex(r.stderr.String())
+		return vertex != ""
+	})
+	exporting := len(tmpLeftovers(t, ws)) > 0
+	sent := time.Now()
+	r.cmd.Process.Signal(syscall.SIGINT)
+	seen := r.stderr.String()
+	r.wait(t, 5*time.Second)
+	took := time.Since(sent)
+	if !exporting {
+		t.Fatal("no temporary directory beside dist/ while exporting")
+	}
+	if strings.Contains(seen, vertex+" DONE") {
+		t.Fatal("the export was done before SIGINT was sent (make the binary bigger)")
+	}
+	if r.code == 0 {
+		t.Fatal("exit 0: the export finished before SIGINT took effect (make the binary bigger)")
+	}
+	line := oneLine(t, r)
+	var lingering []string
+	for i := 0; i < 20; i++ {
+		if lingering = activeSolves(t, bk, nonce); len(lingering) == 0 {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if len(lingering) != 0 {
+		t.Errorf("solves still running in buildkitd 10 s after the exit: %v", lingering)
+	}
+	if now, err := os.ReadFile(distBin); err != nil || !bytes.Equal(now, oldBin) {
+		t.Errorf("dist/ is not the first run's any more (%v)", err)
+	}
+	if left := tmpLeftovers(t, ws, filepath.Join(ws, "dist"), filepath.Join(ws, "out")); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	at := "export started"
+	for _, l := range strings.Split(seen, "\n") {
+		if strings.HasPrefix(l, vertex+" copying files") {
+			at = strings.TrimPrefix(l, vertex+" ")
+		}
+	}
+	result = fmt.Sprintf("signal at %q; exit %d %s after it: %s", at, r.code, took.Round(10*time.Millisecond), line)
+	intact = fmt.Sprintf("no solve left in buildkitd; dist/ the previous run's (%d bytes); no temporary directory", len(oldBin))
 }
