@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 )
@@ -162,43 +161,30 @@ func fileSHA256(file string) (string, error) {
 
 // writeBinLayer puts each binary at /usr/bin/<name>, as moby/buildkit has them.
 func writeBinLayer(file, dir string, bins []string) error {
-	tmp := file + ".tmp"
-	f, err := os.Create(tmp)
+	return writeGzipTar(file, func(tw *tar.Writer) error {
+		for _, b := range bins {
+			if err := addFile(tw, filepath.Join(dir, b), "usr/bin/"+b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// addFile puts src into the tar at name, executable, with the fixed epoch.
+func addFile(tw *tar.Writer, src, name string) error {
+	f, err := os.Open(src)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp)
-	zw, err := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	tw := tar.NewWriter(zw)
-	epoch := time.Unix(0, 0)
-	for _, b := range bins {
-		src, err := os.Open(filepath.Join(dir, b))
-		if err != nil {
-			return err
-		}
-		st, err := src.Stat()
-		if err == nil {
-			err = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "usr/bin/" + b, Mode: 0o755, Size: st.Size(), ModTime: epoch})
-		}
-		if err == nil {
-			_, err = io.Copy(tw, src)
-		}
-		src.Close()
-		if err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o755, Size: st.Size(), ModTime: time.Unix(0, 0)}); err != nil {
 		return err
 	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
+	_, err = io.Copy(tw, f)
+	return err
 }

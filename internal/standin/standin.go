@@ -403,17 +403,40 @@ var builderExtras = rootfsExtras{
 
 // writeLayer streams every package's data tree into one gzip tar.
 func writeLayer(ctx context.Context, file, debDir string, pkgs []pkgVersion, extra rootfsExtras) error {
+	return writeGzipTar(file, func(tw *tar.Writer) error { return fillLayer(ctx, tw, debDir, pkgs, extra) })
+}
+
+// writeGzipTar writes file as a gzip'ed tar that fill writes, through a
+// temporary sibling renamed into place only when complete.
+func writeGzipTar(file string, fill func(*tar.Writer) error) error {
 	tmp := file + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp)
+	defer f.Close()
 	zw, err := gzip.NewWriterLevel(f, gzip.BestSpeed)
 	if err != nil {
 		return err
 	}
 	tw := tar.NewWriter(zw)
+	if err := fill(tw); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}
+
+func fillLayer(ctx context.Context, tw *tar.Writer, debDir string, pkgs []pkgVersion, extra rootfsExtras) error {
 	seen := map[string]bool{}
 	epoch := time.Unix(0, 0)
 	add := func(hdr *tar.Header, body io.Reader) error {
@@ -473,16 +496,7 @@ func writeLayer(ctx context.Context, file, debDir string, pkgs []pkgVersion, ext
 			return fmt.Errorf("%s: %v", p.debFile(), err)
 		}
 	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
+	return nil
 }
 
 func addDeb(ctx context.Context, deb string, tw *tar.Writer, seen map[string]bool) error {

@@ -52,29 +52,15 @@ func MuslImage(t testing.TB) string {
 	bk := testinfra.Buildkitd(t)
 	reg := testinfra.Registry(t)
 	testinfra.Zig(t)
-	musl.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
-		defer cancel()
-		mod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-		if err != nil || strings.TrimSpace(string(mod)) == "" {
-			musl.err = fmt.Errorf("cannot find the module root (go env GOMOD): %v", err)
-			return
-		}
-		res, err := EnsureMusl(ctx, MuslOptions{Registry: reg, CacheDir: CacheDir(), Buildctl: buildctl, Buildkit: bk,
-			ZigTarball: testinfra.ZigTarball(), ModuleDir: filepath.Dir(strings.TrimSpace(string(mod))), Log: os.Stderr})
-		musl.ref, musl.err = res.Ref, err
-		if err == nil {
-			how := "found in the registry"
-			if res.Built {
-				how = "built and pushed"
+	return musl.ensure(t, "musl stand-in builder", "run: sudo scripts/provision.d/standin.sh scripts/provision.d/musl.sh", 60*time.Minute,
+		func(ctx context.Context) (Result, error) {
+			mod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+			if err != nil || strings.TrimSpace(string(mod)) == "" {
+				return Result{}, fmt.Errorf("cannot find the module root (go env GOMOD): %v", err)
 			}
-			t.Logf("musl stand-in builder %s: %s in %s", res.Ref, how, res.Took.Round(time.Millisecond))
-		}
-	})
-	if musl.err != nil {
-		testinfra.Missing(t, "musl stand-in builder image: "+musl.err.Error(), "run: sudo scripts/provision.d/standin.sh scripts/provision.d/musl.sh")
-	}
-	return musl.ref
+			return EnsureMusl(ctx, MuslOptions{Registry: reg, CacheDir: CacheDir(), Buildctl: buildctl, Buildkit: bk,
+				ZigTarball: testinfra.ZigTarball(), ModuleDir: filepath.Dir(strings.TrimSpace(string(mod))), Log: os.Stderr})
+		})
 }
 
 func (o *onceImage) get(t testing.TB, what string, opts Options) string {
@@ -83,10 +69,19 @@ func (o *onceImage) get(t testing.TB, what string, opts Options) string {
 	opts.CacheDir, opts.Log = CacheDir(), os.Stderr
 	testinfra.Tool(t, "apt-get")
 	testinfra.Tool(t, "dpkg-deb")
+	return o.ensure(t, what, "run: sudo scripts/provision.d/standin.sh", 30*time.Minute,
+		func(ctx context.Context) (Result, error) { return Ensure(ctx, opts) })
+}
+
+// ensure builds (or finds) one stand-in image at most once per test
+// process, logs how it got it, and turns a failure into testinfra.Missing
+// with hint.
+func (o *onceImage) ensure(t testing.TB, what, hint string, timeout time.Duration, build func(context.Context) (Result, error)) string {
+	t.Helper()
 	o.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		res, err := Ensure(ctx, opts)
+		res, err := build(ctx)
 		o.ref, o.err = res.Ref, err
 		if err == nil {
 			how := "found in the registry"
@@ -97,7 +92,7 @@ func (o *onceImage) get(t testing.TB, what string, opts Options) string {
 		}
 	})
 	if o.err != nil {
-		testinfra.Missing(t, what+" image: "+o.err.Error(), "run: sudo scripts/provision.d/standin.sh")
+		testinfra.Missing(t, what+" image: "+o.err.Error(), hint)
 	}
 	return o.ref
 }
@@ -117,22 +112,8 @@ func BuildkitImage(t testing.TB) string {
 	}
 	testinfra.Tool(t, "apt-get")
 	testinfra.Tool(t, "dpkg-deb")
-	o := &buildkitImage
-	o.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		res, err := EnsureBuildkit(ctx, BuildkitOptions{Registry: registry, CacheDir: CacheDir(), BinDir: bin, Log: os.Stderr})
-		o.ref, o.err = res.Ref, err
-		if err == nil {
-			how := "found in the registry"
-			if res.Built {
-				how = "built and pushed"
-			}
-			t.Logf("stand-in moby/buildkit %s: %s in %s", res.Ref, how, res.Took.Round(time.Millisecond))
-		}
-	})
-	if o.err != nil {
-		testinfra.Missing(t, "stand-in moby/buildkit image: "+o.err.Error(), "run: sudo scripts/provision.sh (buildkitd, buildctl) and scripts/provision.d/standin.sh")
-	}
-	return o.ref
+	return buildkitImage.ensure(t, "stand-in moby/buildkit", "run: sudo scripts/provision.sh (buildkitd, buildctl) and scripts/provision.d/standin.sh", 10*time.Minute,
+		func(ctx context.Context) (Result, error) {
+			return EnsureBuildkit(ctx, BuildkitOptions{Registry: registry, CacheDir: CacheDir(), BinDir: bin, Log: os.Stderr})
+		})
 }
