@@ -26,18 +26,14 @@ const ContextName = "muslrust-chef-context"
 // kit knows what the embedded builder declares (libc, cross-compilation
 // toolchain) without building or inspecting an image.
 func Labels(buildArgs map[string]string) (map[string]string, error) {
-	res, err := parser.Parse(bytes.NewReader(Dockerfile))
+	stages, metaArgs, escape, err := parse()
 	if err != nil {
-		return nil, fmt.Errorf("parsing the embedded builder Dockerfile: %w", err)
-	}
-	stages, metaArgs, err := instructions.Parse(res.AST, nil)
-	if err != nil {
-		return nil, fmt.Errorf("parsing the embedded builder Dockerfile: %w", err)
+		return nil, err
 	}
 	if len(stages) != 1 {
 		return nil, fmt.Errorf("the embedded builder Dockerfile has %d stages, the kit expects one", len(stages))
 	}
-	lex := shell.NewLex(res.EscapeToken)
+	lex := shell.NewLex(escape)
 	global := env{}
 	for _, a := range metaArgs {
 		if err := declare(global, nil, a, buildArgs, lex); err != nil {
@@ -72,13 +68,9 @@ func Labels(buildArgs map[string]string) (map[string]string, error) {
 // ArgNames lists the build arguments the Dockerfile declares, sorted: the
 // ones a user may set for the kit's own builder.
 func ArgNames() ([]string, error) {
-	res, err := parser.Parse(bytes.NewReader(Dockerfile))
+	stages, metaArgs, _, err := parse()
 	if err != nil {
-		return nil, fmt.Errorf("parsing the embedded builder Dockerfile: %w", err)
-	}
-	stages, metaArgs, err := instructions.Parse(res.AST, nil)
-	if err != nil {
-		return nil, fmt.Errorf("parsing the embedded builder Dockerfile: %w", err)
+		return nil, err
 	}
 	seen := env{}
 	add := func(c instructions.ArgCommand) {
@@ -97,6 +89,19 @@ func ArgNames() ([]string, error) {
 		}
 	}
 	return seen.Keys(), nil
+}
+
+// parse reads the embedded Dockerfile with BuildKit's own parser.
+func parse() ([]instructions.Stage, []instructions.ArgCommand, rune, error) {
+	res, err := parser.Parse(bytes.NewReader(Dockerfile))
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("parsing the embedded builder Dockerfile: %w", err)
+	}
+	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("parsing the embedded builder Dockerfile: %w", err)
+	}
+	return stages, metaArgs, res.EscapeToken, nil
 }
 
 // declare applies one ARG instruction: a build arg wins over the default;
