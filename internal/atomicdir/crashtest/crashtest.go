@@ -38,7 +38,9 @@ func Run(t *testing.T, dir string, write func(dir string)) {
 		t.Fatalf("crashtest.Run needs a top-level test, not %s", t.Name())
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), envTest+"="+t.Name(), envDir+"="+dir)
+	// The child dies before its own t.TempDir cleanup runs: its temporary
+	// directories go under one of the parent's, which the parent removes.
+	cmd.Env = append(os.Environ(), envTest+"="+t.Name(), envDir+"="+dir, "TMPDIR="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitCode {
