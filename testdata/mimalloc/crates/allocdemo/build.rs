@@ -41,6 +41,9 @@ fn main() {
         // mimalloc 2.0 uses everywhere; each warning would become a cargo
         // warning.
         .flag("-Wno-deprecated-pragma")
+        // As mimalloc's CMake does for clang: alloc.c's inline mi_new
+        // functions call static helpers, which clang warns about.
+        .flag("-Wno-static-in-inline")
         // Nothing like -march=native: the code is cross-compiled, and the
         // image must run on any CPU of the target architecture.
         .warnings(false)
