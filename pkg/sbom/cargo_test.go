@@ -130,7 +130,7 @@ func resolveFor(t *testing.T, c *cargoEnv, dir string, f cargo.Flags, opts ...Op
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts = append([]Option{WithPackage(f.Package), WithTriple(f.Triple), WithFeatures(FeatureDescription(f))}, opts...)
+	opts = append(FromFlags(f), opts...)
 	s, err := Resolve(md, lock, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +168,11 @@ func TestLinkedCratesFollowTripleAndFeatures(t *testing.T) {
 			if got := names(s.Crates); strings.Join(got, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("linked crates = %v, want %v", got, tc.want)
 			}
+			// Second opinion from cargo itself: cargo tree's normal edges
+			// for the same package, triple and features.
+			if got, tree := names(s.Crates), cargoTree(t, c, dir, tc.flags); strings.Join(got, ",") != strings.Join(tree, ",") {
+				t.Errorf("linked crates = %v, cargo tree -e normal says %v", got, tree)
+			}
 			// The build-dependency is a build tool only; the
 			// dev-dependency appears nowhere.
 			if got := names(s.BuildTools); strings.Join(got, ",") != "itoa" {
@@ -196,6 +201,41 @@ func TestLinkedCratesFollowTripleAndFeatures(t *testing.T) {
 	if s.BuildTools != nil || len(s.RootBuildTools) != 0 {
 		t.Errorf("build tools listed without WithBuildTools: %v %v", names(s.BuildTools), s.RootBuildTools)
 	}
+}
+
+// cargoTree lists the crates `cargo tree -e normal` shows below the
+// package for the flags' triple and features (the fixture has no
+// proc-macro, which cargo tree would list as a normal dependency).
+func cargoTree(t *testing.T, c *cargoEnv, dir string, f cargo.Flags) []string {
+	t.Helper()
+	args := []string{"tree", "-e", "normal", "--target", f.Triple, "-p", f.Package, "--prefix", "none", "--format", "{p}"}
+	if f.AllFeatures {
+		args = append(args, "--all-features")
+	}
+	if f.NoDefaultFeatures {
+		args = append(args, "--no-default-features")
+	}
+	if len(f.Features) > 0 {
+		args = append(args, "--features", strings.Join(f.Features, ","))
+	}
+	cmd := exec.Command(c.cargo, args...)
+	cmd.Dir = dir
+	cmd.Env = c.env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("cargo %s: %v", strings.Join(args, " "), err)
+	}
+	seen := map[string]bool{}
+	var crates []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n")[1:] {
+		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if name != "" && !seen[name] {
+			seen[name] = true
+			crates = append(crates, name)
+		}
+	}
+	sort.Strings(crates)
+	return crates
 }
 
 func TestCrateDetails(t *testing.T) {

@@ -28,10 +28,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 )
 
 // SourceKind says where cargo took a crate from.
@@ -142,6 +145,13 @@ func WithSourceRevision(rev string) Option { return func(o *options) { o.revisio
 // proc-macros and what they depend on), marked as build tools.
 func WithBuildTools(on bool) Option { return func(o *options) { o.buildTools = on } }
 
+// FromFlags are the options that follow from the build's cargo flags:
+// its package, binary, triple and feature flags. Pass the same Flags as
+// to MetadataArgs.
+func FromFlags(f cargo.Flags) []Option {
+	return []Option{WithPackage(f.Package), WithBinary(f.Bin), WithTriple(f.Triple), WithFeatures(FeatureDescription(f))}
+}
+
 // metadata is the part of `cargo metadata --format-version 1` read here.
 type metadata struct {
 	Packages []struct {
@@ -232,7 +242,7 @@ func Resolve(metadataJSON, cargoLock []byte, opts ...Option) (*SBOM, error) {
 	for i, p := range md.Packages {
 		byID[p.ID] = i
 	}
-	rootID, err := pickPackage(&md, byID, o.pkg)
+	rootID, err := pickPackage(&md, byID, o.pkg, o.bin)
 	if err != nil {
 		return nil, err
 	}
@@ -484,25 +494,44 @@ func sortCrates(cs []Crate, ids []string) {
 	}
 }
 
-func pickPackage(md *metadata, byID map[string]int, name string) (string, error) {
-	var names []string
+// pickPackage finds the workspace member named name; without a name, the
+// only member, or the only member with a binary named bin (as cargo build
+// --bin finds it).
+func pickPackage(md *metadata, byID map[string]int, name, bin string) (string, error) {
+	var names, withBin []string
+	var binIDs []string
 	for _, id := range md.WorkspaceMembers {
-		p := md.Packages[byID[id]]
-		if name == "" || p.Name == name {
-			if name != "" {
-				return id, nil
-			}
+		i, ok := byID[id]
+		if !ok {
+			return "", fmt.Errorf("sbom: workspace member %s is not in cargo metadata's packages: the output is inconsistent, re-run cargo metadata", id)
+		}
+		p := md.Packages[i]
+		if name != "" && p.Name == name {
+			return id, nil
 		}
 		names = append(names, p.Name)
+		for _, t := range p.Targets {
+			if t.Name == bin && slices.Contains(t.Kind, "bin") {
+				withBin = append(withBin, p.Name)
+				binIDs = append(binIDs, id)
+			}
+		}
 	}
 	sort.Strings(names)
-	if name == "" {
-		if len(md.WorkspaceMembers) == 1 {
-			return md.WorkspaceMembers[0], nil
-		}
-		return "", fmt.Errorf("sbom: the workspace has %d packages (%s): name the binary's package (WithPackage)", len(names), strings.Join(names, ", "))
+	switch {
+	case name != "":
+		return "", fmt.Errorf("sbom: package %q is not a workspace member (members: %s): name one of them", name, strings.Join(names, ", "))
+	case len(md.WorkspaceMembers) == 1:
+		return md.WorkspaceMembers[0], nil
+	case bin != "" && len(binIDs) == 1:
+		return binIDs[0], nil
+	case bin != "" && len(binIDs) > 1:
+		sort.Strings(withBin)
+		return "", fmt.Errorf("sbom: packages %s all have a binary %q: name the package (WithPackage)", strings.Join(withBin, ", "), bin)
+	case bin != "":
+		return "", fmt.Errorf("sbom: no workspace package has a binary %q (members: %s): name an existing binary", bin, strings.Join(names, ", "))
 	}
-	return "", fmt.Errorf("sbom: package %q is not a workspace member (members: %s): name one of them", name, strings.Join(names, ", "))
+	return "", fmt.Errorf("sbom: the workspace has %d packages (%s): name the binary's package (WithPackage)", len(names), strings.Join(names, ", "))
 }
 
 func pickBinary(pkg string, targets []struct {

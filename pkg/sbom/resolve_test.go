@@ -133,6 +133,13 @@ func TestResolveGitProcMacroAndDuplicates(t *testing.T) {
 func TestResolveErrors(t *testing.T) {
 	md := []byte(syntheticMetadata)
 	lock := []byte(syntheticLock)
+	multiMember := []byte(strings.Replace(strings.Replace(syntheticMetadata,
+		`"workspace_members": ["path+file:///w#app@1.0.0"]`, `"workspace_members": ["path+file:///w#app@1.0.0", "path+file:///w/lib2#lib2@1.0.0"]`, 1),
+		`"packages": [`, `"packages": [{"id": "path+file:///w/lib2#lib2@1.0.0", "name": "lib2", "version": "1.0.0", "manifest_path": "/w/lib2/Cargo.toml", "targets": [{"name": "lib2", "kind": ["lib"]}]},`, 1))
+	// The binary alone finds its package, as cargo build --bin does.
+	if s, err := Resolve(multiMember, lock, WithBinary("tool")); err != nil || s.Root.Name != "app" {
+		t.Errorf("WithBinary(tool) in a two-member workspace: %v", err)
+	}
 	cases := []struct {
 		name string
 		md   []byte
@@ -143,6 +150,8 @@ func TestResolveErrors(t *testing.T) {
 		{"unknown binary", md, []Option{WithBinary("nope")}, `package app has no binary "nope" (binaries: app, tool): name one of them`},
 		{"unknown package", md, []Option{WithPackage("other")}, `package "other" is not a workspace member (members: app): name one of them`},
 		{"no deps", []byte(`{"packages":[{"id":"x","name":"x","version":"1.0.0"}],"workspace_members":["x"],"workspace_root":"/w","resolve":null}`), nil, "no resolve graph: run cargo metadata without --no-deps"},
+		{"no such binary anywhere", multiMember, []Option{WithBinary("nope")}, `no workspace package has a binary "nope" (members: app, lib2): name an existing binary`},
+		{"two members, no name", multiMember, nil, "the workspace has 2 packages (app, lib2): name the binary's package (WithPackage)"},
 		{"not json", []byte("warning: foo"), nil, "cargo metadata output is not JSON"},
 	}
 	for _, tc := range cases {
