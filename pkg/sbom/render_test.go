@@ -259,3 +259,48 @@ func serial(t *testing.T, doc []byte) string {
 	}
 	return d.SerialNumber
 }
+
+func TestReadBackAndTable(t *testing.T) {
+	c := newCargoEnv(t)
+	dir := workspace(t, c)
+	s := resolveFor(t, c, dir, cargo.Flags{Triple: "aarch64-unknown-linux-musl", Package: "app", Features: []string{"fast"}}, WithBuildTools(true), WithSourceRevision("0123abc"))
+	opts := []RenderOption{WithTimestamp(time.Unix(1700000000, 0)), WithToolVersion("v1.2.3")}
+	doc, err := s.CycloneDX(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadCycloneDX(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := back.CycloneDX(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(doc, again) {
+		t.Errorf("read back and rendered again, the document changed:\n%s\n---\n%s", doc, again)
+	}
+	var table bytes.Buffer
+	if err := back.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(table.String()), "\n")
+	if lines[0] != "app-server 0.3.0 (cargo package app) for aarch64-unknown-linux-musl, features: --features fast, revision 0123abc: 4 linked crates, 1 build tools" {
+		t.Errorf("table head = %q", lines[0])
+	}
+	var kinds []string
+	for _, l := range lines[2:] {
+		f := strings.Fields(l)
+		kinds = append(kinds, f[0]+" "+f[1])
+	}
+	want := "linked cfg-if,linked either,linked helper,linked memchr,build itoa"
+	if strings.Join(kinds, ",") != want {
+		t.Errorf("table rows = %v, want %s\n%s", kinds, want, table.String())
+	}
+	if !strings.Contains(table.String(), "path helper") || !strings.Contains(table.String(), "1aab8fc36758") {
+		t.Errorf("table lacks the helper path or itoa's digest:\n%s", table.String())
+	}
+	if _, err := ReadCycloneDX([]byte(`{"bomFormat":"CycloneDX","specVersion":"1.5","version":1}`)); err == nil || !strings.Contains(err.Error(), "metadata component") {
+		t.Errorf("document without metadata: err = %v", err)
+	}
+}

@@ -20,6 +20,14 @@
 // Nothing here reads the environment or the clock: the source revision,
 // the SBOM timestamp (SOURCE_DATE_EPOCH) and the tool version are options,
 // so the same inputs give byte-identical documents.
+//
+// An orchestrator calls, per platform: MetadataArgs(flags) to run cargo
+// metadata where the crates are (the builder's build stage), then
+// Resolve(metadata, Cargo.lock, FromFlags(flags)...), then CycloneDX and
+// SPDX, and WriteFile (temp file + rename) beside the binary under the
+// names FileNames gives. MediaTypeCycloneDX and MediaTypeSPDX are the
+// artifact types for OCI referrers. ReadCycloneDX and WriteTable read a
+// document back and print it.
 package sbom
 
 import (

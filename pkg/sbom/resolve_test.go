@@ -118,6 +118,22 @@ func TestResolveGitProcMacroAndDuplicates(t *testing.T) {
 		t.Error("dev-dependency in a document")
 	}
 
+	back, err := ReadCycloneDX(cdxDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := back.CycloneDX(); err != nil || !bytes.Equal(again, cdxDoc) {
+		t.Errorf("git/duplicate/proc-macro document changed when read back and rendered again (%v)", err)
+	}
+	var table bytes.Buffer
+	if err := back.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "git https://git.example/dep.git@0123456789ab") {
+		t.Errorf("table lacks the git source:\n%s", table.String())
+	}
+	t.Logf("table:\n%s", table.String())
+
 	// The schema validation catches what this package must never write:
 	// Debian's placeholder text where a SHA-256 belongs.
 	broken := bytes.Replace(cdxDoc, []byte(strings.Repeat("a", 64)), []byte("Could not get crate checksum"), 1)
