@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -118,9 +119,19 @@ func workspace(t *testing.T, c *cargoEnv) string {
 	return dir
 }
 
-// resolveFor runs the production path: cargo metadata with the build's
-// flags, then Resolve.
+// resolveFor runs the production path: cargo metadata and cargo tree with
+// the build's flags, then Resolve.
 func resolveFor(t *testing.T, c *cargoEnv, dir string, f cargo.Flags, opts ...Option) *SBOM {
+	t.Helper()
+	tree, err := Tree(context.Background(), c.cargo, dir, c.env, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resolveMetadataOnly(t, c, dir, f, append([]Option{WithCargoTree(tree)}, opts...)...)
+}
+
+// resolveMetadataOnly leaves cargo tree out.
+func resolveMetadataOnly(t *testing.T, c *cargoEnv, dir string, f cargo.Flags, opts ...Option) *SBOM {
 	t.Helper()
 	md, err := Metadata(context.Background(), c.cargo, dir, c.env, f)
 	if err != nil {
@@ -167,6 +178,11 @@ func TestLinkedCratesFollowTripleAndFeatures(t *testing.T) {
 			s := resolveFor(t, c, dir, tc.flags, WithBuildTools(true), WithSourceRevision("0123abc"))
 			if got := names(s.Crates); strings.Join(got, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("linked crates = %v, want %v", got, tc.want)
+			}
+			// Here no sibling or dev-dependency enables a feature, so
+			// cargo metadata alone is exact too.
+			if got := names(resolveMetadataOnly(t, c, dir, tc.flags).Crates); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("linked crates from cargo metadata alone = %v, want %v", got, tc.want)
 			}
 			// Second opinion from cargo itself: cargo tree's normal edges
 			// for the same package, triple and features.
@@ -308,6 +324,92 @@ func TestCrateDetails(t *testing.T) {
 	}
 	if strings.Join(s.RootBuildTools, " ") != by["itoa"].Ref() {
 		t.Errorf("root build tools %v, want [%s]", s.RootBuildTools, by["itoa"].Ref())
+	}
+}
+
+// cargo metadata unifies features over every workspace member and over
+// dev-dependencies: here app's dev-dependency on helper enables helper's
+// optional either, and the sibling member other enables helper's optional
+// itoa. The app binary links neither; with cargo tree the SBOM says so.
+func TestSiblingAndDevFeaturesDoNotLeak(t *testing.T) {
+	c := newCargoEnv(t)
+	dir := filepath.Join(t.TempDir(), "unify")
+	for name, body := range map[string]string{
+		"Cargo.toml": `[workspace]
+members = ["helper", "other"]
+resolver = "2"
+
+[package]
+name = "app"
+version = "0.3.0"
+edition = "2021"
+
+[dependencies]
+helper = { path = "helper" }
+
+[dev-dependencies]
+helper = { path = "helper", features = ["extra"] }
+`,
+		"src/main.rs": "fn main() {}\n",
+		"helper/Cargo.toml": `[package]
+name = "helper"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+either = { version = "1", optional = true }
+itoa = { version = "1", optional = true }
+
+[features]
+extra = ["dep:either"]
+more = ["dep:itoa"]
+`,
+		"helper/src/lib.rs": "",
+		"other/Cargo.toml": `[package]
+name = "other"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+helper = { path = "../helper", features = ["more"] }
+`,
+		"other/src/main.rs": "fn main() {}\n",
+	} {
+		writeFile(t, filepath.Join(dir, name), body)
+	}
+	cmd := exec.Command(c.cargo, "generate-lockfile", "--offline")
+	cmd.Dir = dir
+	cmd.Env = c.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cargo generate-lockfile: %v\n%s", err, out)
+	}
+	f := cargo.Flags{Triple: "x86_64-unknown-linux-musl", Package: "app", Locked: true}
+	if got := names(resolveFor(t, c, dir, f).Crates); strings.Join(got, ",") != "helper" {
+		t.Errorf("linked crates with cargo tree = %v, want [helper]", got)
+	}
+	if got, tree := names(resolveFor(t, c, dir, f).Crates), cargoTree(t, c, dir, f); strings.Join(got, ",") != strings.Join(tree, ",") {
+		t.Errorf("linked crates = %v, cargo tree -e normal says %v", got, tree)
+	}
+	// Metadata alone over-approximates (never under-): the documented
+	// reason WithCargoTree exists.
+	alone := names(resolveMetadataOnly(t, c, dir, f).Crates)
+	if !slices.Contains(alone, "helper") {
+		t.Errorf("cargo metadata alone lost helper: %v", alone)
+	}
+	t.Logf("cargo metadata alone lists %v", alone)
+
+	// A tree of another package is refused.
+	md, err := Metadata(context.Background(), c.cargo, dir, c.env, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherTree, err := Tree(context.Background(), c.cargo, dir, c.env, cargo.Flags{Triple: f.Triple, Package: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, _ := os.ReadFile(filepath.Join(dir, "Cargo.lock"))
+	if _, err := Resolve(md, lock, WithPackage("app"), WithCargoTree(otherTree)); err == nil || !strings.Contains(err.Error(), "cargo tree was run for package other, not app") {
+		t.Errorf("tree of another package: err = %v", err)
 	}
 }
 

@@ -21,6 +21,39 @@ func MetadataArgs(f cargo.Flags) ([]string, error) {
 		return nil, fmt.Errorf("sbom: %w", err)
 	}
 	args := []string{"metadata", "--format-version", "1", "--filter-platform", f.Triple}
+	args = append(args, featureArgs(f, true)...)
+	if f.Locked {
+		args = append(args, "--locked")
+	}
+	return args, nil
+}
+
+// TreeArgs returns the arguments of the `cargo tree` run (without "cargo")
+// whose output WithCargoTree takes: the normal dependencies of the build's
+// package for its triple and features, one "name vversion" a line. Unlike
+// cargo metadata, cargo tree resolves features for the selected package
+// alone and without dev-dependencies, as cargo build does, so it corrects
+// metadata's workspace-wide feature unification. f.Package is required:
+// without -p cargo tree would list every default member's dependencies.
+func TreeArgs(f cargo.Flags) ([]string, error) {
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("sbom: %w", err)
+	}
+	if f.Package == "" {
+		return nil, errors.New("sbom: cargo tree needs the binary's package: set the package (-p) of the build")
+	}
+	args := []string{"tree", "-e", "normal", "--target", f.Triple, "-p", f.Package, "--prefix", "none", "--format", "{p}"}
+	args = append(args, featureArgs(f, false)...)
+	if f.Locked {
+		args = append(args, "--locked")
+	}
+	return args, nil
+}
+
+// featureArgs are the feature flags of f; qualify prefixes bare features
+// with the package for cargo metadata, which has no -p.
+func featureArgs(f cargo.Flags, qualify bool) []string {
+	var args []string
 	if f.AllFeatures {
 		args = append(args, "--all-features")
 	}
@@ -30,17 +63,14 @@ func MetadataArgs(f cargo.Flags) ([]string, error) {
 	if len(f.Features) > 0 {
 		feats := make([]string, len(f.Features))
 		for i, feat := range f.Features {
-			if f.Package != "" && !strings.Contains(feat, "/") && !strings.HasPrefix(feat, "dep:") {
+			if qualify && f.Package != "" && !strings.Contains(feat, "/") && !strings.HasPrefix(feat, "dep:") {
 				feat = f.Package + "/" + feat
 			}
 			feats[i] = feat
 		}
 		args = append(args, "--features", strings.Join(feats, ","))
 	}
-	if f.Locked {
-		args = append(args, "--locked")
-	}
-	return args, nil
+	return args
 }
 
 // FeatureDescription is the feature part of the flags in cargo's own
@@ -73,6 +103,20 @@ func Metadata(ctx context.Context, cargoBin, dir string, env []string, f cargo.F
 	if err != nil {
 		return nil, err
 	}
+	return run(ctx, cargoBin, dir, env, args)
+}
+
+// Tree runs `cargo tree` (TreeArgs) like Metadata runs cargo metadata and
+// returns its stdout, for WithCargoTree.
+func Tree(ctx context.Context, cargoBin, dir string, env []string, f cargo.Flags) ([]byte, error) {
+	args, err := TreeArgs(f)
+	if err != nil {
+		return nil, err
+	}
+	return run(ctx, cargoBin, dir, env, args)
+}
+
+func run(ctx context.Context, cargoBin, dir string, env, args []string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, cargoBin, args...)
 	cmd.Dir = dir
 	cmd.Env = env
@@ -85,7 +129,7 @@ func Metadata(ctx context.Context, cargoBin, dir string, env []string, f cargo.F
 		if errors.As(err, &ee) {
 			return nil, fmt.Errorf("sbom: cargo %s in %s failed: %s: %w", strings.Join(args, " "), dir, msg, err)
 		}
-		return nil, fmt.Errorf("sbom: running cargo metadata in %s: %w", dir, err)
+		return nil, fmt.Errorf("sbom: running cargo %s in %s: %w", args[0], dir, err)
 	}
 	return out, nil
 }

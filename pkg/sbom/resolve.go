@@ -11,21 +11,22 @@
 // and proc-macros (which run at build time and are not linked) are listed
 // apart as build tools when WithBuildTools is set.
 //
-// cargo metadata resolves features for the whole workspace at once, so an
-// optional dependency of a shared workspace crate that only another member
-// enables is listed too; `cargo build -p` with resolver 2 would not compile
-// it. Build each binary's SBOM from a workspace whose members agree, or
-// accept that over-approximation.
+// cargo metadata resolves features for every workspace member and for
+// dev-dependencies at once, so alone it may list an optional crate that
+// only a sibling member or a dev-dependency enables (an over-, never an
+// under-approximation). WithCargoTree corrects that with the output of
+// `cargo tree -e normal -p <package>` (TreeArgs), which resolves as cargo
+// build does; the orchestrator should run both commands.
 //
 // Nothing here reads the environment or the clock: the source revision,
 // the SBOM timestamp (SOURCE_DATE_EPOCH) and the tool version are options,
 // so the same inputs give byte-identical documents.
 //
-// An orchestrator calls, per platform: MetadataArgs(flags) to run cargo
-// metadata where the crates are (the builder's build stage), then
-// Resolve(metadata, Cargo.lock, FromFlags(flags)...), then CycloneDX and
-// SPDX, and WriteFile (temp file + rename) beside the binary under the
-// names FileNames gives. MediaTypeCycloneDX and MediaTypeSPDX are the
+// An orchestrator calls, per platform: MetadataArgs(flags) and
+// TreeArgs(flags) to run cargo where the crates are (the builder's build
+// stage), then Resolve(metadata, Cargo.lock, FromFlags(flags)...,
+// WithCargoTree(tree)), then CycloneDX and SPDX, and WriteFile (temp file
+// + rename) beside the binary under the names FileNames gives. MediaTypeCycloneDX and MediaTypeSPDX are the
 // artifact types for OCI referrers. ReadCycloneDX and WriteTable read a
 // document back and print it.
 package sbom
@@ -123,6 +124,7 @@ type SBOM struct {
 type options struct {
 	pkg, bin, triple, features, revision string
 	buildTools                           bool
+	tree                                 []byte
 }
 
 // Option configures Resolve.
@@ -158,6 +160,38 @@ func WithBuildTools(on bool) Option { return func(o *options) { o.buildTools = o
 // to MetadataArgs.
 func FromFlags(f cargo.Flags) []Option {
 	return []Option{WithPackage(f.Package), WithBinary(f.Bin), WithTriple(f.Triple), WithFeatures(FeatureDescription(f))}
+}
+
+// WithCargoTree restricts the linked crates to those listed in the output
+// of the command TreeArgs gives (run with the same flags as cargo
+// metadata). cargo metadata resolves features for every workspace member
+// and for dev-dependencies at once, so alone it may list an optional crate
+// that only a sibling member or a dev-dependency enables; cargo tree
+// resolves as the build does. Use it whenever the tree can be run.
+func WithCargoTree(out []byte) Option { return func(o *options) { o.tree = out } }
+
+// parseTree reads `cargo tree --prefix none --format {p}` output: the
+// package itself, then "name vversion[ (source)][ (*)]" per dependency.
+func parseTree(out []byte) (root string, pkgs map[string]bool, err error) {
+	pkgs = map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.HasPrefix(f[1], "v") {
+			return "", nil, fmt.Errorf("sbom: cargo tree output line %q is not \"name vversion\": pass the stdout of the command TreeArgs gives", line)
+		}
+		if root == "" {
+			root = f[0]
+		}
+		pkgs[f[0]+"\x00"+strings.TrimPrefix(f[1], "v")] = true
+	}
+	if root == "" {
+		return "", nil, errors.New("sbom: cargo tree output is empty: pass the stdout of the command TreeArgs gives")
+	}
+	return root, pkgs, nil
 }
 
 // metadata is the part of `cargo metadata --format-version 1` read here.
@@ -260,6 +294,22 @@ func Resolve(metadataJSON, cargoLock []byte, opts ...Option) (*SBOM, error) {
 		return nil, err
 	}
 
+	// inTree says whether cargo tree (if given) lists a package.
+	inTree := func(string) bool { return true }
+	if o.tree != nil {
+		treeRoot, listed, err := parseTree(o.tree)
+		if err != nil {
+			return nil, err
+		}
+		if treeRoot != rootPkg.Name {
+			return nil, fmt.Errorf("sbom: cargo tree was run for package %s, not %s: run it with -p %s", treeRoot, rootPkg.Name, rootPkg.Name)
+		}
+		inTree = func(id string) bool {
+			p := md.Packages[byID[id]]
+			return listed[p.Name+"\x00"+p.Version]
+		}
+	}
+
 	nodes := map[string]*node{}
 	for _, n := range md.Resolve.Nodes {
 		i, ok := byID[n.ID]
@@ -317,7 +367,7 @@ func Resolve(metadataJSON, cargoLock []byte, opts ...Option) (*SBOM, error) {
 		if nd == nil {
 			return nil, fmt.Errorf("sbom: dependency %s is not in cargo metadata's resolve graph", id)
 		}
-		if nd.linked {
+		if nd.linked || !inTree(id) {
 			continue
 		}
 		nd.linked = true

@@ -192,6 +192,22 @@ func TestMetadataArgs(t *testing.T) {
 	if got := strings.Join(args, " "); got != want {
 		t.Errorf("args = %s\nwant   %s", got, want)
 	}
+	tree, err := TreeArgs(cargo.Flags{Triple: "aarch64-unknown-linux-musl", Package: "app", Features: []string{"fast"}, AllFeatures: true, Locked: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "tree -e normal --target aarch64-unknown-linux-musl -p app --prefix none --format {p} --all-features --features fast --locked"
+	if got := strings.Join(tree, " "); got != want {
+		t.Errorf("tree args = %s\nwant        %s", got, want)
+	}
+	if _, err := TreeArgs(cargo.Flags{Triple: "aarch64-unknown-linux-musl"}); err == nil || !strings.Contains(err.Error(), "cargo tree needs the binary's package") {
+		t.Errorf("tree without package: err = %v", err)
+	}
+	for _, bad := range []string{"", "app\nnot a line\n"} {
+		if _, err := Resolve([]byte(syntheticMetadata), []byte(syntheticLock), WithBinary("app"), WithCargoTree([]byte(bad))); err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("cargo tree output %q: err = %v, want one line", bad, err)
+		}
+	}
 	if _, err := MetadataArgs(cargo.Flags{}); err == nil || !strings.Contains(err.Error(), "target triple is empty") {
 		t.Errorf("empty triple: err = %v", err)
 	}
