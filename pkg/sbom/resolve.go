@@ -242,7 +242,6 @@ const (
 )
 
 type node struct {
-	idx      int // into metadata.Packages
 	procMac  bool
 	deps     map[string]edgeKind // package id -> kinds, dev edges dropped
 	linked   bool
@@ -316,7 +315,7 @@ func Resolve(metadataJSON, cargoLock []byte, opts ...Option) (*SBOM, error) {
 		if !ok {
 			return nil, fmt.Errorf("sbom: cargo metadata resolve names package %s that is not in packages: the output is inconsistent, re-run cargo metadata", n.ID)
 		}
-		nd := &node{idx: i, deps: map[string]edgeKind{}}
+		nd := &node{deps: map[string]edgeKind{}}
 		for _, t := range md.Packages[i].Targets {
 			for _, k := range t.Kind {
 				if k == "proc-macro" {
@@ -402,10 +401,6 @@ func Resolve(metadataJSON, cargoLock []byte, opts ...Option) (*SBOM, error) {
 		}
 	}
 
-	members := map[string]bool{}
-	for _, m := range md.WorkspaceMembers {
-		members[m] = true
-	}
 	mk := func(id string) (Crate, error) {
 		p := md.Packages[byID[id]]
 		c := Crate{Name: p.Name, Version: p.Version, PURL: "pkg:cargo/" + p.Name + "@" + p.Version}
@@ -452,7 +447,7 @@ func Resolve(metadataJSON, cargoLock []byte, opts ...Option) (*SBOM, error) {
 			tools = append(tools, id)
 		}
 	}
-	refs := map[string]string{rootID: ""}
+	refs := map[string]string{}
 	build := func(ids []string) ([]Crate, error) {
 		out := make([]Crate, 0, len(ids))
 		for _, id := range ids {
