@@ -1,0 +1,321 @@
+// Package cookkey records what keys the cook layer (the dependency build
+// of a recipe) and explains, when cook ran instead of being reused, which
+// of those inputs changed since the previous image: the "why did cook
+// run?" block of issue 16 §4.
+//
+// A Key is a small typed record: the recipe digest (chef.Recipe.Digest),
+// the locked crates of the recipe's Cargo.lock as (name, version, source),
+// the toolchain, the builder digest, the cargo profile, features, triples,
+// RUSTFLAGS and the digest of .cargo/config.toml. Encode gives compact,
+// deterministic JSON that fits an OCI annotation (AnnotationKey) or the
+// provenance predicate's internalParameters (pkg/provenance does the
+// latter); Decode reads it back. Changes compares two keys and returns one
+// line per changed input; WhyCookRan adds the "no input changed: the cache
+// was not available" line, naming the cache refs that were tried.
+//
+// Nothing here reads the environment, the clock or the network. Proposed
+// wiring (a later change to rust:build, after the pipeline restructuring
+// of issue 14), with where each input comes from today:
+//
+//   - Recipe and crates: FromRecipe(result.Plan.Recipe) after
+//     chef.PlanAndWrite in pkg/pipeline run.go prepare. The masked lock is
+//     the one the cook builds, so local crates appear as 0.0.1 and a
+//     version bump of a workspace member is (correctly) not a change.
+//   - Builder: Builder.Pinned's digest for a published builder
+//     (inspectBuilder in builder.go); for the embedded builder
+//     (embedded.go) the sha256 of the composed builder Dockerfile plus the
+//     MUSLRUST_IMAGE base reference, since no image digest exists before
+//     the solve.
+//   - Toolchain: `rustc -V` as the cook step prints it (a line the
+//     Dockerfile template would echo, read from Result.Logs), else empty:
+//     the builder digest covers it.
+//   - Profile, features, triples, RUSTFLAGS: the cargo.Flags of each
+//     platform (Config.Flags in config.go, or Target.Flags for cross) via
+//     WithFlags, so the record cannot disagree with what cook ran.
+//   - Cargo config: the recipe's Skeleton.ConfigFile (FromRecipe does it).
+//
+// When the cook step ran (Result.StageRun(app.StageCook, ...) not Cached),
+// the orchestrator fetches the previous record: the annotation
+// AnnotationKey on the image being replaced (the tag about to be
+// overwritten, read with remote.Get before publishing) or on
+// `-compare=<ref>`, or internalParameters.cook.key of that image's
+// provenance referrer (provenance.Parse). It prints WhyCookRan(old, cur,
+// Result.Cache.From or the local cache dir) as one block. With the old
+// recipe at hand (a previous plan directory), chef.Changes names the
+// manifest-level changes behind a "recipe:" line.
+package cookkey
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	toml "github.com/pelletier/go-toml/v2"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
+	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
+)
+
+// AnnotationKey is the OCI annotation that carries Encode's JSON on an
+// image manifest or index.
+const AnnotationKey = "io.muslrust-chef.cook-key"
+
+// Version is the schema version written in every record; Decode refuses
+// another, so a newer kit's record is not misread as "everything changed".
+const Version = 1
+
+// Crate is one [[package]] of the recipe's Cargo.lock.
+type Crate struct {
+	Name, Version string
+	// Source is cargo's source string ("registry+<index>", "sparse+<index>",
+	// "git+<url>#<commit>"); empty for workspace members and path crates.
+	Source string
+}
+
+// Key is what decides whether the cook layer can be reused.
+type Key struct {
+	// Recipe is chef.Recipe.Digest(): "sha256:<hex>".
+	Recipe string
+	// Crates are sorted by name, version, source.
+	Crates []Crate
+	// Toolchain is the rustc version string (`rustc -V`), when known.
+	Toolchain string
+	// Builder is the builder image's digest, or for the embedded builder
+	// the digest of its Dockerfile and its base reference.
+	Builder string
+	// Profile, Features, AllFeatures and NoDefaultFeatures as in cargo.Flags.
+	Profile           string
+	Features          []string
+	AllFeatures       bool
+	NoDefaultFeatures bool
+	// Triples are the target triples cooked, sorted.
+	Triples []string
+	// RustFlags is RUSTFLAGS as cook and build export it.
+	RustFlags string
+	// CargoConfig is "sha256:<hex>" of .cargo/config.toml, empty when the
+	// workspace has none.
+	CargoConfig string
+}
+
+// Option sets inputs of a Key that do not come from the recipe.
+type Option func(*Key)
+
+// WithFlags takes profile, features and RUSTFLAGS from the flags cook ran
+// with, and adds their triple.
+func WithFlags(f cargo.Flags) Option {
+	return func(k *Key) {
+		k.Profile = f.ProfileName()
+		k.Features = append([]string(nil), f.Features...)
+		k.AllFeatures, k.NoDefaultFeatures = f.AllFeatures, f.NoDefaultFeatures
+		k.RustFlags = f.RustFlags
+		if f.Triple != "" {
+			k.Triples = append(k.Triples, f.Triple)
+		}
+	}
+}
+
+// WithTriples adds triples cooked besides the flags' own (a cross build
+// cooks every platform's triple in one step).
+func WithTriples(triples ...string) Option {
+	return func(k *Key) { k.Triples = append(k.Triples, triples...) }
+}
+
+// WithBuilder records the builder's digest (see Key.Builder).
+func WithBuilder(digest string) Option { return func(k *Key) { k.Builder = digest } }
+
+// WithToolchain records the rustc version string.
+func WithToolchain(rustcVersion string) Option {
+	return func(k *Key) { k.Toolchain = strings.TrimSpace(rustcVersion) }
+}
+
+// FromRecipe builds the key of a recipe: its digest, the locked crates and
+// the .cargo/config.toml digest, plus what opts add.
+func FromRecipe(r *chef.Recipe, opts ...Option) (*Key, error) {
+	if r == nil {
+		return nil, errors.New("cookkey: no recipe: plan the workspace first")
+	}
+	d, err := r.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("cookkey: recipe digest: %w", err)
+	}
+	k := &Key{Recipe: d}
+	if r.Skeleton.LockFile != nil {
+		if k.Crates, err = LockedCrates([]byte(*r.Skeleton.LockFile)); err != nil {
+			return nil, err
+		}
+	}
+	if r.Skeleton.ConfigFile != nil {
+		k.CargoConfig = digestOf([]byte(*r.Skeleton.ConfigFile))
+	}
+	for _, opt := range opts {
+		opt(k)
+	}
+	k.normalize()
+	return k, nil
+}
+
+// LockedCrates lists the [[package]] entries of a Cargo.lock, sorted.
+func LockedCrates(cargoLock []byte) ([]Crate, error) {
+	var lock struct {
+		Package []struct {
+			Name    string `toml:"name"`
+			Version string `toml:"version"`
+			Source  string `toml:"source"`
+		} `toml:"package"`
+	}
+	if err := toml.Unmarshal(cargoLock, &lock); err != nil {
+		return nil, fmt.Errorf("cookkey: Cargo.lock of the recipe is not valid TOML: %w", err)
+	}
+	out := make([]Crate, 0, len(lock.Package))
+	for _, p := range lock.Package {
+		if p.Name == "" || p.Version == "" {
+			return nil, fmt.Errorf("cookkey: Cargo.lock has a [[package]] without name or version (%q %q): regenerate it with cargo generate-lockfile", p.Name, p.Version)
+		}
+		out = append(out, Crate{Name: p.Name, Version: p.Version, Source: p.Source})
+	}
+	sortCrates(out)
+	return out, nil
+}
+
+func digestOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func sortCrates(cs []Crate) {
+	sort.Slice(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Version != b.Version {
+			return a.Version < b.Version
+		}
+		return a.Source < b.Source
+	})
+}
+
+// normalize sorts and deduplicates the list fields so equal inputs give
+// equal records whatever order the orchestrator added them in.
+func (k *Key) normalize() {
+	sortCrates(k.Crates)
+	k.Crates = slices.Compact(k.Crates)
+	sort.Strings(k.Triples)
+	k.Triples = slices.Compact(k.Triples)
+	if len(k.Triples) == 0 {
+		k.Triples = nil
+	}
+	if len(k.Features) == 0 {
+		k.Features = nil
+	}
+	if len(k.Crates) == 0 {
+		k.Crates = nil
+	}
+}
+
+// wire is the JSON form. Crates are grouped by source (one source string
+// per group instead of one per crate, which keeps a 700-crate lock small
+// enough for an annotation), each crate as "name version"; workspace and
+// path crates are under "local".
+type wire struct {
+	V                 int                 `json:"v"`
+	Recipe            string              `json:"recipe"`
+	Crates            map[string][]string `json:"crates,omitempty"`
+	Toolchain         string              `json:"toolchain,omitempty"`
+	Builder           string              `json:"builder,omitempty"`
+	Profile           string              `json:"profile,omitempty"`
+	Features          []string            `json:"features,omitempty"`
+	AllFeatures       bool                `json:"allFeatures,omitempty"`
+	NoDefaultFeatures bool                `json:"noDefaultFeatures,omitempty"`
+	Triples           []string            `json:"triples,omitempty"`
+	RustFlags         string              `json:"rustflags,omitempty"`
+	CargoConfig       string              `json:"cargoConfig,omitempty"`
+}
+
+const localSource = "local"
+
+// MarshalJSON writes the compact wire form (sorted, so deterministic).
+func (k Key) MarshalJSON() ([]byte, error) {
+	k.Crates = append([]Crate(nil), k.Crates...)
+	k.Triples = append([]string(nil), k.Triples...)
+	k.normalize()
+	w := wire{V: Version, Recipe: k.Recipe, Toolchain: k.Toolchain, Builder: k.Builder, Profile: k.Profile,
+		Features: k.Features, AllFeatures: k.AllFeatures, NoDefaultFeatures: k.NoDefaultFeatures,
+		Triples: k.Triples, RustFlags: k.RustFlags, CargoConfig: k.CargoConfig}
+	for _, c := range k.Crates {
+		if strings.ContainsRune(c.Name, ' ') || strings.ContainsRune(c.Version, ' ') {
+			return nil, fmt.Errorf("cookkey: crate %q %q has a space in its name or version, which Cargo.lock never has", c.Name, c.Version)
+		}
+		src := c.Source
+		if src == "" {
+			src = localSource
+		}
+		if w.Crates == nil {
+			w.Crates = map[string][]string{}
+		}
+		w.Crates[src] = append(w.Crates[src], c.Name+" "+c.Version)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(w); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// UnmarshalJSON reads the wire form.
+func (k *Key) UnmarshalJSON(b []byte) error {
+	var w wire
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&w); err != nil {
+		return fmt.Errorf("cookkey: not a cook key record: %w", err)
+	}
+	if w.V != Version {
+		return fmt.Errorf("cookkey: record version %d, this kit reads version %d: compare with an image built by the same kit version", w.V, Version)
+	}
+	if w.Recipe == "" {
+		return errors.New("cookkey: the record has no recipe digest: read a record muslrust-chef wrote")
+	}
+	*k = Key{Recipe: w.Recipe, Toolchain: w.Toolchain, Builder: w.Builder, Profile: w.Profile,
+		Features: w.Features, AllFeatures: w.AllFeatures, NoDefaultFeatures: w.NoDefaultFeatures,
+		Triples: w.Triples, RustFlags: w.RustFlags, CargoConfig: w.CargoConfig}
+	for src, list := range w.Crates {
+		if src == localSource {
+			src = ""
+		}
+		for _, nv := range list {
+			n, v, ok := strings.Cut(nv, " ")
+			if !ok || n == "" || v == "" {
+				return fmt.Errorf("cookkey: crate entry %q is not \"name version\": read a record muslrust-chef wrote", nv)
+			}
+			k.Crates = append(k.Crates, Crate{Name: n, Version: v, Source: src})
+		}
+	}
+	k.normalize()
+	return nil
+}
+
+// Encode is the record's compact JSON, the value of AnnotationKey.
+func (k *Key) Encode() (string, error) {
+	b, err := json.Marshal(k)
+	if err != nil {
+		return "", fmt.Errorf("cookkey: encoding the record: %w", err)
+	}
+	return string(b), nil
+}
+
+// Decode reads a record written by Encode (an annotation's value).
+func Decode(s string) (*Key, error) {
+	var k Key
+	if err := k.UnmarshalJSON([]byte(s)); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
