@@ -521,11 +521,9 @@ func (r *Record) Statement() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provenance: encoding the statement: %w", err)
 	}
-	var compact, out bytes.Buffer
-	if err := json.Compact(&compact, raw); err != nil {
-		return nil, fmt.Errorf("provenance: encoding the statement: %w", err)
-	}
-	if err := json.Indent(&out, compact.Bytes(), "", "  "); err != nil {
+	// json.Indent drops the whitespace between tokens it is given.
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
 		return nil, fmt.Errorf("provenance: encoding the statement: %w", err)
 	}
 	out.WriteByte('\n')
