@@ -519,10 +519,25 @@ func buildWorkspace(t *testing.T) (string, string) {
 	return ws, nonce
 }
 
+// buildEnv is rust:build's default path (no builder image: the kit builds
+// its own, musl with zig, and cross-compiles), its inputs swapped for the
+// test world's: the musl stand-in as the builder's base and zig from the
+// test registry. One platform keeps each scenario's build short.
 func buildEnv(t *testing.T, bk string, extra ...string) []string {
-	return append([]string{"BUILDKIT_HOST=" + bk, "MUSLRUST_CHEF_BUILDER_IMAGE=" + standin.Image(t),
-		"MUSLRUST_CHEF_PLATFORMS=linux/amd64", "MUSLRUST_CHEF_STRATEGY=emulate", "MUSLRUST_CHEF_CACHE=off",
+	zigURL, sha := testinfra.ZigMirror(t)
+	return append([]string{"BUILDKIT_HOST=" + bk, "MUSLRUST_CHEF_BUILDER_IMAGE=",
+		"MUSLRUST_CHEF_MUSLRUST_IMAGE=" + standin.MuslImage(t),
+		"MUSLRUST_CHEF_BUILDER_ARGS=" + strings.Join([]string{"ZIG_VERSION=" + testinfra.ZigVersion,
+			"ZIG_SHA256_AMD64=" + sha, "ZIG_SHA256_ARM64=" + sha, "ZIG_URL_AMD64=" + zigURL, "ZIG_URL_ARM64=" + zigURL}, ","),
+		"MUSLRUST_CHEF_PLATFORMS=linux/amd64", "MUSLRUST_CHEF_CACHE=off",
 		"MUSLRUST_CHEF_BASE_IMAGE=scratch", "MUSLRUST_CHEF_OUTPUT=oci:out/layout"}, extra...)
+}
+
+// rustFlags are the musl builder's own RUSTFLAGS plus a --cfg that gives
+// a run its own cook layer (MUSLRUST_CHEF_RUSTFLAGS replaces the flags the
+// builder's cargo configuration sets, so they are repeated).
+func rustFlags(cfg string) string {
+	return "MUSLRUST_CHEF_RUSTFLAGS=" + standin.MuslRustFlags + " --cfg " + cfg
 }
 
 // activeSolves lists buildkitd's running builds whose record mentions
@@ -558,9 +573,9 @@ func TestSignalDuringCook(t *testing.T) {
 			Record(t, "SIGINT during "+tc.stage, &result, &intact)
 			ws, nonce := buildWorkspace(t)
 			// Unique RUSTFLAGS give a cook layer no earlier run has.
-			env := append(buildEnv(t, bk), "MUSLRUST_CHEF_RUSTFLAGS=-C target-feature=+crt-static --cfg "+nonce)
+			env := append(buildEnv(t, bk), rustFlags(nonce))
 			r := start(t, ws, env, "rust:build")
-			waitRunning(t, r, "[cook ")
+			waitRunning(t, r, "[cook ", "[cross-cook ")
 			sent := time.Now()
 			r.cmd.Process.Signal(syscall.SIGINT)
 			r.wait(t, 5*time.Second)
@@ -609,7 +624,7 @@ func TestBuildkitdKilledMidBuild(t *testing.T) {
 	defer sp.Close()
 	ws, _ := buildWorkspace(t)
 	r := start(t, ws, buildEnv(t, sp.Addr), "rust:build")
-	waitRunning(t, r, "[cook ", "[build ")
+	waitRunning(t, r, "[cook ", "[build ", "[cross-cook ", "[cross-build ")
 	sp.Kill()
 	r.wait(t, time.Minute)
 	if r.code == 0 {
@@ -640,7 +655,7 @@ func TestTwoBuildsAtOnce(t *testing.T) {
 	// Fixed cfg names keep each run's cook cached across suite runs; the
 	// source nonce makes both build steps run.
 	flags := func(name string) string {
-		return "MUSLRUST_CHEF_RUSTFLAGS=-C target-feature=+crt-static --cfg faults_run_" + name
+		return rustFlags("faults_run_" + name)
 	}
 	a := start(t, ws, buildEnv(t, bk, "MUSLRUST_CHEF_OUTPUT=oci:out/a", flags("a")), "rust:build")
 	time.Sleep(500 * time.Millisecond)
@@ -804,7 +819,7 @@ func TestSignalDuringExport(t *testing.T) {
 	ws, nonce := buildWorkspace(t)
 	// Unique RUSTFLAGS mark this test's solves in buildkitd's history; both
 	// runs share them, so the second reuses the first one's cook.
-	env := append(buildEnv(t, bk), "MUSLRUST_CHEF_RUSTFLAGS=-C target-feature=+crt-static --cfg "+nonce)
+	env := append(buildEnv(t, bk), rustFlags(nonce))
 	old := start(t, ws, env, "rust:build")
 	old.wait(t, 15*time.Minute)
 	if old.code != 0 {

@@ -44,8 +44,11 @@ type Spec struct {
 	// io.muslrust-chef.cross declaration empty.
 	NoCross bool
 	// Zig overrides the Dockerfile's zig download (zero value: the pin).
-	Zig    Zig
-	Labels Labels
+	Zig Zig
+	// BuildArgs are further Dockerfile build arguments (ParseBuilderArgs);
+	// MuslrustImage, CargoChef, NoCross, Zig and Labels win over them.
+	BuildArgs map[string]string
+	Labels    Labels
 	// GoEnv is added to the environment of the helper's go build.
 	GoEnv []string
 	// Insecure allows plain-HTTP registries for push and cache.
@@ -247,9 +250,16 @@ type prepared struct {
 // prepare checks the spec, cross-compiles the helper into a temporary
 // build context and fills in the Dockerfile, platforms and build args.
 func prepare(ctx context.Context, s Spec) (*prepared, error) {
-	args, err := s.CargoChef.buildArgs(s.Platforms)
+	chef, err := s.CargoChef.buildArgs(s.Platforms)
 	if err != nil {
 		return nil, err
+	}
+	args := map[string]string{}
+	for k, v := range s.BuildArgs {
+		args[k] = v
+	}
+	for k, v := range chef {
+		args[k] = v
 	}
 	if s.MuslrustImage != "" {
 		if _, err := name.ParseReference(s.MuslrustImage); err != nil {

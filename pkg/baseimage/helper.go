@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
@@ -23,6 +24,11 @@ const HelperPackage = "github.com/muslrust-chef/muslrust-chef/cmd/muslrust-chef"
 // bytes, so BuildKit's cache for the COPY and the steps after it survives a
 // rebuild on another machine. env is added to the go command's environment
 // (GOCACHE, GOFLAGS, ...).
+//
+// The go command runs in the kit's own module (the checkout or the module
+// cache directory this package was compiled from), not in the current
+// directory: the targets run wherever the user's Rust workspace is, which
+// is usually no Go module, and the kit's sources are the helper's.
 func CompileHelper(ctx context.Context, dir string, platforms []platform.Platform, version string, env []string) error {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -35,6 +41,7 @@ func CompileHelper(ctx context.Context, dir string, platforms []platform.Platfor
 		out := filepath.Join(dir, muslrustchef.HelperName(p.Arch))
 		cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false",
 			"-ldflags=-s -w -X main.version="+version, "-o", out, HelperPackage)
+		cmd.Dir = kitModuleDir()
 		cmd.Env = append(append(os.Environ(), env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+p.Arch)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -42,11 +49,38 @@ func CompileHelper(ctx context.Context, dir string, platforms []platform.Platfor
 			if ctx.Err() != nil {
 				return fmt.Errorf("compiling the helper CLI for %s: %w", p, context.Cause(ctx))
 			}
-			return fmt.Errorf("compiling the helper CLI (%s) for %s failed: %s: run go build %s to see why",
-				HelperPackage, p, oneLine(strings.TrimSpace(stderr.String())+" "+err.Error()), HelperPackage)
+			where := "the current directory"
+			if cmd.Dir != "" {
+				where = cmd.Dir
+			}
+			return fmt.Errorf("compiling the helper CLI (%s) for %s in %s failed: %s: run go build %s there to see why",
+				HelperPackage, p, where, oneLine(strings.TrimSpace(stderr.String())+" "+err.Error()), HelperPackage)
 		}
 	}
 	return nil
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// kitModuleDir is the root of the module this file was compiled from, when
+// its go.mod is still there and is the kit's; empty (the current
+// directory) otherwise, e.g. for a binary built with -trimpath on another
+// machine.
+func kitModuleDir() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return ""
+	}
+	root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return ""
+	}
+	want := "module " + strings.TrimSuffix(HelperPackage, "/cmd/muslrust-chef")
+	for _, l := range strings.Split(string(mod), "\n") {
+		if strings.TrimSpace(l) == want {
+			return root
+		}
+	}
+	return ""
+}

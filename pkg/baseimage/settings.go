@@ -34,6 +34,10 @@ type Settings struct {
 	Source         string // MUSLRUST_CHEF_SOURCE
 	Revision       string // MUSLRUST_CHEF_REVISION
 	Version        string // MUSLRUST_CHEF_VERSION
+	// BuilderArgs are more KEY=VALUE build arguments of the Dockerfile
+	// (download mirrors), the same list rust:build gives the kit's own
+	// builder, so one setting serves both.
+	BuilderArgs string // MUSLRUST_CHEF_BUILDER_ARGS
 }
 
 // FromKnobs resolves every knob from its flag (nil: not given) or the
@@ -59,6 +63,7 @@ func FromKnobs(image, platforms, tags, cache, output, muslrust, chef, chefsha, s
 		Source:         config.Source.Value(source),
 		Revision:       config.Revision.Value(revision),
 		Version:        config.Version.Value(version),
+		BuilderArgs:    config.BuilderArgs.Value(nil),
 	}, nil
 }
 
@@ -95,7 +100,11 @@ func (s Settings) spec(ctx context.Context, ps []platform.Platform, version stri
 		Revision: config.FirstNonEmpty(s.Revision, labels["org.opencontainers.image.revision"], config.GitRevision(ctx, ".")),
 		Source:   config.FirstNonEmpty(s.Source, labels["org.opencontainers.image.source"], config.GitHubSource()),
 	}
-	return Spec{Platforms: ps, MuslrustImage: s.MuslrustImage, CargoChef: chef, NoCross: noCross, Labels: l}, nil
+	extra, err := ParseBuilderArgs(s.BuilderArgs)
+	if err != nil {
+		return Spec{}, &UsageError{Err: err}
+	}
+	return Spec{Platforms: ps, MuslrustImage: s.MuslrustImage, CargoChef: chef, NoCross: noCross, Labels: l, BuildArgs: extra}, nil
 }
 
 // PlanPush validates the settings and resolves repository, tags, cache and

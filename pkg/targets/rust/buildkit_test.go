@@ -13,6 +13,8 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // captureStderr runs f with os.Stderr going to a file (the targets log the
@@ -39,11 +41,12 @@ func captureStderr(t *testing.T, f func() error) (string, error) {
 // 20.10 (its built-in BuildKit has no named contexts), rust:cook starts the
 // kit's BuildKit container (the stand-in moby/buildkit; host network and a
 // buildkitd.toml so it reaches the plain-HTTP test registry), and rust:build
-// reuses it and finds the cook layer in its volume.
+// reuses it and finds the cook layer in its volume. No builder either: the
+// fresh container builds the kit's own (musl, zig) as users get it.
 func TestCookAndBuildOnStartedBuildkit(t *testing.T) {
 	dockerHost := testinfra.DockerSocket(t)
 	bkImage := standin.BuildkitImage(t)
-	builder := standin.Image(t)
+	testWorldBuilder(t)
 	name := standin.UseStartedBuildkit(t, dockerHost)
 	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
 	if err != nil {
@@ -53,7 +56,7 @@ func TestCookAndBuildOnStartedBuildkit(t *testing.T) {
 	t.Setenv("BUILDKIT_PROGRESS", "plain")
 	// A workspace without dependencies: the point is where BuildKit runs
 	// and what its volume keeps, not cargo (the other tests cover that),
-	// so the fresh container's cook costs little beyond pulling the builder.
+	// so the fresh container's cook costs little beyond building the builder.
 	ws := t.TempDir()
 	fixtures.WriteFile(t, ws, "Cargo.toml", "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n")
 	fixtures.WriteFile(t, ws, "Cargo.lock", "version = 3\n\n[[package]]\nname = \"tiny\"\nversion = \"0.1.0\"\n")
@@ -66,7 +69,7 @@ func TestCookAndBuildOnStartedBuildkit(t *testing.T) {
 
 	start := time.Now()
 	out, err := captureStderr(t, func() error {
-		return (Rust{}).Cook(ctx, s(ws), nil, nil, nil, s(builder), nil, nil, nil, nil)
+		return (Rust{}).Cook(ctx, s(ws), nil, nil, nil, nil, nil, nil, nil, nil)
 	})
 	if err != nil {
 		t.Fatalf("rust:cook: %v\n%s", err, lastLines(out, 40))
@@ -95,7 +98,7 @@ func TestCookAndBuildOnStartedBuildkit(t *testing.T) {
 	start = time.Now()
 	oci := filepath.Join(t.TempDir(), "oci")
 	out, err = captureStderr(t, func() error {
-		return (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, s("oci:"+oci), nil, s(builder), nil, nil, nil, nil)
+		return (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil)
 	})
 	if err != nil {
 		t.Fatalf("rust:build: %v\n%s", err, lastLines(out, 40))
@@ -107,8 +110,10 @@ func TestCookAndBuildOnStartedBuildkit(t *testing.T) {
 	if !cookCached(out) {
 		t.Errorf("rust:build rebuilt the cook step instead of finding it in the container's volume:\n%s", lastLines(out, 60))
 	}
-	if _, err := os.Stat(filepath.Join(ws, "dist", "linux_amd64", "tiny")); err != nil {
-		t.Fatal(err)
+	amd64, _ := platform.Parse("linux/amd64")
+	res, err := elfcheck.VerifyLibc(filepath.Join(ws, "dist", "linux_amd64", "tiny"), amd64, elfcheck.Musl)
+	if err != nil || res.Libc != elfcheck.Musl {
+		t.Fatalf("dist/linux_amd64/tiny: %v (libc %q)", err, res.Libc)
 	}
 	ins, err = cli.ContainerInspect(ctx, name, dockerclient.ContainerInspectOptions{})
 	if err != nil || ins.Container.State.StartedAt != startedAt {
