@@ -199,16 +199,19 @@ func unwrapPath(err error) error {
 	return err
 }
 
-func cmdVerify(args []string, stdout, _ io.Writer) error {
-	fs := newFlags("verify", "verify PATH [--platform P] [--libc musl|gnu|any]", stdout)
+func cmdVerify(args []string, stdout, stderr io.Writer) error {
+	const synopsis = "verify PATH [--platform P] [--libc musl|gnu|any] [--require-allocator mimalloc|jemalloc]"
+	fs := newFlags("verify", synopsis, stdout)
 	plat := fs.String("platform", "", "platform the binary must be for (default $TARGETARCH, else this machine)")
 	libc := fs.String("libc", "musl", "C library the binary must link (musl or gnu; any to only name it)")
+	alloc := fs.String("require-allocator", os.Getenv(envRequireAllocator),
+		"allocator the binary must use, mimalloc or jemalloc (default $"+envRequireAllocator+"; unset: a multi-threaded binary on musl's malloc only gets a warning)")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("verify takes exactly one PATH, got %d (muslrust-chef verify PATH [--platform P] [--libc musl|gnu|any])", len(pos))
+		return usagef("verify takes exactly one PATH, got %d (muslrust-chef %s)", len(pos), synopsis)
 	}
 	p, err := targetPlatform(*plat)
 	if err != nil {
@@ -220,14 +223,28 @@ func cmdVerify(args []string, stdout, _ io.Writer) error {
 			return usagef("verify: --libc %q: use musl, gnu or any", *libc)
 		}
 	}
+	wantAlloc, err := elfcheck.ParseRequiredAllocator(*alloc)
+	if err != nil {
+		return usagef("verify: --require-allocator (or %s): %v", envRequireAllocator, err)
+	}
 	res, err := elfcheck.VerifyLibc(pos[0], p, want)
 	if err != nil {
+		return err
+	}
+	if err := elfcheck.RequireAllocator(res, wantAlloc); err != nil {
 		return err
 	}
 	kind := p.String()
 	if res.Libc == elfcheck.Musl || res.Libc == elfcheck.Glibc {
 		kind += " " + string(res.Libc)
 	}
-	fmt.Fprintf(stdout, "%s: %s %s executable, no interpreter, no shared libraries\n", res.Path, res.Linkage, kind)
+	fmt.Fprintf(stdout, "%s: %s %s executable, no interpreter, no shared libraries, %s\n", res.Path, res.Linkage, kind, res.Alloc)
+	if w := elfcheck.AllocatorWarning(res); w != "" {
+		fmt.Fprintf(stderr, "muslrust-chef: %s\n", w)
+	}
 	return nil
 }
+
+// envRequireAllocator is the kit's knob, read by the helper as a default
+// so a Dockerfile's ENV or build argument reaches verify.
+const envRequireAllocator = "MUSLRUST_CHEF_REQUIRE_ALLOCATOR"

@@ -5,7 +5,7 @@
 //
 //	muslrust-chef triple [--platform P] [--libc musl|gnu]
 //	muslrust-chef locate --bin NAME [--target T] [--profile P] [--target-dir D] [--out PATH]
-//	muslrust-chef verify PATH [--platform P] [--libc musl|gnu|any]
+//	muslrust-chef verify PATH [--platform P] [--libc musl|gnu|any] [--require-allocator mimalloc|jemalloc]
 //	muslrust-chef zig cc|c++|ar TRIPLE [ARGS...]   (also as zigcc-TRIPLE, zigcxx-TRIPLE, zigar-TRIPLE)
 //
 // Exit codes: 0 success, 1 failure (binary missing, not static, copy
@@ -32,9 +32,11 @@ Usage:
       Print the Rust target triple for the platform being built.
   muslrust-chef locate --bin NAME [--target T] [--profile P] [--target-dir D] [--out PATH]
       Print the exact path cargo wrote the binary to; with --out, copy it there.
-  muslrust-chef verify PATH [--platform P] [--libc musl|gnu|any]
+  muslrust-chef verify PATH [--platform P] [--libc musl|gnu|any] [--require-allocator mimalloc|jemalloc]
       Check that PATH is a static executable for the platform, linking
-      the C library asked for (default musl).
+      the C library asked for (default musl); name its allocator, warn
+      when a multi-threaded binary uses musl's malloc, and fail when it
+      does not use the required allocator ($MUSLRUST_CHEF_REQUIRE_ALLOCATOR).
   muslrust-chef zig cc|c++|ar TRIPLE [ARGS...]
       Run zig as C compiler, linker or archiver for a *-linux-musl triple
       (also started as zigcc-TRIPLE, zigcxx-TRIPLE, zigar-TRIPLE).

@@ -55,7 +55,7 @@ func runCLI(t *testing.T, dir string, env []string, args ...string) result {
 	cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		switch strings.SplitN(kv, "=", 2)[0] {
-		case "TARGETARCH", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR":
+		case "TARGETARCH", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", envRequireAllocator:
 			continue
 		}
 		cmd.Env = append(cmd.Env, kv)
@@ -155,12 +155,12 @@ func TestVerify(t *testing.T) {
 	arm64 := fixtures.GoStatic(t, "arm64")
 
 	wantOut(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", amd64),
-		amd64+": static linux/amd64 executable, no interpreter, no shared libraries\n")
+		amd64+": static linux/amd64 executable, no interpreter, no shared libraries, allocator Go runtime, multi-threaded\n")
 	// Flags after the path, as people type them.
 	wantOut(t, runCLI(t, dir, nil, "verify", arm64, "--platform", "linux/arm64"),
-		arm64+": static linux/arm64 executable, no interpreter, no shared libraries\n")
+		arm64+": static linux/arm64 executable, no interpreter, no shared libraries, allocator Go runtime, multi-threaded\n")
 	wantOut(t, runCLI(t, dir, []string{"TARGETARCH=arm64"}, "verify", "--", arm64),
-		arm64+": static linux/arm64 executable, no interpreter, no shared libraries\n")
+		arm64+": static linux/arm64 executable, no interpreter, no shared libraries, allocator Go runtime, multi-threaded\n")
 
 	// The seed's failure: an x86_64 artifact shipped as arm64.
 	wantFail(t, runCLI(t, dir, []string{"TARGETARCH=arm64"}, "verify", amd64), 1, "x86_64 binary in the linux/arm64 slot", "aarch64-unknown-linux-musl")
@@ -182,9 +182,9 @@ func TestVerifyDynamicAndStaticPIE(t *testing.T) {
 	wantFail(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie), 1,
 		"linux/amd64 rust-static-pie is a static glibc binary, expected musl: "+pie)
 	wantOut(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie, "--libc", "gnu"),
-		pie+": static-pie linux/amd64 glibc executable, no interpreter, no shared libraries\n")
+		pie+": static-pie linux/amd64 glibc executable, no interpreter, no shared libraries, allocator glibc malloc\n")
 	wantOut(t, runCLI(t, dir, []string{"TARGETARCH=amd64"}, "verify", pie, "--libc=any"),
-		pie+": static-pie linux/amd64 glibc executable, no interpreter, no shared libraries\n")
+		pie+": static-pie linux/amd64 glibc executable, no interpreter, no shared libraries, allocator glibc malloc\n")
 	wantFail(t, runCLI(t, dir, nil, "verify", pie, "--libc", "uclibc"), 2, `--libc "uclibc": use musl, gnu or any`)
 }
 
@@ -270,7 +270,7 @@ func TestLocateOut(t *testing.T) {
 		}
 	}
 	// The copy is what verify accepts: the seed's get-executable + verify pair.
-	wantOut(t, runCLI(t, dir, env, "verify", out), out+": static linux/amd64 executable, no interpreter, no shared libraries\n")
+	wantOut(t, runCLI(t, dir, env, "verify", out), out+": static linux/amd64 executable, no interpreter, no shared libraries, allocator Go runtime, multi-threaded\n")
 
 	// A destination that cannot be written leaves nothing behind.
 	wantFail(t, runCLI(t, dir, env, "locate", "--bin", "app", "--out", filepath.Join(dir, "nope", "x")), 1, "cannot write in")

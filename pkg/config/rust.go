@@ -29,6 +29,8 @@ var (
 		Help: "false keeps symbols: no CARGO_PROFILE_<PROFILE>_STRIP=symbols for cook and build"}
 	Libc = Knob{Env: "MUSLRUST_CHEF_LIBC",
 		Help: "libc half of the target triple, musl or gnu; default: the builder image's io.muslrust-chef.libc label, else musl"}
+	RequireAllocator = Knob{Env: "MUSLRUST_CHEF_REQUIRE_ALLOCATOR",
+		Help: "mimalloc or jemalloc: verify fails unless every built binary allocates with it; default: none, a multi-threaded binary on musl's malloc only gets a warning"}
 	RustFlags = Knob{Env: "MUSLRUST_CHEF_RUSTFLAGS",
 		Help: "RUSTFLAGS for cook and build; default: the builder image's io.muslrust-chef.rustflags label, else empty"}
 	Strategy = Knob{Flag: "strategy", Env: "MUSLRUST_CHEF_STRATEGY", Default: "auto",

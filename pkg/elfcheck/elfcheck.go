@@ -31,6 +31,8 @@ type Result struct {
 	Linkage  Linkage
 	// Libc is the C library linked in (empty when it could not be read).
 	Libc Libc
+	// Alloc is the allocator and threading evidence (see DetectAllocator).
+	Alloc AllocReport
 }
 
 // Error is a verification failure; its message says what was found and what to do.
@@ -103,7 +105,7 @@ func Verify(path string, p platform.Platform) (Result, error) {
 	if ef.Type == elf.ET_DYN {
 		linkage = StaticPIE
 	}
-	return Result{Path: path, Platform: p, Linkage: linkage, Libc: openLibc(f)}, nil
+	return Result{Path: path, Platform: p, Linkage: linkage, Libc: openLibc(f), Alloc: openAllocator(f)}, nil
 }
 
 // hasEntry separates a static-pie executable from a shared library: both are

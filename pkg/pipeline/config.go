@@ -23,6 +23,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -75,9 +76,12 @@ type Config struct {
 	Strip             bool
 	// Libc and RustFlags are empty when the builder image's labels decide.
 	Libc, RustFlags string
-	Cache           string
-	MainBranch      string
-	Metadata        config.Metadata
+	// RequireAllocator fails verify for a binary on another allocator;
+	// empty only warns about a multi-threaded binary on musl's malloc.
+	RequireAllocator elfcheck.Allocator
+	Cache            string
+	MainBranch       string
+	Metadata         config.Metadata
 }
 
 // Resolve applies the precedence rules. It reads Cargo.toml files but runs
@@ -158,6 +162,11 @@ func Resolve(s Settings) (*Config, error) {
 		}
 	}
 	c.RustFlags, _ = config.RustFlags.Lookup(nil)
+	if v, ok := config.RequireAllocator.Lookup(nil); ok {
+		if c.RequireAllocator, err = elfcheck.ParseRequiredAllocator(v); err != nil {
+			return nil, fmt.Errorf("MUSLRUST_CHEF_REQUIRE_ALLOCATOR: %v", err)
+		}
+	}
 	c.Cache = config.Cache.Value(s.Cache)
 	c.MainBranch = config.MainBranch.Value(s.MainBranch)
 	if err := c.validate(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,10 @@ func TestCrossMuslMimallocAllocator(t *testing.T) {
 			t.Errorf("%s: %+v %v", bin, res, err)
 		}
 		checkMimallocSymbols(t, bin)
+		// verify's log line names the allocator: from the symbols here (unstripped).
+		if want := "build: " + bin + " verified static, musl, allocator mimalloc, multi-threaded (cook "; !strings.Contains(e.log.String(), want) {
+			t.Errorf("the build log lacks %q:\n%s", want, e.log.String())
+		}
 		if st, err := os.Stat(bin); err == nil {
 			t.Logf("%s binary (unstripped): %d bytes", p, st.Size())
 		}

@@ -243,9 +243,15 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 			}
 			return r, fmt.Errorf("built %s for %s, but it is not a static executable: %v: build with a static toolchain (musl, or gnu with -C target-feature=+crt-static via MUSLRUST_CHEF_RUSTFLAGS)", bin, p, err)
 		}
+		if err := elfcheck.RequireAllocator(res, c.RequireAllocator); err != nil {
+			return r, err
+		}
 		r.Binaries[p] = bin
 		v, _ := r.StageRun(app.StageCook, stageKey(c, p))
-		fmt.Fprintf(rt.Log, "build: %s verified static, %s (cook %s)\n", bin, res.Libc, ranOrCached(v))
+		fmt.Fprintf(rt.Log, "build: %s verified static, %s, %s (cook %s)\n", bin, res.Libc, res.Alloc, ranOrCached(v))
+		if w := elfcheck.AllocatorWarning(res); w != "" {
+			fmt.Fprintf(rt.Log, "build: %s\n", w)
+		}
 	}
 
 	if c.Strategy == StrategySplit {
