@@ -11,6 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
@@ -45,14 +50,17 @@ type env struct {
 	log      *testinfra.SyncBuffer
 }
 
-func newEnv(t testing.TB) *env {
+// newMuslEnv is a configured builder image (MUSLRUST_CHEF_BUILDER_IMAGE):
+// the musl stand-in, for the tests about a builder given by reference.
+func newMuslEnv(t testing.TB) *env {
 	t.Helper()
-	return newEnvWith(t, standin.Image)
+	return newEnvWith(t, standin.MuslImage)
 }
 
-// newCrossEnv is newEnv with the cross stand-in builder (amd64 compiles for
-// arm64 too, and declares so).
-func newCrossEnv(t testing.TB) *env {
+// newGlibcCrossEnv has the glibc cross stand-in builder (amd64 compiles for
+// arm64 too, static glibc, and declares so): only for the test about
+// glibc (MUSLRUST_CHEF_LIBC=gnu).
+func newGlibcCrossEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvWith(t, standin.CrossImage)
 }
@@ -60,17 +68,52 @@ func newCrossEnv(t testing.TB) *env {
 // newDefaultEnv is the user's default path: no builder image configured,
 // so the kit builds its own builder from the embedded Dockerfile; only its
 // inputs point at the test world (the musl stand-in as its base, zig from
-// the npm tarball served on 127.0.0.1).
-func newDefaultEnv(t *testing.T) *env {
+// the npm tarball served on 127.0.0.1: an x86_64 zig, which the arm64
+// builder of emulate and split runs natively on the amd64 test host).
+// zig's URL is the same in every run (zigBlobURL), so the builder's stages
+// and every cook keyed on them are cached across tests and test runs.
+func newDefaultEnv(t testing.TB) *env {
 	t.Helper()
 	e := newEnvWith(t, func(testing.TB) string { return "" })
-	zigURL, sha := testinfra.ZigServer(t)
 	t.Setenv("MUSLRUST_CHEF_BUILDER_IMAGE", "")
 	t.Setenv("MUSLRUST_CHEF_MUSLRUST_IMAGE", standin.MuslImage(t))
+	url, sha := zigBlobURL(t, e.registry)
+	setZig(t, url, sha)
+	return e
+}
+
+// setZig points the kit's builder's zig download (both architectures) at
+// url, the provisioned npm tarball of sha256 sha.
+func setZig(t testing.TB, url, sha string) {
+	t.Helper()
 	t.Setenv("MUSLRUST_CHEF_BUILDER_ARGS", strings.Join([]string{
 		"ZIG_VERSION=" + testinfra.ZigVersion, "ZIG_SHA256_AMD64=" + sha, "ZIG_SHA256_ARM64=" + sha,
-		"ZIG_URL_AMD64=" + zigURL, "ZIG_URL_ARM64=" + zigURL}, ","))
-	return e
+		"ZIG_URL_AMD64=" + url, "ZIG_URL_ARM64=" + url}, ","))
+}
+
+// zigBlobURL uploads the provisioned zig tarball to the test registry as a
+// blob (content-addressed, so once) and returns its plain-HTTP download URL
+// and sha256: a stable download site, where testinfra.ZigServer's port,
+// and so the builder's cache keys, change with every test.
+func zigBlobURL(t testing.TB, registry string) (url, sha string) {
+	t.Helper()
+	data, err := os.ReadFile(testinfra.ZigTarball())
+	if err != nil {
+		testinfra.Missing(t, "zig tarball: "+err.Error(), "run: sudo scripts/provision.d/musl.sh")
+	}
+	layer := static.NewLayer(data, types.MediaType("application/octet-stream"))
+	d, err := layer.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := name.NewRepository(registry+"/muslrust-chef-test/zig", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteLayer(repo, layer); err != nil {
+		t.Fatalf("uploading zig to %s: %v", repo, err)
+	}
+	return "http://" + registry + "/v2/" + repo.RepositoryStr() + "/blobs/" + d.String(), d.Hex
 }
 
 func newEnvWith(t testing.TB, builder func(testing.TB) string) *env {
@@ -105,7 +148,7 @@ func (e *env) runtime(host string) Runtime {
 	}
 }
 
-// settings for the testdata workspace at ws: the stand-in builder, a
+// settings for the testdata workspace at ws: the env's builder, a
 // scratch runtime base, dist inside the test's temp dir, no cache unless set.
 func (e *env) settings(ws, platforms, image string) Settings {
 	return Settings{
