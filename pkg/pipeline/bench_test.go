@@ -28,7 +28,7 @@ RUN eval "$MUSLRUST_CHEF_FLAGS_amd64"; muslrust_chef_cargo_build
 // one-line source edit, and the same edit through plainDockerfile, and
 // reports warm/cold and warm/plain.
 func BenchmarkColdWarmPlain(b *testing.B) {
-	e := newEnv(b)
+	e := newMuslEnv(b) // plainDockerfile needs a builder image
 	ctx := context.Background()
 	var cold, warm, plain time.Duration
 	for i := 0; i < b.N; i++ {
@@ -131,7 +131,7 @@ RUN true
 // cross/emulate.
 func BenchmarkCrossEmulateNative(b *testing.B) {
 	testinfra.RequireArm64(b)
-	e := newCrossEnv(b)
+	e := newMuslEnv(b)
 	ctx := context.Background()
 	var native, emulated, crossed time.Duration
 	for i := 0; i < b.N; i++ {

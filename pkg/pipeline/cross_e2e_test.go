@@ -27,8 +27,8 @@ import (
 
 const testdataCross = "../../testdata/cross"
 
-// wantCross is what testdata/cross prints on a platform: the text, the
-// triple, FNV-1a of the text computed by the C code (checked against Go's),
+// wantCross is what testdata/cross prints on a platform built for the gnu
+// triple (wantCrossMusl: the default musl one): the text, the triple, FNV-1a of the text computed by the C code (checked against Go's),
 // the architecture the C compiler generated code for, and the words as JSON.
 func wantCross(p platform.Platform, text string) []string {
 	h := fnv.New32a()
@@ -52,15 +52,19 @@ func runSteps(r *Result, stage string) int {
 	return n
 }
 
-// rust:build with the cross stand-in and no strategy configured: the
+// The one pkg/pipeline end-to-end test about glibc: MUSLRUST_CHEF_LIBC=gnu
+// with a builder image whose toolchain is static glibc (the glibc cross
+// stand-in: Debian's rustc, gcc and aarch64 gcc cross compiler; every other
+// e2e test builds musl). rust:build with no strategy configured: the
 // builder's declaration makes it cross; one cook and one build step on
-// amd64 compile both triples (C code through the declared aarch64 gcc), the
-// binaries are static for their platform, the arm64 image runs under QEMU
-// and prints what its C code computed. A one-line edit then reuses the
-// cook step for both triples and compiles only the local crates.
+// amd64 compile both gnu triples (C code through the declared aarch64 gcc),
+// the binaries are static glibc for their platform, the arm64 image runs
+// under QEMU and prints what its C code computed. A one-line edit then
+// reuses the cook step for both triples and compiles only the local crates.
 func TestCrossBuildBothPlatformsAndEdit(t *testing.T) {
 	testinfra.RequireArm64(t)
-	e := newCrossEnv(t)
+	t.Setenv("MUSLRUST_CHEF_LIBC", "gnu")
+	e := newGlibcCrossEnv(t)
 	ws := fixtures.CopyTree(t, testdataCross)
 	ctx := context.Background()
 	s := e.settings(ws, "linux/amd64,linux/arm64", e.image("crossapp"))
@@ -90,8 +94,11 @@ func TestCrossBuildBothPlatformsAndEdit(t *testing.T) {
 	text := "hello from crossapp v1"
 	for _, p := range []platform.Platform{amd64(), arm64()} {
 		bin := filepath.Join(ws, "dist", p.DistDir(), "crossapp")
-		if _, err := elfcheck.Verify(bin, p); err != nil {
-			t.Errorf("%s: %v", bin, err)
+		if res, err := elfcheck.VerifyLibc(bin, p, elfcheck.Glibc); err != nil || res.Libc != elfcheck.Glibc {
+			t.Errorf("%s: %+v %v", bin, res, err)
+		}
+		if !strings.Contains(e.log.String(), "build: "+bin+" verified static, glibc") {
+			t.Errorf("the build log does not name glibc for %s:\n%s", bin, e.log.String())
 		}
 		checkOutput(t, p.String()+" binary", runBinary(t, bin), wantCross(p, text))
 	}
@@ -125,15 +132,15 @@ func TestCrossBuildBothPlatformsAndEdit(t *testing.T) {
 	}
 }
 
-// Bad input for cross: one clear line, a non-nil error and nothing
-// published.
+// Bad input for cross on the musl stand-in given as the builder image: one
+// clear line, a non-nil error and nothing published.
 func TestCrossBadInput(t *testing.T) {
-	e := newCrossEnv(t)
+	e := newMuslEnv(t)
 	ctx := context.Background()
 
 	t.Run("builder that cannot cross", func(t *testing.T) {
 		s := e.settings(fixtures.CopyTree(t, testdataCross), "linux/amd64,linux/arm64", e.image("crossapp")+"-nocross")
-		s.Builder = str(standin.Image(t))
+		s.Builder = str(builderWithLabels(t, e, "nocross", map[string]string{standin.LabelCross: ""}))
 		s.Strategy = str(StrategyCross)
 		_, err := Build(ctx, s, e.runtime(""))
 		want := "-strategy=cross: builder image " + *s.Builder + " (linux/amd64) declares no cross-compilation (label io.muslrust-chef.cross is absent): use MUSLRUST_CHEF_STRATEGY=emulate, or a builder image that declares cross-compilation to linux/amd64,linux/arm64"
@@ -144,7 +151,7 @@ func TestCrossBadInput(t *testing.T) {
 	})
 	t.Run("C compiler missing for a triple", func(t *testing.T) {
 		bad := builderWithLabels(t, e, "bad-cc", map[string]string{
-			standin.LabelCrossPrefix + standin.CrossTriple + ".cc": "aarch64-linux-musl-gcc",
+			standin.LabelCrossPrefix + "aarch64-unknown-linux-musl.cc": "aarch64-linux-musl-gcc",
 		})
 		ws := fixtures.CopyTree(t, testdataCross)
 		s := e.settings(ws, "linux/amd64,linux/arm64", e.image("crossapp")+"-badcc")
@@ -157,7 +164,7 @@ func TestCrossBadInput(t *testing.T) {
 		msg := err.Error()
 		t.Logf("error: %s", msg)
 		if strings.Contains(msg, "\n") || !strings.Contains(msg, "cross-cook") ||
-			!strings.Contains(msg, "CC_aarch64_unknown_linux_gnu=aarch64-linux-musl-gcc needs aarch64-linux-musl-gcc, which is not in the builder image (declared by its label io.muslrust-chef.cross.aarch64-unknown-linux-gnu.cc)") {
+			!strings.Contains(msg, "CC_aarch64_unknown_linux_musl=aarch64-linux-musl-gcc needs aarch64-linux-musl-gcc, which is not in the builder image (declared by its label io.muslrust-chef.cross.aarch64-unknown-linux-musl.cc)") {
 			t.Fatalf("error %q: want one line naming the missing compiler and its label", msg)
 		}
 		regtest.AssertAbsent(t, mustRef(t, *s.Image))
@@ -167,8 +174,9 @@ func TestCrossBadInput(t *testing.T) {
 	})
 }
 
-// builderWithLabels pushes the cross stand-in with extra labels on its
-// amd64 image (config only: the layers are the registry's already).
+// builderWithLabels pushes the env's builder with labels set on its amd64
+// image (an empty value removes the label; config only: the layers are the
+// registry's already).
 func builderWithLabels(t *testing.T, e *env, tag string, labels map[string]string) string {
 	t.Helper()
 	idx, err := remote.Index(mustRef(t, e.builder))
@@ -196,7 +204,11 @@ func builderWithLabels(t *testing.T, e *env, tag string, labels map[string]strin
 				cfg.Labels[k] = v
 			}
 			for k, v := range labels {
-				cfg.Labels[k] = v
+				if v == "" {
+					delete(cfg.Labels, k)
+				} else {
+					cfg.Labels[k] = v
+				}
 			}
 			if img, err = mutate.Config(img, cfg); err != nil {
 				t.Fatal(err)
@@ -204,7 +216,7 @@ func builderWithLabels(t *testing.T, e *env, tag string, labels map[string]strin
 		}
 		out = mutate.AppendManifests(out, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: m.Platform}})
 	}
-	ref := e.registry + "/" + standin.CrossRepository + ":" + tag
+	ref := e.registry + "/" + standin.MuslRepository + ":" + tag
 	if err := remote.WriteIndex(mustRef(t, ref), out); err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
+	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
@@ -25,14 +27,28 @@ import (
 
 const testdataApp = "../../testdata/app"
 
-// want is what the testdata binary prints on each platform.
+// want is what the testdata binary prints on each platform, built for the
+// default (musl) triple: the triple names the architecture it runs on.
 func want(arch, version string) []string {
 	if arch == "amd64" {
-		return []string{"hello from app " + version + " (4 words) on x86_64-unknown-linux-gnu",
+		return []string{"hello from app " + version + " (4 words) on x86_64-unknown-linux-musl",
 			`{"count":4,"words":["hello","from","app","` + version + `"]}`}
 	}
-	return []string{"hello from app " + version + " (4 words) on aarch64-unknown-linux-gnu",
+	return []string{"hello from app " + version + " (4 words) on aarch64-unknown-linux-musl",
 		fmt.Sprintf("%d bytes", len("hello from app "+version))}
+}
+
+// verifyMusl checks a dist binary is static musl for its platform, and
+// that the build log said so.
+func verifyMusl(t *testing.T, e *env, bin string, p platform.Platform) {
+	t.Helper()
+	res, err := elfcheck.VerifyLibc(bin, p, elfcheck.Musl)
+	if err != nil || res.Libc != elfcheck.Musl {
+		t.Errorf("%s: %+v %v", bin, res, err)
+	}
+	if !strings.Contains(e.log.String(), "build: "+bin+" verified static, musl") {
+		t.Errorf("the build log does not name musl for %s:\n%s", bin, e.log.String())
+	}
 }
 
 func checkOutput(t *testing.T, what, out string, lines []string) {
@@ -86,13 +102,16 @@ func dockerRun(t *testing.T, ref, plat string) string {
 func amd64() platform.Platform { p, _ := platform.Parse("linux/amd64"); return p }
 func arm64() platform.Platform { p, _ := platform.Parse("linux/arm64"); return p }
 
-// rust:build for linux/amd64 and linux/arm64 (emulate): an index in the
-// registry, both images run and print what the sources say, the binaries
-// are static; then a one-line edit reuses the cook step and compiles only
-// local crates, and a version bump of the binary's crate reuses it too.
+// rust:build for linux/amd64 and linux/arm64 with the emulate strategy
+// and nothing else configured: the kit's own builder on the musl stand-in,
+// built for each platform (arm64 under QEMU), compiles each platform's
+// default musl triple; an index in the registry, both images run and print
+// what the sources say, the binaries are static musl; then a one-line edit
+// reuses the cook step and compiles only local crates, and a version bump
+// of the binary's crate reuses it too.
 func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
 	testinfra.RequireArm64(t)
-	e := newEnv(t)
+	e := newDefaultEnv(t)
 	ws := fixtures.CopyTree(t, testdataApp)
 	ctx := context.Background()
 	s := e.settings(ws, "linux/amd64,linux/arm64", e.image("app"))
@@ -102,16 +121,17 @@ func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("first build (both platforms) took %s", time.Since(start).Round(time.Second))
+	t.Logf("first emulate build (both platforms) took %s", time.Since(start).Round(time.Second))
+	if r.Strategy != StrategyEmulate || !r.Builder.Embedded {
+		t.Fatalf("strategy %q, builder %q: want emulate with the kit's own builder", r.Strategy, r.Builder.Ref)
+	}
 	got := indexManifests(t, r.Published.Reference)
 	if len(got) != 2 || got["linux/amd64"] == (v1.Hash{}) || got["linux/arm64"] == (v1.Hash{}) {
 		t.Fatalf("published index has %v, want linux/amd64 and linux/arm64", got)
 	}
 	for _, p := range []platform.Platform{amd64(), arm64()} {
 		bin := filepath.Join(ws, "dist", p.DistDir(), "app")
-		if _, err := elfcheck.Verify(bin, p); err != nil {
-			t.Errorf("%s: %v", bin, err)
-		}
+		verifyMusl(t, e, bin, p)
 		// By the platform's manifest digest: Docker 20.10 refuses to pull
 		// a second platform of an index it already pulled by digest.
 		ref := mustRef(t, r.Published.Reference).Context().Digest(got[p.String()].String()).String()
@@ -127,7 +147,7 @@ func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("rebuild after a one-line edit took %s", time.Since(start).Round(time.Second))
+	t.Logf("emulate rebuild after a one-line edit took %s", time.Since(start).Round(time.Second))
 	for _, p := range []platform.Platform{amd64(), arm64()} {
 		if v, ok := r.StageRun("cook", p.String()); !ok || !v.Cached {
 			t.Errorf("%s: cook step after a source edit: found %t, cached %t", p, ok, v.Cached)
@@ -156,10 +176,11 @@ func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
 	}
 }
 
-// rust:cook exports the cook layers to a registry cache; a buildkitd with
-// an empty state then takes the cook step from that cache.
+// rust:cook with nothing configured (the kit's own builder, cross, musl)
+// exports the cook layers to a registry cache; a buildkitd with an empty
+// state then takes the cook step from that cache.
 func TestCookCacheServesFreshBuildkitd(t *testing.T) {
-	e := newEnv(t)
+	e := newDefaultEnv(t)
 	ws := fixtures.CopyTree(t, testdataApp)
 	// A source edit makes this test's sources differ from other tests'; the
 	// cache ref is unique to this run, so only this run's export can hit.
@@ -167,7 +188,9 @@ func TestCookCacheServesFreshBuildkitd(t *testing.T) {
 	cacheRef := fmt.Sprintf("%s/muslrust-chef-test/app-cache:run-%d", e.registry, time.Now().UnixNano())
 	ctx := context.Background()
 	s := e.settings(ws, "linux/amd64", e.image("app"))
+	s.Strategy = nil
 	s.Cache = str(cacheRef)
+	start := time.Now()
 	r, err := Cook(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
@@ -181,20 +204,29 @@ func TestCookCacheServesFreshBuildkitd(t *testing.T) {
 	if _, ok := r.StageRun("build", ""); ok {
 		t.Fatal("rust:cook ran the build stage")
 	}
+	t.Logf("rust:cook took %s (strategy %s)", time.Since(start).Round(time.Second), r.Strategy)
 
 	fresh := testinfra.FreshBuildkitd(t)
+	start = time.Now()
 	r, err = Build(ctx, s, e.runtime(fresh))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("rust:build on a fresh buildkitd took %s", time.Since(start).Round(time.Second))
 	if v, ok := r.StageRun("cook", ""); !ok || !v.Cached {
 		t.Fatalf("fresh buildkitd: cook step found %t, cached %t; want it from %s", ok, v.Cached, cacheRef)
 	}
-	local, external := compiled(r.stageLogs("build", ""))
+	stage := app.StageBuild
+	if r.Strategy == StrategyCross {
+		stage = crossStage(stage)
+	}
+	local, external := compiled(r.stageLogs(stage, ""))
 	if len(external) > 0 || len(local) == 0 {
 		t.Errorf("fresh buildkitd compiled external crates %v (local %v)", external, local)
 	}
-	checkOutput(t, "binary", runBinary(t, filepath.Join(ws, "dist", "linux_amd64", "app")), want("amd64", "v3"))
+	bin := filepath.Join(ws, "dist", "linux_amd64", "app")
+	verifyMusl(t, e, bin, amd64())
+	checkOutput(t, "binary", runBinary(t, bin), want("amd64", "v3"))
 }
 
 func mustRef(t *testing.T, s string) name.Reference {
@@ -206,59 +238,104 @@ func mustRef(t *testing.T, s string) name.Reference {
 	return r
 }
 
-// split builds each platform on its own and pushes it by digest (written
-// to $GITHUB_OUTPUT); merging the digests gives the same platforms, and the
-// very same platform images, as an emulate build.
+// split with nothing else configured (the kit's own builder on the musl
+// stand-in, arm64 under QEMU) builds each platform on its own and pushes it
+// by digest (written to $GITHUB_OUTPUT); merging the digests gives the same
+// platforms, and the very same platform images, as an emulate build; the
+// binaries are static musl and the merged index's images run. A one-line
+// edit then rebuilds each platform with its cook step reused.
 func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 	testinfra.RequireArm64(t)
-	e := newEnv(t)
+	e := newDefaultEnv(t)
 	ws := fixtures.CopyTree(t, testdataApp)
 	ctx := context.Background()
 	image := e.image("app")
 	s := e.settings(ws, "linux/amd64,linux/arm64", image)
+	start := time.Now()
 	em, err := Build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("emulate build (both platforms) took %s", time.Since(start).Round(time.Second))
 	emulated := indexManifests(t, em.Published.Reference)
 
-	var digests []string
-	for _, p := range []string{"linux/amd64", "linux/arm64"} {
-		out := filepath.Join(t.TempDir(), "github-output")
-		sp := e.settings(ws, p, image)
-		sp.Strategy = str(StrategySplit)
-		rt := e.runtime("")
-		rt.GitHubOutput = out
-		r, err := Build(ctx, sp, rt)
-		if err != nil {
-			t.Fatalf("split %s: %v", p, err)
+	// split runs each platform on its own, as one runner per platform
+	// would, and merges their digests.
+	split := func(version string) (merged map[string]v1.Hash, runs map[string]*Result) {
+		t.Helper()
+		var digests []string
+		runs = map[string]*Result{}
+		for _, p := range []platform.Platform{amd64(), arm64()} {
+			out := filepath.Join(t.TempDir(), "github-output")
+			sp := e.settings(ws, p.String(), image)
+			sp.Strategy = str(StrategySplit)
+			rt := e.runtime("")
+			rt.GitHubOutput = out
+			start := time.Now()
+			r, err := Build(ctx, sp, rt)
+			if err != nil {
+				t.Fatalf("split %s: %v", p, err)
+			}
+			t.Logf("split %s (%s) took %s", p, version, time.Since(start).Round(time.Second))
+			if r.Strategy != StrategySplit || !r.Builder.Embedded {
+				t.Fatalf("split %s: strategy %q, builder %q: want split with the kit's own builder", p, r.Strategy, r.Builder.Ref)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantOut := fmt.Sprintf("image=%s\ndigest=%s\nplatform=%s\n", r.Published.Reference, r.Published.Digest, p)
+			if string(b) != wantOut {
+				t.Fatalf("GITHUB_OUTPUT has %q, want %q", b, wantOut)
+			}
+			bin := filepath.Join(ws, "dist", p.DistDir(), "app")
+			verifyMusl(t, e, bin, p)
+			checkOutput(t, "split "+p.String()+" binary", runBinary(t, bin), want(p.Arch, version))
+			digests = append(digests, r.Published.Reference)
+			runs[p.String()] = r
 		}
-		b, err := os.ReadFile(out)
+		res, err := merge.Merge(ctx, merge.Request{Digests: digests})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := fmt.Sprintf("image=%s\ndigest=%s\nplatform=%s\n", r.Published.Reference, r.Published.Digest, p)
-		if string(b) != want {
-			t.Fatalf("GITHUB_OUTPUT has %q, want %q", b, want)
+		merged = indexManifests(t, res.Ref)
+		for _, p := range []platform.Platform{amd64(), arm64()} {
+			ref := mustRef(t, res.Ref).Context().Digest(merged[p.String()].String()).String()
+			checkOutput(t, "docker run merged "+p.String(), dockerRun(t, ref, p.String()), want(p.Arch, version))
 		}
+		return merged, runs
+	}
+	merged, runs := split("v1")
+	for p, r := range runs {
 		if r.Published.Digest != emulated[p] {
 			t.Errorf("split %s pushed %s, emulate's index has %s for it", p, r.Published.Digest, emulated[p])
 		}
-		digests = append(digests, r.Published.Reference)
 	}
-	res, err := merge.Merge(ctx, merge.Request{Digests: digests})
-	if err != nil {
-		t.Fatal(err)
-	}
-	merged := indexManifests(t, res.Ref)
 	if fmt.Sprint(merged) != fmt.Sprint(emulated) {
 		t.Fatalf("merged split index %v, emulate index %v", merged, emulated)
 	}
+
+	// A token unique to this run (see TestBuildEmulateBothPlatformsEditAndBump).
+	v2 := fmt.Sprintf("v%d", time.Now().UnixNano()%1e9)
+	replaceIn(t, filepath.Join(ws, "crates/app/src/main.rs"), `"hello from app v1"`, `"hello from app `+v2+`"`)
+	merged2, runs := split(v2)
+	for p, r := range runs {
+		if v, ok := r.StageRun(app.StageCook, p); !ok || !v.Cached {
+			t.Errorf("split %s: cook step after a source edit: found %t, cached %t", p, ok, v.Cached)
+		}
+		if v, ok := r.StageRun(app.StageBuild, p); !ok || !v.Executed() {
+			t.Errorf("split %s: build step did not run after a source edit", p)
+		}
+		if merged2[p] == merged[p] {
+			t.Errorf("split %s: the edit left the image %s unchanged", p, merged2[p])
+		}
+	}
 }
 
-// Bad input fails with one clear line and publishes nothing.
+// Bad input fails with one clear line and publishes nothing (the user's
+// default path: the kit's own builder on the musl stand-in).
 func TestBadInput(t *testing.T) {
-	e := newEnv(t)
+	e := newDefaultEnv(t)
 	ctx := context.Background()
 
 	t.Run("compile error", func(t *testing.T) {
@@ -284,7 +361,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("builder without the platform", func(t *testing.T) {
-		one := amd64OnlyBuilder(t, e)
+		one := amd64OnlyBuilder(t, e, standin.MuslImage(t))
 		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64,linux/arm64", e.image("app"))
 		s.Builder = str(one)
 		_, err := Build(ctx, s, e.runtime(""))
@@ -345,10 +422,10 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
-// amd64OnlyBuilder pushes the stand-in's amd64 image alone.
-func amd64OnlyBuilder(t *testing.T, e *env) string {
+// amd64OnlyBuilder pushes a stand-in's amd64 image alone.
+func amd64OnlyBuilder(t *testing.T, e *env, builder string) string {
 	t.Helper()
-	idx, err := remote.Index(mustRef(t, e.builder))
+	idx, err := remote.Index(mustRef(t, builder))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +439,7 @@ func amd64OnlyBuilder(t *testing.T, e *env) string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ref := e.registry + "/muslrust-chef-test/standin-builder:amd64-only"
+			ref := e.registry + "/" + standin.MuslRepository + ":amd64-only"
 			if err := remote.Write(mustRef(t, ref), img); err != nil {
 				t.Fatal(err)
 			}

@@ -28,8 +28,20 @@ import (
 // cannot reuse the target-platform copy.
 const NativeStageName = muslrustchef.StageName + "-native"
 
-// embeddedPlatforms are the platforms the embedded builder can be built for.
-var embeddedPlatforms = []platform.Platform{{OS: "linux", Arch: "amd64"}, {OS: "linux", Arch: "arm64"}}
+// embeddedPlatforms are the platforms the embedded builder can be built
+// for, as platform.Parse gives them (arm64 with its v8 variant): the
+// builder's per-platform maps are looked up with the configured platforms.
+var embeddedPlatforms = func() []platform.Platform {
+	ps := make([]platform.Platform, 0, 2)
+	for _, s := range []string{"linux/amd64", "linux/arm64"} {
+		p, err := platform.Parse(s)
+		if err != nil {
+			panic(err)
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}()
 
 // builderBuildArgs parses MUSLRUST_CHEF_BUILDER_ARGS (KEY=VALUE,...) and the
 // base image into the embedded builder's build arguments. cargo-chef serves

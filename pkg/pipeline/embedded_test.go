@@ -12,6 +12,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // The composed Dockerfile holds the builder stage twice (target and build
@@ -100,7 +101,16 @@ func TestEmbeddedBuilderDeclaresCross(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range embeddedPlatforms {
+	// The platforms as a user gives them (arm64 parses with its v8
+	// variant): emulate and split require every one of them.
+	ps, err := platform.ParseList("linux/amd64,linux/arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.require(ps); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
 		if b.Libc[p] != "musl" || len(b.Cross[p].Platforms) != 2 || !b.platforms[p] {
 			t.Fatalf("%s: libc %q cross %+v", p, b.Libc[p], b.Cross[p])
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
@@ -45,14 +46,17 @@ type env struct {
 	log      *testinfra.SyncBuffer
 }
 
-func newEnv(t testing.TB) *env {
+// newMuslEnv is a configured builder image (MUSLRUST_CHEF_BUILDER_IMAGE):
+// the musl stand-in, for the tests about a builder given by reference.
+func newMuslEnv(t testing.TB) *env {
 	t.Helper()
-	return newEnvWith(t, standin.Image)
+	return newEnvWith(t, standin.MuslImage)
 }
 
-// newCrossEnv is newEnv with the cross stand-in builder (amd64 compiles for
-// arm64 too, and declares so).
-func newCrossEnv(t testing.TB) *env {
+// newGlibcCrossEnv has the glibc cross stand-in builder (amd64 compiles for
+// arm64 too, static glibc, and declares so): only for the test about
+// glibc (MUSLRUST_CHEF_LIBC=gnu).
+func newGlibcCrossEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvWith(t, standin.CrossImage)
 }
@@ -60,17 +64,27 @@ func newCrossEnv(t testing.TB) *env {
 // newDefaultEnv is the user's default path: no builder image configured,
 // so the kit builds its own builder from the embedded Dockerfile; only its
 // inputs point at the test world (the musl stand-in as its base, zig from
-// the npm tarball served on 127.0.0.1).
-func newDefaultEnv(t *testing.T) *env {
+// the npm tarball served on 127.0.0.1: an x86_64 zig, which the arm64
+// builder of emulate and split runs natively on the amd64 test host).
+// zig's URL is the same in every run and package (testinfra.ZigMirror), so the builder's stages
+// and every cook keyed on them are cached across tests and test runs.
+func newDefaultEnv(t testing.TB) *env {
 	t.Helper()
 	e := newEnvWith(t, func(testing.TB) string { return "" })
-	zigURL, sha := testinfra.ZigServer(t)
 	t.Setenv("MUSLRUST_CHEF_BUILDER_IMAGE", "")
 	t.Setenv("MUSLRUST_CHEF_MUSLRUST_IMAGE", standin.MuslImage(t))
+	url, sha := testinfra.ZigMirror(t)
+	setZig(t, url, sha)
+	return e
+}
+
+// setZig points the kit's builder's zig download (both architectures) at
+// url, the provisioned npm tarball of sha256 sha.
+func setZig(t testing.TB, url, sha string) {
+	t.Helper()
 	t.Setenv("MUSLRUST_CHEF_BUILDER_ARGS", strings.Join([]string{
 		"ZIG_VERSION=" + testinfra.ZigVersion, "ZIG_SHA256_AMD64=" + sha, "ZIG_SHA256_ARM64=" + sha,
-		"ZIG_URL_AMD64=" + zigURL, "ZIG_URL_ARM64=" + zigURL}, ","))
-	return e
+		"ZIG_URL_AMD64=" + url, "ZIG_URL_ARM64=" + url}, ","))
 }
 
 func newEnvWith(t testing.TB, builder func(testing.TB) string) *env {
@@ -105,7 +119,7 @@ func (e *env) runtime(host string) Runtime {
 	}
 }
 
-// settings for the testdata workspace at ws: the stand-in builder, a
+// settings for the testdata workspace at ws: the env's builder, a
 // scratch runtime base, dist inside the test's temp dir, no cache unless set.
 func (e *env) settings(ws, platforms, image string) Settings {
 	return Settings{

@@ -22,7 +22,6 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
@@ -172,7 +171,7 @@ func containsStream(t *testing.T, what string, r io.Reader, needle []byte) bool 
 // mode=max registry cache) and no file of the build stage; the context
 // holds the workspace and the crate only.
 func TestContextSendsOnlyWorkspaceAndPathCrate(t *testing.T) {
-	e := newEnv(t)
+	e := newDefaultEnv(t)
 	token := randomToken(t)
 	top := fixtures.CopyTree(t, testdataOutside)
 	ws := filepath.Join(top, "repo", "app")
@@ -199,6 +198,7 @@ func TestContextSendsOnlyWorkspaceAndPathCrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("build took %s", time.Since(start).Round(time.Second))
+	verifyMusl(t, e, filepath.Join(ws, "dist", "linux_amd64", "app"), amd64())
 	if out := runBinary(t, filepath.Join(ws, "dist", "linux_amd64", "app")); !strings.Contains(out, "HELLO FROM OUTSIDE (18 bytes)") {
 		t.Fatalf("binary printed %q", out)
 	}
@@ -236,7 +236,7 @@ func TestContextSendsOnlyWorkspaceAndPathCrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer done()
-	req.DockerfileContent = append(append([]byte{}, app.Dockerfile...), []byte("\nFROM scratch AS muslrust-chef-test-src\nCOPY --from=build /src/ /\n")...)
+	req.DockerfileContent = append(append([]byte{}, req.DockerfileContent...), []byte("\nFROM scratch AS muslrust-chef-test-src\nCOPY --from=build /src/ /\n")...)
 	req.Target = "muslrust-chef-test-src"
 	out := filepath.Join(t.TempDir(), "src")
 	req.Local = &buildkit.LocalOutput{Dir: out}

@@ -30,7 +30,7 @@ func TestOCIBuildMakesNoRegistryRequest(t *testing.T) {
 		offlineBuild(t)
 		return
 	}
-	newEnv(t) // the stand-in is found or built here, not behind the proxy
+	newDefaultEnv(t) // the stand-in is found or built here, not behind the proxy
 	var mu sync.Mutex
 	var asked []string
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +63,7 @@ func TestOCIBuildMakesNoRegistryRequest(t *testing.T) {
 func offlineBuild(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("GITHUB_HEAD_REF", "")
-	e := newEnv(t)
+	e := newDefaultEnv(t)
 	// The small workspace (one external crate) keeps the test cheap.
 	ws := filepath.Join(fixtures.CopyTree(t, testdataOutside), "repo", "app")
 	ctx := context.Background()

@@ -194,7 +194,7 @@ func credentialBuilder(t *testing.T, standin string) string {
 // build fails with cargo's authentication error; with it the build works;
 // the token is in no layer, no cache blob and no log line.
 func TestPrivateRegistryTokenOnlyAsSecret(t *testing.T) {
-	e := newEnv(t)
+	e := newMuslEnv(t) // credentialBuilder adds to a builder image
 	token := randomToken(t)
 	reg := newPrivateRegistry(t, token)
 	builder := credentialBuilder(t, e.builder)
@@ -265,6 +265,7 @@ dependencies = [
 	if err != nil {
 		t.Fatal(err)
 	}
+	verifyMusl(t, e, filepath.Join(ws, "dist", "linux_amd64", "private-app"), amd64())
 	if out := runBinary(t, filepath.Join(ws, "dist", "linux_amd64", "private-app")); !strings.Contains(out, "private dependency built for linux") {
 		t.Fatalf("binary printed %q", out)
 	}
