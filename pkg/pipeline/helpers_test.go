@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
