@@ -27,13 +27,7 @@ type onceImage struct {
 	err  error
 }
 
-var plain, cross, musl onceImage
-
-// Image returns the stand-in builder index in the test registry.
-func Image(t testing.TB) string {
-	t.Helper()
-	return plain.get(t, "stand-in builder", Options{})
-}
+var cross, musl onceImage
 
 // CrossImage returns the cross stand-in builder index in the test registry.
 func CrossImage(t testing.TB) string {
