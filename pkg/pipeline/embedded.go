@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
 	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
-	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -48,21 +46,12 @@ var embeddedPlatforms = func() []platform.Platform {
 // hand-written Dockerfiles in the seed's style, not the kit's own cook and
 // build, so its download is skipped unless a CARGO_CHEF_VERSION is given.
 func builderBuildArgs(list, muslrustImage string) (map[string]string, error) {
-	known, err := muslrustchef.ArgNames()
+	args, err := baseimage.ParseBuilderArgs(list)
 	if err != nil {
 		return nil, err
 	}
-	args := map[string]string{"CARGO_CHEF_VERSION": ""}
-	for _, kv := range config.List(list) {
-		k, v, ok := strings.Cut(kv, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("MUSLRUST_CHEF_BUILDER_ARGS: %q is not KEY=VALUE: write e.g. ZIG_BASE_URL=https://mirror.example/zig", kv)
-		}
-		if !slices.Contains(known, k) {
-			return nil, fmt.Errorf("MUSLRUST_CHEF_BUILDER_ARGS: the builder Dockerfile has no build argument %s: use one of %s", k, strings.Join(known, ", "))
-		}
-		args[k] = strings.TrimSpace(v)
+	if _, set := args["CARGO_CHEF_VERSION"]; !set {
+		args["CARGO_CHEF_VERSION"] = ""
 	}
 	if muslrustImage != "" {
 		if _, err := name.ParseReference(muslrustImage); err != nil {
