@@ -163,6 +163,16 @@ func (f Flags) BuildArgs() []string {
 	if f.Bin != "" {
 		args = append(args, "--bin", f.Bin)
 	}
+	args = append(args, f.FeatureArgs()...)
+	if f.Locked {
+		args = append(args, "--locked")
+	}
+	return args
+}
+
+// FeatureArgs are the feature flags of the build, in cargo's own order.
+func (f Flags) FeatureArgs() []string {
+	var args []string
 	if f.AllFeatures {
 		args = append(args, "--all-features")
 	}
@@ -172,10 +182,17 @@ func (f Flags) BuildArgs() []string {
 	if len(f.Features) > 0 {
 		args = append(args, "--features", strings.Join(f.Features, ","))
 	}
-	if f.Locked {
-		args = append(args, "--locked")
-	}
 	return args
+}
+
+// FeatureDescription is FeatureArgs as one line for people and records
+// ("default" when there are none).
+func (f Flags) FeatureDescription() string {
+	args := f.FeatureArgs()
+	if len(args) == 0 {
+		return "default"
+	}
+	return strings.Join(args, " ")
 }
 
 // CleanArgs returns the arguments of `cargo clean -p` for the given packages

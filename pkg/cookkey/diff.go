@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 )
 
 // Changes returns one line per input that differs between the previous
@@ -152,20 +154,7 @@ func sourceNote(s string) string {
 }
 
 func featureText(k *Key) string {
-	var parts []string
-	if k.AllFeatures {
-		parts = append(parts, "--all-features")
-	}
-	if k.NoDefaultFeatures {
-		parts = append(parts, "--no-default-features")
-	}
-	if len(k.Features) > 0 {
-		parts = append(parts, "--features "+strings.Join(k.Features, ","))
-	}
-	if len(parts) == 0 {
-		return "default"
-	}
-	return strings.Join(parts, " ")
+	return cargo.Flags{Features: k.Features, AllFeatures: k.AllFeatures, NoDefaultFeatures: k.NoDefaultFeatures}.FeatureDescription()
 }
 
 // setDiff returns what cur has that old lacks, and the reverse, keeping

@@ -53,43 +53,17 @@ func TreeArgs(f cargo.Flags) ([]string, error) {
 // featureArgs are the feature flags of f; qualify prefixes bare features
 // with the package for cargo metadata, which has no -p.
 func featureArgs(f cargo.Flags, qualify bool) []string {
-	var args []string
-	if f.AllFeatures {
-		args = append(args, "--all-features")
-	}
-	if f.NoDefaultFeatures {
-		args = append(args, "--no-default-features")
-	}
-	if len(f.Features) > 0 {
+	if qualify && f.Package != "" {
 		feats := make([]string, len(f.Features))
 		for i, feat := range f.Features {
-			if qualify && f.Package != "" && !strings.Contains(feat, "/") && !strings.HasPrefix(feat, "dep:") {
+			if !strings.Contains(feat, "/") && !strings.HasPrefix(feat, "dep:") {
 				feat = f.Package + "/" + feat
 			}
 			feats[i] = feat
 		}
-		args = append(args, "--features", strings.Join(feats, ","))
+		f.Features = feats
 	}
-	return args
-}
-
-// FeatureDescription is the feature part of the flags in cargo's own
-// syntax, as recorded in the documents (WithFeatures).
-func FeatureDescription(f cargo.Flags) string {
-	var parts []string
-	if f.AllFeatures {
-		parts = append(parts, "--all-features")
-	}
-	if f.NoDefaultFeatures {
-		parts = append(parts, "--no-default-features")
-	}
-	if len(f.Features) > 0 {
-		parts = append(parts, "--features "+strings.Join(f.Features, ","))
-	}
-	if len(parts) == 0 {
-		return "default"
-	}
-	return strings.Join(parts, " ")
+	return f.FeatureArgs()
 }
 
 // Metadata runs `cargo metadata` (MetadataArgs) in dir with the given cargo

@@ -159,7 +159,7 @@ func WithBuildTools(on bool) Option { return func(o *options) { o.buildTools = o
 // its package, binary, triple and feature flags. Pass the same Flags as
 // to MetadataArgs.
 func FromFlags(f cargo.Flags) []Option {
-	return []Option{WithPackage(f.Package), WithBinary(f.Bin), WithTriple(f.Triple), WithFeatures(FeatureDescription(f))}
+	return []Option{WithPackage(f.Package), WithBinary(f.Bin), WithTriple(f.Triple), WithFeatures(f.FeatureDescription())}
 }
 
 // WithCargoTree restricts the linked crates to those listed in the output
