@@ -98,20 +98,11 @@ func crateFrom(comp cdx.Component) (Crate, error) {
 		c.License = (*comp.Licenses)[0].Expression
 	}
 	props := propMap(comp.Properties)
-	src := props[propSource]
-	switch {
-	case strings.HasPrefix(src, "registry+"):
-		c.Source = Source{Kind: SourceRegistry, URL: strings.TrimPrefix(src, "registry+")}
-	case strings.HasPrefix(src, "sparse+"):
-		c.Source = Source{Kind: SourceRegistry, URL: src}
-	case strings.HasPrefix(src, "git+"):
-		u, commit, _ := strings.Cut(strings.TrimPrefix(src, "git+"), "#")
-		c.Source = Source{Kind: SourceGit, URL: u, Commit: commit}
-	case strings.HasPrefix(src, "path+"):
-		c.Source = Source{Kind: SourcePath, Path: strings.TrimPrefix(src, "path+"), Commit: props[propRevision]}
-	default:
+	src, ok := parseSource(props[propSource], props[propRevision])
+	if !ok {
 		return c, fmt.Errorf("sbom: component %s has no %s property: read a document muslrust-chef wrote", comp.BOMRef, propSource)
 	}
+	c.Source = src
 	return c, nil
 }
 
@@ -172,4 +163,21 @@ func tableSource(c Crate) string {
 	default:
 		return "path " + c.Source.Path
 	}
+}
+
+// parseSource reads back a source as the documents record it (cargo's
+// source id; a path crate's revision comes separately).
+func parseSource(src, revision string) (Source, bool) {
+	switch {
+	case strings.HasPrefix(src, "registry+"):
+		return Source{Kind: SourceRegistry, URL: strings.TrimPrefix(src, "registry+")}, true
+	case strings.HasPrefix(src, "sparse+"):
+		return Source{Kind: SourceRegistry, URL: src}, true
+	case strings.HasPrefix(src, "git+"):
+		u, commit, _ := strings.Cut(strings.TrimPrefix(src, "git+"), "#")
+		return Source{Kind: SourceGit, URL: u, Commit: commit}, true
+	case strings.HasPrefix(src, "path+"):
+		return Source{Kind: SourcePath, Path: strings.TrimPrefix(src, "path+"), Commit: revision}, true
+	}
+	return Source{}, false
 }

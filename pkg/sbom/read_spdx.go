@@ -83,18 +83,10 @@ func crateFromSPDX(p *spdx.Package) (Crate, error) {
 		return c, fmt.Errorf("sbom: package %s has no cargo source: read a document muslrust-chef wrote", p.PackageName)
 	}
 	src, rev, _ := strings.Cut(info, " at revision ")
-	switch {
-	case strings.HasPrefix(src, "registry+"):
-		c.Source = Source{Kind: SourceRegistry, URL: strings.TrimPrefix(src, "registry+")}
-	case strings.HasPrefix(src, "sparse+"):
-		c.Source = Source{Kind: SourceRegistry, URL: src}
-	case strings.HasPrefix(src, "git+"):
-		u, commit, _ := strings.Cut(strings.TrimPrefix(src, "git+"), "#")
-		c.Source = Source{Kind: SourceGit, URL: u, Commit: commit}
-	case strings.HasPrefix(src, "path+"):
-		c.Source = Source{Kind: SourcePath, Path: strings.TrimPrefix(src, "path+"), Commit: rev}
-	default:
+	source, ok := parseSource(src, rev)
+	if !ok {
 		return c, fmt.Errorf("sbom: package %s has an unknown cargo source %q: read a document muslrust-chef wrote", p.PackageName, src)
 	}
+	c.Source = source
 	return c, nil
 }
