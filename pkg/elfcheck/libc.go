@@ -1,11 +1,8 @@
 package elfcheck
 
 import (
-	"bytes"
 	"debug/elf"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -49,11 +46,10 @@ func detectLibc(ef *elf.File) (Libc, error) {
 		if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 {
 			continue
 		}
-		hit, err := containsAll(s.Open(), found)
-		if err != nil {
+		if err := scan(s.Open(), glibcMarkers, found); err != nil {
 			return "", fmt.Errorf("reading section %s: %w", s.Name, err)
 		}
-		if hit {
+		if found[0] && found[1] {
 			return Glibc, nil
 		}
 	}
@@ -61,40 +57,6 @@ func detectLibc(ef *elf.File) (Libc, error) {
 		return Glibc, nil
 	}
 	return Musl, nil
-}
-
-// containsAll streams r looking for every marker, recording hits in found
-// (markers may sit in different sections), and reports whether all were
-// seen. Reads overlap by the longest marker so none is split.
-func containsAll(r io.Reader, found []bool) (bool, error) {
-	const chunk = 1 << 20
-	keep := 0
-	for _, m := range glibcMarkers {
-		keep = max(keep, len(m)-1)
-	}
-	buf := make([]byte, 0, chunk+keep)
-	for {
-		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		all := true
-		for i, m := range glibcMarkers {
-			found[i] = found[i] || bytes.Contains(buf, m)
-			all = all && found[i]
-		}
-		if all {
-			return true, nil
-		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		if len(buf) > keep {
-			copy(buf, buf[len(buf)-keep:])
-			buf = buf[:keep]
-		}
-	}
 }
 
 // LibcError is a binary linked with another C library than asked for.
