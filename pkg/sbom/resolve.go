@@ -347,30 +347,8 @@ func Resolve(metadataJSON, cargoLock []byte, opts ...Option) (*SBOM, error) {
 	// proc-macros, which run inside rustc and are not linked.
 	var linkQueue []string
 	var buildQueue []string
-	for id, k := range nodes[rootID].deps {
-		if k&edgeNormal != 0 {
-			if nodes[id].procMac {
-				buildQueue = append(buildQueue, id)
-			} else {
-				linkQueue = append(linkQueue, id)
-			}
-		}
-		if k&edgeBuild != 0 {
-			buildQueue = append(buildQueue, id)
-		}
-	}
-	for len(linkQueue) > 0 {
-		id := linkQueue[0]
-		linkQueue = linkQueue[1:]
-		nd := nodes[id]
-		if nd == nil {
-			return nil, fmt.Errorf("sbom: dependency %s is not in cargo metadata's resolve graph", id)
-		}
-		if nd.linked || !inTree(id) {
-			continue
-		}
-		nd.linked = true
-		for dep, k := range nd.deps {
+	enqueue := func(deps map[string]edgeKind) {
+		for dep, k := range deps {
 			if k&edgeNormal != 0 {
 				if nodes[dep] != nil && nodes[dep].procMac {
 					buildQueue = append(buildQueue, dep)
@@ -382,6 +360,20 @@ func Resolve(metadataJSON, cargoLock []byte, opts ...Option) (*SBOM, error) {
 				buildQueue = append(buildQueue, dep)
 			}
 		}
+	}
+	enqueue(nodes[rootID].deps)
+	for len(linkQueue) > 0 {
+		id := linkQueue[0]
+		linkQueue = linkQueue[1:]
+		nd := nodes[id]
+		if nd == nil {
+			return nil, fmt.Errorf("sbom: dependency %s is not in cargo metadata's resolve graph", id)
+		}
+		if nd.linked || !inTree(id) {
+			continue
+		}
+		nd.linked = true
+		enqueue(nd.deps)
 	}
 	// Build tools: everything a build script or proc-macro needs, through
 	// normal and build edges alike.
