@@ -161,7 +161,7 @@ func BenchmarkCrossEmulateNative(b *testing.B) {
 			{"linux/arm64", StrategyEmulate, &emulated},
 		} {
 			ws := fixtures.CopyTree(b, testdataCross)
-			s := e.settings(ws, m.platform, "")
+			s := e.crossSettings(ws, m.platform, "")
 			s.Strategy = str(m.strategy)
 			s.Output = str("oci:" + filepath.Join(b.TempDir(), "oci"))
 			start := time.Now()

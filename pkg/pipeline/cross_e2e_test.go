@@ -67,7 +67,7 @@ func TestCrossBuildBothPlatformsAndEdit(t *testing.T) {
 	e := newGlibcCrossEnv(t)
 	ws := fixtures.CopyTree(t, testdataCross)
 	ctx := context.Background()
-	s := e.settings(ws, "linux/amd64,linux/arm64", e.image("crossapp"))
+	s := e.crossSettings(ws, "linux/amd64,linux/arm64", e.image("crossapp"))
 	s.Strategy = nil // the default: auto
 
 	start := time.Now()
@@ -139,7 +139,7 @@ func TestCrossBadInput(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("builder that cannot cross", func(t *testing.T) {
-		s := e.settings(fixtures.CopyTree(t, testdataCross), "linux/amd64,linux/arm64", e.image("crossapp")+"-nocross")
+		s := e.crossSettings(fixtures.CopyTree(t, testdataCross), "linux/amd64,linux/arm64", e.image("crossapp")+"-nocross")
 		s.Builder = str(builderWithLabels(t, e, "nocross", map[string]string{standin.LabelCross: ""}))
 		s.Strategy = str(StrategyCross)
 		_, err := Build(ctx, s, e.runtime(""))
@@ -154,7 +154,7 @@ func TestCrossBadInput(t *testing.T) {
 			standin.LabelCrossPrefix + "aarch64-unknown-linux-musl.cc": "aarch64-linux-musl-gcc",
 		})
 		ws := fixtures.CopyTree(t, testdataCross)
-		s := e.settings(ws, "linux/amd64,linux/arm64", e.image("crossapp")+"-badcc")
+		s := e.crossSettings(ws, "linux/amd64,linux/arm64", e.image("crossapp")+"-badcc")
 		s.Builder = str(bad)
 		s.Strategy = nil
 		_, err := Build(ctx, s, e.runtime(""))

@@ -238,25 +238,33 @@ func mustRef(t *testing.T, s string) name.Reference {
 	return r
 }
 
-// split with nothing else configured (the kit's own builder on the musl
-// stand-in, arm64 under QEMU) builds each platform on its own and pushes it
-// by digest (written to $GITHUB_OUTPUT); merging the digests gives the same
-// platforms, and the very same platform images, as an emulate build; the
-// binaries are static musl and the merged index's images run. A one-line
-// edit then rebuilds each platform with its cook step reused.
+// On testdata/cross (serde_json, a C build script, two binaries: crossapp
+// is shipped): emulate with nothing else configured (the kit's own builder
+// on the musl stand-in, arm64 under QEMU) builds both platforms; split
+// builds each platform on its own and pushes it by digest (written to
+// $GITHUB_OUTPUT); merging the digests gives the same platforms, and the
+// very same platform images, as the emulate build; the binaries are static
+// musl and the merged index's images run. A one-line edit then rebuilds
+// each platform with its cook step reused.
 func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 	testinfra.RequireArm64(t)
 	e := newDefaultEnv(t)
-	ws := fixtures.CopyTree(t, testdataApp)
+	ws := fixtures.CopyTree(t, testdataCross)
 	ctx := context.Background()
-	image := e.image("app")
-	s := e.settings(ws, "linux/amd64,linux/arm64", image)
+	image := e.image("crossapp-split")
+	s := e.crossSettings(ws, "linux/amd64,linux/arm64", image)
 	start := time.Now()
 	em, err := Build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("emulate build (both platforms) took %s", time.Since(start).Round(time.Second))
+	if em.Strategy != StrategyEmulate || !em.Builder.Embedded {
+		t.Fatalf("strategy %q, builder %q: want emulate with the kit's own builder", em.Strategy, em.Builder.Ref)
+	}
+	for _, p := range []platform.Platform{amd64(), arm64()} {
+		verifyMusl(t, e, filepath.Join(ws, "dist", p.DistDir(), "crossapp"), p)
+	}
 	emulated := indexManifests(t, em.Published.Reference)
 
 	// split runs each platform on its own, as one runner per platform
@@ -267,7 +275,7 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 		runs = map[string]*Result{}
 		for _, p := range []platform.Platform{amd64(), arm64()} {
 			out := filepath.Join(t.TempDir(), "github-output")
-			sp := e.settings(ws, p.String(), image)
+			sp := e.crossSettings(ws, p.String(), image)
 			sp.Strategy = str(StrategySplit)
 			rt := e.runtime("")
 			rt.GitHubOutput = out
@@ -288,9 +296,9 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 			if string(b) != wantOut {
 				t.Fatalf("GITHUB_OUTPUT has %q, want %q", b, wantOut)
 			}
-			bin := filepath.Join(ws, "dist", p.DistDir(), "app")
+			bin := filepath.Join(ws, "dist", p.DistDir(), "crossapp")
 			verifyMusl(t, e, bin, p)
-			checkOutput(t, "split "+p.String()+" binary", runBinary(t, bin), want(p.Arch, version))
+			checkOutput(t, "split "+p.String()+" binary", runBinary(t, bin), wantCrossMusl(p, "hello from crossapp "+version))
 			digests = append(digests, r.Published.Reference)
 			runs[p.String()] = r
 		}
@@ -301,7 +309,7 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 		merged = indexManifests(t, res.Ref)
 		for _, p := range []platform.Platform{amd64(), arm64()} {
 			ref := mustRef(t, res.Ref).Context().Digest(merged[p.String()].String()).String()
-			checkOutput(t, "docker run merged "+p.String(), dockerRun(t, ref, p.String()), want(p.Arch, version))
+			checkOutput(t, "docker run merged "+p.String(), dockerRun(t, ref, p.String()), wantCrossMusl(p, "hello from crossapp "+version))
 		}
 		return merged, runs
 	}
@@ -317,7 +325,7 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 
 	// A token unique to this run (see TestBuildEmulateBothPlatformsEditAndBump).
 	v2 := fmt.Sprintf("v%d", time.Now().UnixNano()%1e9)
-	replaceIn(t, filepath.Join(ws, "crates/app/src/main.rs"), `"hello from app v1"`, `"hello from app `+v2+`"`)
+	replaceIn(t, filepath.Join(ws, "crates/crossapp/src/main.rs"), `"hello from crossapp v1"`, `"hello from crossapp `+v2+`"`)
 	merged2, runs := split(v2)
 	for p, r := range runs {
 		if v, ok := r.StageRun(app.StageCook, p); !ok || !v.Cached {

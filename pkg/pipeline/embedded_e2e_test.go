@@ -31,7 +31,7 @@ func TestDefaultBuilderIsBuiltInTheSameSolve(t *testing.T) {
 	setZig(t, url, sha)
 	ws := fixtures.CopyTree(t, testdataCross)
 	ctx := context.Background()
-	s := e.settings(ws, "linux/amd64,linux/arm64", e.image("default"))
+	s := e.crossSettings(ws, "linux/amd64,linux/arm64", e.image("default"))
 	s.Strategy = nil
 	s.Cache = nil // the default: <image repo>:buildcache-<branch> plus main's
 

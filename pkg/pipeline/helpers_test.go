@@ -128,6 +128,14 @@ func (e *env) settings(ws, platforms, image string) Settings {
 	}
 }
 
+// crossSettings is settings for a copy of testdata/cross, which has two
+// binaries: rust:build ships the one named crossapp.
+func (e *env) crossSettings(ws, platforms, image string) Settings {
+	s := e.settings(ws, platforms, image)
+	s.Bin = str("crossapp")
+	return s
+}
+
 // builderSetting is nil for the default path (no builder image given).
 func builderSetting(ref string) *string {
 	if ref == "" {

@@ -33,7 +33,7 @@ func TestCrossMuslBothPlatformsAndEdit(t *testing.T) {
 	e := newDefaultEnv(t)
 	ws := fixtures.CopyTree(t, testdataCross)
 	ctx := context.Background()
-	s := e.settings(ws, "linux/amd64,linux/arm64", e.image("crossapp-musl"))
+	s := e.crossSettings(ws, "linux/amd64,linux/arm64", e.image("crossapp-musl"))
 	s.Strategy = nil
 
 	start := time.Now()
@@ -61,8 +61,10 @@ func TestCrossMuslBothPlatformsAndEdit(t *testing.T) {
 		}
 		checkOutput(t, p.String()+" binary", runBinary(t, bin), wantCrossMusl(p, text))
 	}
-	ref := mustRef(t, r.Published.Reference).Context().Digest(got["linux/arm64"].String()).String()
-	checkOutput(t, "docker run linux/arm64", dockerRun(t, ref, "linux/arm64"), wantCrossMusl(arm64(), text))
+	for _, p := range []platform.Platform{amd64(), arm64()} {
+		ref := mustRef(t, r.Published.Reference).Context().Digest(got[p.String()].String()).String()
+		checkOutput(t, "docker run "+p.String(), dockerRun(t, ref, p.String()), wantCrossMusl(p, text))
+	}
 
 	text = fmt.Sprintf("hello from crossapp v%d", time.Now().UnixNano()%1e9)
 	replaceIn(t, filepath.Join(ws, "crates/crossapp/src/main.rs"), `"hello from crossapp v1"`, `"`+text+`"`)
