@@ -21,8 +21,14 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 
 # Keep in step with internal/testinfra.MimallocVersion.
 MIMALLOC_VERSION="2.0.9+ds-2"
-# Debian's archive (the only package source these machines reach).
-mirror="${MUSLRUST_CHEF_TEST_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# Debian's archive: the one this machine's apt already uses for bookworm
+# main (the only package source these machines reach), unless set.
+mirror="${MUSLRUST_CHEF_TEST_DEBIAN_MIRROR:-$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 'Created-By: Packages' 2>/dev/null | awk '$2 == "bookworm" && $3 == "main" {print $1; exit}')}"
+mirror="${mirror%/}"
+if [ -z "$mirror" ]; then
+  echo "mimalloc: apt has no bookworm main source to take the archive from; set MUSLRUST_CHEF_TEST_DEBIAN_MIRROR to Debian's archive URL" >&2
+  exit 1
+fi
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 cache="${MUSLRUST_CHEF_TEST_ROOT}/cache/mimalloc"
