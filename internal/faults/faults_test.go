@@ -584,16 +584,7 @@ func TestSignalDuringCook(t *testing.T) {
 				t.Fatal("exit 0 after SIGINT")
 			}
 			line := oneLine(t, r)
-			var lingering []string
-			for i := 0; i < 20; i++ {
-				if lingering = activeSolves(t, bk, nonce); len(lingering) == 0 {
-					break
-				}
-				time.Sleep(500 * time.Millisecond)
-			}
-			if len(lingering) != 0 {
-				t.Errorf("solves still running in buildkitd 10 s after the exit: %v", lingering)
-			}
+			assertNoSolvesLeft(t, bk, nonce)
 			if _, err := os.Stat(filepath.Join(ws, "dist")); err == nil {
 				t.Error("dist/ exists after an interrupted first build")
 			}
@@ -858,16 +849,7 @@ func TestSignalDuringExport(t *testing.T) {
 		t.Fatal("exit 0: the export finished before SIGINT took effect (make the binary bigger)")
 	}
 	line := oneLine(t, r)
-	var lingering []string
-	for i := 0; i < 20; i++ {
-		if lingering = activeSolves(t, bk, nonce); len(lingering) == 0 {
-			break
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	if len(lingering) != 0 {
-		t.Errorf("solves still running in buildkitd 10 s after the exit: %v", lingering)
-	}
+	assertNoSolvesLeft(t, bk, nonce)
 	if now, err := os.ReadFile(distBin); err != nil || !bytes.Equal(now, oldBin) {
 		t.Errorf("dist/ is not the first run's any more (%v)", err)
 	}
@@ -882,4 +864,18 @@ func TestSignalDuringExport(t *testing.T) {
 	}
 	result = fmt.Sprintf("signal at %q; exit %d %s after it: %s", at, r.code, took.Round(10*time.Millisecond), line)
 	intact = fmt.Sprintf("no solve left in buildkitd; dist/ the previous run's (%d bytes); no temporary directory", len(oldBin))
+}
+
+// assertNoSolvesLeft fails t when buildkitd still runs a solve of this
+// run (nonce) 10 s after the kit exited: an interrupt must cancel them.
+func assertNoSolvesLeft(t *testing.T, bk, nonce string) {
+	t.Helper()
+	var lingering []string
+	for i := 0; i < 20; i++ {
+		if lingering = activeSolves(t, bk, nonce); len(lingering) == 0 {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Errorf("solves still running in buildkitd 10 s after the exit: %v", lingering)
 }
