@@ -9,8 +9,8 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/imagetags"
-	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 // Settings are the image:* knobs as given (flag, else environment, else
@@ -219,7 +219,7 @@ func PlanMerge(ctx context.Context, digests, tags string) (MergePlan, error) {
 	if len(list) == 0 {
 		return MergePlan{}, usage("no digests to merge: set MUSLRUST_CHEF_DIGESTS (or -digests) to repo@sha256:...,repo@sha256:... from the per-platform image:push -bydigest runs")
 	}
-	ds, err := merge.ParseDigests(list)
+	ds, err := publish.ParseDigests(list)
 	if err != nil {
 		return MergePlan{}, &UsageError{Err: err}
 	}

@@ -202,15 +202,11 @@ func Build(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
 	}
 	// Fail in seconds, not after the compile, when the runtime base is
 	// unreachable or lacks a platform that will be published.
-	slimPlatforms, err := slim.PlatformsForOutput(c.Platforms, out, rt.Host)
+	slimPlatforms, err := publish.PlatformsForOutput(c.Platforms, out, rt.Host)
 	if err != nil {
 		return r, err
 	}
-	baseOpts := rt.SlimOptions
-	if c.Base != "" {
-		baseOpts = append(append([]slim.Option{}, baseOpts...), slim.WithBase(c.Base))
-	}
-	if err := slim.CheckBase(ctx, slimPlatforms, baseOpts...); err != nil {
+	if err := publish.CheckBase(ctx, runtimeBase(c.Base), slimPlatforms, rt.RegistryOptions...); err != nil {
 		return r, err
 	}
 	// Two runs on one workspace take turns from export to publish, so dist/
@@ -280,23 +276,16 @@ func pushByDigest(ctx context.Context, c *Config, rt Runtime) (publish.Result, e
 		labels.Version = t.TagStr() // as slim.Ship does, so split and emulate images are identical
 	}
 	opts := append([]slim.Option{slim.WithLabels(labels), slim.WithCreated(rt.Created)}, rt.SlimOptions...)
-	if c.Base != "" {
-		opts = append(opts, slim.WithBase(c.Base))
-	}
-	idx, err := slim.Build(ctx, c.Bin, []slim.Binary{{Platform: p, Path: filepath.Join(c.Dist, p.DistDir(), c.Bin)}}, opts...)
+	base, err := publish.ReadBase(ctx, runtimeBase(c.Base), []platform.Platform{p}, rt.RegistryOptions...)
 	if err != nil {
 		return publish.Result{}, err
 	}
-	img, _, err := publish.SinglePlatform(idx, p)
+	idx, err := slim.Build(slim.Base(base), c.Bin, []slim.Binary{{Platform: p, Path: filepath.Join(c.Dist, p.DistDir(), c.Bin)}}, opts...)
 	if err != nil {
 		return publish.Result{}, err
 	}
-	// The same publisher as every registry push: retries and deadlines.
-	pub, err := publish.NewRegistry([]name.Tag{ref.Context().Tag("latest")}, rt.RegistryOptions...)
-	if err != nil {
-		return publish.Result{}, err
-	}
-	pushed, err := pub.PushImage(ctx, img)
+	// The same retries and deadlines as every registry push.
+	pushed, err := publish.PushByDigest(ctx, ref.Context(), idx, p, rt.RegistryOptions...)
 	if err != nil {
 		return publish.Result{}, err
 	}
@@ -304,6 +293,14 @@ func pushByDigest(ctx context.Context, c *Config, rt Runtime) (publish.Result, e
 	fmt.Fprintf(rt.Log, "split: pushed %s by digest; merge the platforms' digests with image:merge\n", p)
 	fmt.Fprintln(rt.Stdout, byDigest)
 	return pushed, ghoutput.Write(rt.GitHubOutput, [2]string{"image", byDigest}, [2]string{"digest", d.String()}, [2]string{"platform", p.String()})
+}
+
+// runtimeBase is the base the slim image is built on.
+func runtimeBase(base string) string {
+	if base == "" {
+		return slim.DefaultBase
+	}
+	return base
 }
 
 // prepare resolves the configuration, inspects the builder, connects to

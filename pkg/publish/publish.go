@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // Publisher writes an index and returns a reference to what it wrote.
@@ -167,4 +168,38 @@ func displayName(t name.Tag) string {
 		s += ":" + t.TagStr()
 	}
 	return s
+}
+
+// New returns the publisher for out: a registry push of the tags (which
+// opts configure), an OCI layout, a docker-archive or a load into the
+// Docker daemon. host picks the one platform tar and docker hold.
+func New(out Output, tags []name.Tag, host platform.Platform, opts ...RegistryOption) (Publisher, error) {
+	switch out.Kind {
+	case "registry":
+		return NewRegistry(tags, opts...)
+	case "oci":
+		return NewLayout(out.Path, tags), nil
+	case "tar":
+		return NewTarball(out.Path, tags, host), nil
+	case "docker":
+		return NewDocker(tags, host)
+	}
+	return nil, fmt.Errorf("unknown output %q: use registry, docker, oci:DIR or tar:FILE", out)
+}
+
+// PlatformsForOutput keeps the one platform that tar and docker outputs can
+// hold, so nothing is verified or built that would be thrown away.
+func PlatformsForOutput(ps []platform.Platform, out Output, host platform.Platform) ([]platform.Platform, error) {
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("no platform to build: set MUSLRUST_CHEF_PLATFORMS")
+	}
+	if out.Kind != "tar" && out.Kind != "docker" || len(ps) == 1 {
+		return ps, nil
+	}
+	for _, p := range ps {
+		if p == host {
+			return []platform.Platform{p}, nil
+		}
+	}
+	return nil, fmt.Errorf("output %s holds one platform, but %s were asked for and none is the host's %s: set MUSLRUST_CHEF_PLATFORMS to one of them, or use oci:DIR or registry for several", out, platform.Join(ps), host)
 }

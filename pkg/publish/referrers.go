@@ -6,15 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
 	"sort"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -74,7 +70,7 @@ func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIMani
 // with, and fails with the same one-line errors. It returns the
 // descriptors of the artifact manifests.
 func Attach(ctx context.Context, subject name.Digest, artifacts []Artifact, opts ...RegistryOption) ([]v1.Descriptor, error) {
-	ctx, cancel, ropts, fail := Session(ctx, opts...)
+	ctx, cancel, ropts, fail := session(ctx, opts...)
 	defer cancel()
 	reg := subject.Context().RegistryStr()
 	sub, err := remote.Head(subject, ropts...)
@@ -155,13 +151,13 @@ type Record struct {
 // artifact type is in artifactTypes, tried in order. The referrers API is
 // used when the registry has it, else the sha256-<digest> fallback tag.
 // Platforms with no such referrer are returned with an empty ArtifactType.
-// Errors are one line, in the words of RegistryError.
+// Errors are one line, in the words of a failed push.
 func ReadRecords(ctx context.Context, ref string, artifactTypes []string, opts ...RegistryOption) ([]Record, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return nil, fmt.Errorf("%q is not an image reference: give repo[:tag] or repo@sha256:...", ref)
 	}
-	ctx, cancel, ropts, _ := Session(ctx, opts...)
+	ctx, cancel, ropts, _ := session(ctx, opts...)
 	defer cancel()
 	reg := r.Context().RegistryStr()
 	plats, err := platformManifests(r, ropts)
@@ -278,26 +274,22 @@ func artifactData(d name.Digest, ropts []remote.Option) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// readError is RegistryError for reads: a missing image or an unreachable
-// registry said in words that fit reading, the rest as RegistryError says.
+// readError is the wording of a failed read: a missing image or an
+// unreachable registry said in words that fit reading.
 func readError(ctx context.Context, registry, what string, err error) error {
-	var terr *transport.Error
-	var operr *net.OpError
-	var dnserr *net.DNSError
-	var uerr *url.Error
-	switch {
+	switch p := Classify(err); {
 	case errors.Is(context.Cause(ctx), errPushDeadline):
 		return fmt.Errorf("reading %s from registry %s did not finish in time: the registry is too slow or stalled; check it, or raise MUSLRUST_CHEF_PUSH_TIMEOUT", what, registry)
 	case ctx.Err() != nil:
 		return fmt.Errorf("reading %s: %w", what, ctx.Err())
-	case errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound:
+	case p.Kind == NotFound:
 		return fmt.Errorf("%s not found in registry %s: check the repository and tag (HTTP 404)", what, registry)
-	case errors.As(err, &uerr) && uerr.Timeout():
+	case p.Kind == Timeout:
 		return fmt.Errorf("registry %s stopped answering while reading %s: check the registry's health, or raise MUSLRUST_CHEF_REGISTRY_TIMEOUT for a slow one", registry, what)
-	case errors.As(err, &dnserr), errors.As(err, &operr) && operr.Op == "dial":
+	case p.Kind == Unreachable:
 		return fmt.Errorf("registry %s is unreachable while reading %s (%s): check the registry host in the image reference and that the registry is running", registry, what, oneLine(err))
-	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
-		return fmt.Errorf("registry %s refused the credentials for %s (HTTP %d): run docker login %s (credentials come from the Docker config file)", registry, what, terr.StatusCode, registry)
+	case p.Kind == Denied:
+		return fmt.Errorf("registry %s refused the credentials for %s (HTTP %d): run docker login %s (credentials come from the Docker config file)", registry, what, p.Status, registry)
 	}
 	return fmt.Errorf("reading %s from %s failed: %s", what, registry, oneLine(err))
 }

@@ -153,6 +153,33 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 	}
 }
 
+// Ship verifies every binary (pkg/elfcheck) before it reads the base: a bad
+// slot fails without a request to the base's registry.
+func TestBadBinariesFailBeforeAnyNetwork(t *testing.T) {
+	reg := regtest.New(t)
+	regtest.EmptyDockerConfig(t)
+	base := pushBase(t, reg.Host, "amd64", "arm64")
+	before := reg.Requests.Load()
+	ship := func(dist string) error {
+		_, err := Ship(context.Background(), Request{
+			Bin: "app", Platforms: both(t), Dist: dist, Base: base, Image: "team/app:1",
+			Output: publish.Output{Kind: "oci", Path: filepath.Join(t.TempDir(), "oci")}, Host: hostPlatform(t), Stdout: &bytes.Buffer{},
+		})
+		return err
+	}
+	swapped := makeDist(t, "app", map[string]string{"amd64": fixtures.GoStatic(t, "arm64"), "arm64": fixtures.GoStatic(t, "arm64")})
+	if err := ship(swapped); err == nil || !strings.Contains(err.Error(), "aarch64 binary in the linux/amd64 slot") {
+		t.Fatalf("wrong-arch error: %v", err)
+	}
+	missing := makeDist(t, "app", map[string]string{"amd64": fixtures.GoStatic(t, "amd64")})
+	if err := ship(missing); err == nil || !strings.Contains(err.Error(), "binary not found") {
+		t.Fatalf("missing binary error: %v", err)
+	}
+	if reg.Requests.Load() != before {
+		t.Error("the base registry was contacted although a binary was bad")
+	}
+}
+
 func TestShipTarNeedsOnePlatform(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "app.tar")
 	_, err := Ship(context.Background(), Request{

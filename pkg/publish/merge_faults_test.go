@@ -1,4 +1,4 @@
-package merge_test
+package publish_test
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/faultproxy"
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
-	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
@@ -33,10 +32,10 @@ func TestMergeStallGivesUpWithinBound(t *testing.T) {
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() {
-		_, err := merge.Merge(context.Background(), merge.Request{
-			Digests: []string{through(amd), through(arm)}, Tags: tags(t, px.Host+"/team/app:1"),
-			RegistryOptions: []publish.RegistryOption{publish.WithRequestTimeout(bound), publish.WithRetryBackoff(publish.NoRetry)},
-		})
+		_, err := publish.Merge(context.Background(),
+			[]string{through(amd), through(arm)}, tags(t, px.Host+"/team/app:1"),
+			publish.WithRequestTimeout(bound), publish.WithRetryBackoff(publish.NoRetry),
+		)
 		done <- err
 	}()
 	select {
