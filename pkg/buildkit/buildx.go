@@ -46,8 +46,8 @@ func (c config) configDir() string {
 // dockerContext returns the Docker CLI's current context name and the daemon
 // address of the default context; buildx keys its "current" file with the
 // context name, or with the daemon address for the default context.
-func (c config) dockerContext() (name, defaultHost string) {
-	name = os.Getenv("DOCKER_CONTEXT")
+func (c config) currentContext() (name, defaultHost string) {
+	name = c.dockerContext
 	if name == "" {
 		if f, err := dockercliconfig.Load(c.configDir()); err == nil {
 			name = f.CurrentContext
@@ -63,9 +63,6 @@ func (c config) daemonHost() string {
 	if c.dockerHost != "" {
 		return c.dockerHost
 	}
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		return h
-	}
 	return defaultDockerHost
 }
 
@@ -73,7 +70,7 @@ func (c config) daemonHost() string {
 // selected (buildx then falls back to the Docker daemon, as do we).
 func (c config) currentBuildx() (*buildxNodeGroup, error) {
 	root := filepath.Join(c.configDir(), "buildx")
-	ctxName, host := c.dockerContext()
+	ctxName, host := c.currentContext()
 	keys := []string{ctxName}
 	if ctxName == "default" {
 		keys = append(keys, host)

@@ -127,26 +127,19 @@ type ContainerInfo struct {
 }
 
 // dockerAPI returns an Engine API client for host ("" means the configured
-// daemon: WithDockerClient, WithDockerHost, DOCKER_HOST) and a func closing
-// it when it is ours.
+// daemon: WithDockerHost, default the local socket) and a func closing it.
+// The address is always the option's: the Engine API client's own
+// DOCKER_HOST lookup would bypass the caller. Its TLS and API version
+// variables (DOCKER_CERT_PATH, DOCKER_TLS_VERIFY, DOCKER_API_VERSION) are
+// the Docker client's convention and stay its own, as the Docker config
+// directory does.
 func (c config) dockerAPI(host string) (*dockerclient.Client, func(), error) {
-	if host == "" && c.dockerClient != nil {
-		return c.dockerClient, func() {}, nil
-	}
-	opts := []dockerclient.Opt{dockerclient.FromEnv}
 	if host == "" {
-		host = c.dockerHost
+		host = c.daemonHost()
 	}
-	if host != "" {
-		opts = append(opts, dockerclient.WithHost(host))
-	}
-	cli, err := dockerclient.New(opts...)
+	cli, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithHost(host))
 	if err != nil {
-		shown := host
-		if shown == "" {
-			shown = c.daemonHost()
-		}
-		return nil, nil, fmt.Errorf("cannot set up a Docker client for %s: %s: fix DOCKER_HOST, or set %s to a buildkitd", shown, oneLine(err), HostEnv)
+		return nil, nil, fmt.Errorf("cannot set up a Docker client for %s: %s: fix DOCKER_HOST, or set %s to a buildkitd", host, oneLine(err), HostEnv)
 	}
 	return cli, func() { cli.Close() }, nil
 }
@@ -497,7 +490,7 @@ func (c config) registryAuth(host string) string {
 
 // connectContainer dials buildkitd inside a running container and probes it.
 func connectContainer(ctx context.Context, cfg config, cli *dockerclient.Client, closeCli func(), name, source string) (*builder, error) {
-	bk, err := bkclient.New(ctx, "", append([]bkclient.ClientOpt{bkclient.WithContextDialer(containerDialer(cli, name))}, cfg.clientOpts...)...)
+	bk, err := bkclient.New(ctx, "", bkclient.WithContextDialer(containerDialer(cli, name)))
 	if err != nil {
 		closeCli()
 		return nil, fmt.Errorf("cannot reach buildkitd in container %s: %s", name, oneLine(err))

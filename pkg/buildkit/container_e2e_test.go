@@ -133,7 +133,6 @@ func TestStartedBuildkitContainer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(HostEnv, "")
 	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +271,6 @@ func TestStartedBuildkitContainer(t *testing.T) {
 func TestStartRefusesForeignContainer(t *testing.T) {
 	dockerHost := testinfra.DockerSocket(t)
 	image := standin.BuildkitImage(t)
-	t.Setenv(HostEnv, "")
 	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +301,6 @@ func TestStartRefusesForeignContainer(t *testing.T) {
 func TestStartUnpullableImage(t *testing.T) {
 	dockerHost := testinfra.DockerSocket(t)
 	registry := testinfra.Registry(t)
-	t.Setenv(HostEnv, "")
 	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +332,6 @@ func TestStartedBuildkitLocalRegistry(t *testing.T) {
 	registry := testinfra.Registry(t)
 	base := testimages.Busybox(t)
 	image := standin.BuildkitImage(t)
-	t.Setenv(HostEnv, "")
 	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
 	if err != nil {
 		t.Fatal(err)
@@ -416,8 +412,6 @@ func TestStartSpecHash(t *testing.T) {
 func TestBuildxDockerContainerThroughAPI(t *testing.T) {
 	dockerHost := testinfra.DockerSocket(t)
 	image := standin.BuildkitImage(t)
-	t.Setenv(HostEnv, "")
-	t.Setenv("DOCKER_CONTEXT", "")
 	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
 	if err != nil {
 		t.Fatal(err)
@@ -466,8 +460,8 @@ func TestBuildxDockerContainerThroughAPI(t *testing.T) {
 
 	// The same container named in BUILDKIT_HOST, as buildctl accepts it,
 	// is reached the same way.
-	t.Setenv(HostEnv, "docker-container://"+cname)
-	bh, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithLog(io.Discard))
+	bh, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithLog(io.Discard),
+		WithHostFrom("docker-container://"+cname, HostEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,8 +469,8 @@ func TestBuildxDockerContainerThroughAPI(t *testing.T) {
 		t.Errorf("BUILDKIT_HOST endpoint %+v", e)
 	}
 	bh.Close()
-	t.Setenv(HostEnv, "docker-container://"+cname+"-gone")
-	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithLog(io.Discard))
+	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithLog(io.Discard),
+		WithHostFrom("docker-container://"+cname+"-gone", HostEnv))
 	assertOneLine(t, err)
 	if !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "docker-container://"+cname+"-gone") {
 		t.Errorf("missing container: %v", err)

@@ -16,14 +16,10 @@ import (
 const ProgressEnv = "BUILDKIT_PROGRESS"
 
 // newDisplay picks BuildKit's own progress display: the mode given to
-// WithProgress, else BUILDKIT_PROGRESS, else auto (tty when the writer is a
-// terminal, plain otherwise, which is what CI logs want).
+// WithProgress or WithProgressMode (BUILDKIT_PROGRESS), else auto (tty when
+// the writer is a terminal, plain otherwise, which is what CI logs want).
 func (b *builder) newDisplay() (progressui.Display, error) {
-	mode := b.cfg.progressMode
-	from := "WithProgress"
-	if mode == "" {
-		mode, from = os.Getenv(ProgressEnv), ProgressEnv
-	}
+	mode, from := b.cfg.progressMode, b.cfg.progressFrom
 	if mode == "" {
 		mode = string(progressui.AutoMode)
 	}

@@ -174,9 +174,6 @@ type Vertex struct {
 	Error     string
 }
 
-// Executed reports whether the step really ran (started, not from cache).
-func (v Vertex) Executed() bool { return !v.Cached && v.Started != nil }
-
 // Solve builds req. It checks the request against the endpoint's
 // capabilities before anything is sent, so a build that cannot work fails
 // in a second with a message saying what to change.
@@ -416,7 +413,7 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 	for k, v := range req.BuildArgs {
 		attrs["build-arg:"+k] = v
 	}
-	if v, ok := os.LookupEnv(SourceDateEpochEnv); ok && v != "" {
+	if v := b.cfg.sourceDateEpoch; v != "" {
 		if _, set := req.BuildArgs[SourceDateEpochEnv]; !set {
 			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
 				return opt, cleanup, fmt.Errorf("%s=%q is not a Unix time in seconds: set it to an integer such as $(git log -1 --format=%%ct), or unset it", SourceDateEpochEnv, v)

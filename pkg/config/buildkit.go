@@ -22,10 +22,12 @@ var (
 )
 
 // BuildkitOptions turns the environment into options for buildkit.Connect:
-// the BuildKit container's image, name, network and buildkitd.toml, and the
+// the BuildKit container's image, name, network and buildkitd.toml, the
 // Docker config directory when DOCKER_CONFIG is set, because the Docker CLI
-// library resolves it once per process. BUILDKIT_HOST is read by
-// buildkit.Connect itself.
+// library resolves it once per process, and the standard variables of
+// BuildKit's and Docker's tools (BUILDKIT_HOST, BUILDKIT_PROGRESS,
+// DOCKER_HOST, DOCKER_CONTEXT, SOURCE_DATE_EPOCH), which pkg/buildkit does
+// not read itself.
 func BuildkitOptions() ([]buildkit.Option, error) {
 	var opts []buildkit.Option
 	if img := BuildkitImage.Value(nil); img != "" {
@@ -46,6 +48,21 @@ func BuildkitOptions() ([]buildkit.Option, error) {
 	}
 	if dir := os.Getenv("DOCKER_CONFIG"); dir != "" {
 		opts = append(opts, buildkit.WithDockerConfigDir(dir))
+	}
+	if h := os.Getenv(buildkit.HostEnv); h != "" {
+		opts = append(opts, buildkit.WithHostFrom(h, buildkit.HostEnv))
+	}
+	if m := os.Getenv(buildkit.ProgressEnv); m != "" {
+		opts = append(opts, buildkit.WithProgressMode(m, buildkit.ProgressEnv))
+	}
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		opts = append(opts, buildkit.WithDockerHost(h))
+	}
+	if c := os.Getenv("DOCKER_CONTEXT"); c != "" {
+		opts = append(opts, buildkit.WithDockerContext(c))
+	}
+	if e := os.Getenv(buildkit.SourceDateEpochEnv); e != "" {
+		opts = append(opts, buildkit.WithSourceDateEpoch(e))
 	}
 	return opts, nil
 }

@@ -13,6 +13,9 @@ func TestBuildkitOptions(t *testing.T) {
 	t.Setenv(BuildkitNetwork.Env, "")
 	t.Setenv(BuildkitContainer.Env, "")
 	t.Setenv(BuildkitdConfig.Env, "")
+	for _, k := range []string{"BUILDKIT_HOST", "BUILDKIT_PROGRESS", "DOCKER_HOST", "DOCKER_CONTEXT", "SOURCE_DATE_EPOCH"} {
+		t.Setenv(k, "")
+	}
 	if opts, err := BuildkitOptions(); err != nil || len(opts) != 0 {
 		t.Fatalf("nothing set: %d options, %v", len(opts), err)
 	}
@@ -27,6 +30,12 @@ func TestBuildkitOptions(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	if opts, err := BuildkitOptions(); err != nil || len(opts) != 5 {
 		t.Fatalf("all set: %d options, %v", len(opts), err)
+	}
+	for _, k := range []string{"BUILDKIT_HOST", "BUILDKIT_PROGRESS", "DOCKER_HOST", "DOCKER_CONTEXT", "SOURCE_DATE_EPOCH"} {
+		t.Setenv(k, "x")
+	}
+	if opts, err := BuildkitOptions(); err != nil || len(opts) != 10 {
+		t.Fatalf("the standard variables too: %d options, %v", len(opts), err)
 	}
 	t.Setenv(BuildkitdConfig.Env, filepath.Join(t.TempDir(), "missing.toml"))
 	_, err := BuildkitOptions()
