@@ -22,12 +22,19 @@ var (
 )
 
 // BuildkitOptions turns the environment into options for buildkit.Connect:
-// the BuildKit container's image, name, network and buildkitd.toml, and the
-// Docker config directory when DOCKER_CONFIG is set, because the Docker CLI
-// library resolves it once per process. BUILDKIT_HOST is read by
-// buildkit.Connect itself.
+// BUILDKIT_HOST and DOCKER_HOST, the BuildKit container's image, name,
+// network and buildkitd.toml, and the Docker config directory when
+// DOCKER_CONFIG is set, because the Docker CLI library resolves it once per
+// process.
 func BuildkitOptions() ([]buildkit.Option, error) {
 	var opts []buildkit.Option
+	if h := BuildkitHost.Value(nil); h != "" {
+		// Connect's log line and errors name where the address came from.
+		opts = append(opts, buildkit.WithHostFrom(h, BuildkitHost.Env))
+	}
+	if h := DockerHost.Value(nil); h != "" {
+		opts = append(opts, buildkit.WithDockerHost(h))
+	}
 	if img := BuildkitImage.Value(nil); img != "" {
 		opts = append(opts, buildkit.WithBuildkitImage(img))
 	}
