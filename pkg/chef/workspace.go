@@ -214,4 +214,3 @@ func (w *Workspace) Bin(name string) (Bin, error) {
 	}
 	return Bin{}, fmt.Errorf("bin %q is defined by both %s and %s; rename one", name, found[0].Package, found[1].Package)
 }
-
