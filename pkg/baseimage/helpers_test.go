@@ -129,7 +129,7 @@ func steps(res *buildkit.Result) (executed, cached []string) {
 		if !stepVertex.MatchString(v.Name) {
 			continue
 		}
-		if !v.Cached && v.Started != nil { // ran, not from cache
+		if v.Executed() {
 			executed = append(executed, v.Name)
 		} else if v.Cached {
 			cached = append(cached, v.Name)

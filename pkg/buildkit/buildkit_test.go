@@ -288,7 +288,7 @@ func isRun(v Vertex) bool { return strings.Contains(v.Name, "] RUN ") }
 func executedRuns(r *Result) int {
 	n := 0
 	for _, v := range r.Vertexes {
-		if isRun(v) && executed(v) {
+		if isRun(v) && v.Executed() {
 			n++
 		}
 	}
@@ -531,6 +531,3 @@ func TestDockerDaemonBuilder(t *testing.T) {
 		t.Errorf("local export: %v", err)
 	}
 }
-
-// executed reports whether the step really ran (started, not from cache).
-func executed(v Vertex) bool { return !v.Cached && v.Started != nil }

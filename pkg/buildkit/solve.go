@@ -174,6 +174,9 @@ type Vertex struct {
 	Error     string
 }
 
+// Executed reports whether the step really ran (started, not from cache).
+func (v Vertex) Executed() bool { return !v.Cached && v.Started != nil }
+
 // Solve builds req. It checks the request against the endpoint's
 // capabilities before anything is sent, so a build that cannot work fails
 // in a second with a message saying what to change.
