@@ -26,6 +26,8 @@ import (
 	_ "github.com/moby/buildkit/client/connhelper/nerdctlcontainer"
 	_ "github.com/moby/buildkit/client/connhelper/podmancontainer"
 	_ "github.com/moby/buildkit/client/connhelper/ssh"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
 // HostEnv is the standard variable naming the BuildKit address.
@@ -150,7 +152,7 @@ func startContainer(ctx context.Context, cfg config) (Builder, error) {
 	if err != nil {
 		closeCli()
 		return nil, fmt.Errorf("no BuildKit found: %s is unset, no buildx builder is selected, and the Docker daemon at %s is not answering (%s): start buildkitd and set %s=unix:///run/buildkit/buildkitd.sock, or start dockerd",
-			HostEnv, cli.DaemonHost(), oneLine(err), HostEnv)
+			HostEnv, cli.DaemonHost(), oneline.Lines(err), HostEnv)
 	}
 	if err := checkEngineAPI(cli.DaemonHost(), ping.APIVersion); err != nil {
 		closeCli()
@@ -201,7 +203,7 @@ func unreachable(addr, source string, err error) error {
 // dialError keeps the informative end of grpc's dial failure ("dial unix
 // /x.sock: connect: no such file or directory") and drops its preamble.
 func dialError(err error) string {
-	s := oneLine(err)
+	s := oneline.Lines(err)
 	if i := strings.LastIndex(s, "Error while dialing: "); i >= 0 {
 		s = s[i+len("Error while dialing: "):]
 	} else if i := strings.Index(s, "desc = "); i >= 0 {
@@ -261,16 +263,4 @@ func (b *builder) Close() error {
 		b.closeExtra()
 	}
 	return err
-}
-
-// oneLine folds multi-line error text (BuildKit adds stacks and logs) into
-// one line so every error this package returns fits in one terminal line.
-func oneLine(err error) string {
-	if err == nil {
-		return ""
-	}
-	s := strings.TrimSpace(err.Error())
-	s = strings.ReplaceAll(s, "\r", "")
-	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " | ")), " ")
-	return s
 }

@@ -28,6 +28,10 @@ import (
 	"github.com/moby/moby/api/types/registry"
 	dockerclient "github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/internal/retry"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // DefaultImage is the BuildKit image Connect starts when nothing else can
@@ -139,7 +143,7 @@ func (c config) dockerAPI(host string) (*dockerclient.Client, func(), error) {
 	}
 	cli, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithHost(host))
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot set up a Docker client for %s: %s: fix DOCKER_HOST, or set %s to a buildkitd", host, oneLine(err), HostEnv)
+		return nil, nil, fmt.Errorf("cannot set up a Docker client for %s: %s: fix DOCKER_HOST, or set %s to a buildkitd", host, oneline.Lines(err), HostEnv)
 	}
 	return cli, func() { cli.Close() }, nil
 }
@@ -247,42 +251,36 @@ func run(ctx context.Context, cli *dockerclient.Client, name string, cmd ...stri
 // answers, as buildx does after starting its container.
 func waitReady(ctx context.Context, cli *dockerclient.Client, name string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	for try := 1; ; try++ {
+	return retry.Poll(ctx, retry.Linear(100*time.Millisecond, time.Second), func(int) (bool, error) {
 		out, code, err := run(ctx, cli, name, "buildctl", "debug", "workers")
 		if err == nil && code == 0 {
-			return nil
+			return true, nil
 		}
 		if ctx.Err() != nil {
-			return context.Cause(ctx)
+			return false, context.Cause(ctx)
 		}
 		if time.Now().After(deadline) {
 			why := strings.TrimSpace(out)
 			if err != nil {
-				why = oneLine(err)
+				why = oneline.Lines(err)
 			}
-			return fmt.Errorf("buildkitd in container %s did not answer within %s (%s; last log lines: %s): see `docker logs %s`",
-				name, limit, oneLineString(why), containerLogTail(ctx, cli, name), name)
+			return false, fmt.Errorf("buildkitd in container %s did not answer within %s (%s; last log lines: %s): see `docker logs %s`",
+				name, limit, oneline.Lines(errors.New(why)), containerLogTail(ctx, cli, name), name)
 		}
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(time.Duration(min(try, 10)) * 100 * time.Millisecond):
-		}
-	}
+		return false, nil
+	})
 }
 
 func containerLogTail(ctx context.Context, cli *dockerclient.Client, name string) string {
 	rc, err := cli.ContainerLogs(ctx, name, dockerclient.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: "3"})
 	if err != nil {
-		return "unavailable: " + oneLine(err)
+		return "unavailable: " + oneline.Lines(err)
 	}
 	defer rc.Close()
 	var out bytes.Buffer
 	stdcopy.StdCopy(&out, &out, io.LimitReader(rc, 8192))
-	return oneLineString(out.String())
+	return oneline.Lines(errors.New(out.String()))
 }
-
-func oneLineString(s string) string { return oneLine(errors.New(s)) }
 
 // startSpec says which container to ensure.
 type startSpec struct {
@@ -322,7 +320,7 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 			if !ins.Container.State.Running {
 				cfg.logf("buildkit: starting the stopped container %s (%s, state in volume %s)", spec.name, spec.image, info.Volume)
 				if _, err := cli.ContainerStart(ctx, spec.name, dockerclient.ContainerStartOptions{}); err != nil {
-					return info, fmt.Errorf("cannot start the BuildKit container %s: %s: remove it with `docker rm -f %s` and run again", spec.name, oneLine(err), spec.name)
+					return info, fmt.Errorf("cannot start the BuildKit container %s: %s: remove it with `docker rm -f %s` and run again", spec.name, oneline.Lines(err), spec.name)
 				}
 			} else {
 				cfg.logf("buildkit: reusing the running container %s (%s, state in volume %s)", spec.name, spec.image, info.Volume)
@@ -334,11 +332,11 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 		}
 		cfg.logf("buildkit: replacing container %s (created from %s with other settings) with one from %s; the cache in volume %s is kept", spec.name, cur, spec.describe(), info.Volume)
 		if _, err := cli.ContainerRemove(ctx, spec.name, dockerclient.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			return info, fmt.Errorf("cannot remove the outdated BuildKit container %s: %s: remove it with `docker rm -f %s`", spec.name, oneLine(err), spec.name)
+			return info, fmt.Errorf("cannot remove the outdated BuildKit container %s: %s: remove it with `docker rm -f %s`", spec.name, oneline.Lines(err), spec.name)
 		}
 	case cerrdefs.IsNotFound(err):
 	default:
-		return info, fmt.Errorf("cannot inspect container %s on the Docker daemon at %s: %s", spec.name, cli.DaemonHost(), oneLine(err))
+		return info, fmt.Errorf("cannot inspect container %s on the Docker daemon at %s: %s", spec.name, cli.DaemonHost(), oneline.Lines(err))
 	}
 
 	if err := ensureImage(ctx, cfg, cli, spec.image); err != nil {
@@ -347,7 +345,7 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 	runRef := runnable(spec.image)
 	cfg.logf("buildkit: starting container %s from %s, state in volume %s (reused by later runs)", spec.name, spec.describe(), info.Volume)
 	if _, err := cli.VolumeCreate(ctx, dockerclient.VolumeCreateOptions{Name: info.Volume, Labels: map[string]string{labelOwner: spec.name}}); err != nil {
-		return info, fmt.Errorf("cannot create volume %s for BuildKit's state: %s", info.Volume, oneLine(err))
+		return info, fmt.Errorf("cannot create volume %s for BuildKit's state: %s", info.Volume, oneline.Lines(err))
 	}
 	useInit := true // reaps the processes BuildKit's containers leave behind
 	hc := &container.HostConfig{
@@ -380,7 +378,7 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 		HostConfig: hc,
 	})
 	if err != nil && !cerrdefs.IsConflict(err) {
-		return info, fmt.Errorf("cannot create the BuildKit container %s from %s: %s", spec.name, spec.image, oneLine(err))
+		return info, fmt.Errorf("cannot create the BuildKit container %s from %s: %s", spec.name, spec.image, oneline.Lines(err))
 	}
 	// On a conflict another run created it at the same moment: start and
 	// wait for it just the same.
@@ -388,7 +386,7 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 	if info.Created && spec.config != nil {
 		if err := copyConfig(ctx, cli, spec.name, spec.config); err != nil {
 			cli.ContainerRemove(ctx, spec.name, dockerclient.ContainerRemoveOptions{Force: true})
-			return info, fmt.Errorf("cannot copy buildkitd.toml into the BuildKit container %s: %s", spec.name, oneLine(err))
+			return info, fmt.Errorf("cannot copy buildkitd.toml into the BuildKit container %s: %s", spec.name, oneline.Lines(err))
 		}
 	}
 	if _, err := cli.ContainerStart(ctx, spec.name, dockerclient.ContainerStartOptions{}); err != nil {
@@ -398,7 +396,7 @@ func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, 
 			cli.ContainerRemove(ctx, spec.name, dockerclient.ContainerRemoveOptions{Force: true})
 		}
 		return info, fmt.Errorf("cannot start the BuildKit container %s: %s: it must run privileged (rootless or locked-down Docker cannot): set %s to a buildkitd you run yourself",
-			spec.name, oneLine(err), HostEnv)
+			spec.name, oneline.Lines(err), HostEnv)
 	}
 	return info, waitReady(ctx, cli, spec.name, cfg.startTimeout)
 }
@@ -441,11 +439,11 @@ func runnable(ref string) string {
 func ensureImage(ctx context.Context, cfg config, cli *dockerclient.Client, ref string) error {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
-		return fmt.Errorf("BuildKit image %q is not a valid image reference (%s): use repo:tag@sha256:<digest>", ref, oneLine(err))
+		return fmt.Errorf("BuildKit image %q is not a valid image reference (%s): use repo:tag@sha256:<digest>", ref, oneline.Lines(err))
 	}
 	if c, ok := named.(reference.Canonical); ok {
 		if err := c.Digest().Validate(); err != nil && !errors.Is(err, digest.ErrDigestUnsupported) {
-			return fmt.Errorf("BuildKit image %q has an invalid digest: %s", ref, oneLine(err))
+			return fmt.Errorf("BuildKit image %q has an invalid digest: %s", ref, oneline.Lines(err))
 		}
 	}
 	if _, err := cli.ImageInspect(ctx, runnable(ref)); err == nil {
@@ -460,7 +458,7 @@ func ensureImage(ctx context.Context, cfg config, cli *dockerclient.Client, ref 
 		resp.Close()
 	}
 	if err != nil {
-		return fmt.Errorf("cannot pull the BuildKit image %s through the Docker daemon (%s): check the network and `docker login`, set the image with MUSLRUST_CHEF_BUILDKIT_IMAGE (a mirror), or set %s to a running buildkitd", ref, oneLine(err), HostEnv)
+		return option.Errorf("cannot pull the BuildKit image %s through the Docker daemon (%s): check the network and `docker login`, set the image with %s (a mirror), or set %s to a running buildkitd", ref, oneline.Lines(err), option.Env(option.BuildkitImage), HostEnv)
 	}
 	cfg.logf("buildkit: pulled %s in %s", ref, time.Since(start).Round(100*time.Millisecond))
 	return nil
@@ -493,7 +491,7 @@ func connectContainer(ctx context.Context, cfg config, cli *dockerclient.Client,
 	bk, err := bkclient.New(ctx, "", bkclient.WithContextDialer(containerDialer(cli, name)))
 	if err != nil {
 		closeCli()
-		return nil, fmt.Errorf("cannot reach buildkitd in container %s: %s", name, oneLine(err))
+		return nil, fmt.Errorf("cannot reach buildkitd in container %s: %s", name, oneline.Lines(err))
 	}
 	b := &builder{cfg: cfg, bk: bk, closeExtra: closeCli, endpoint: Endpoint{
 		Kind:    KindBuildkitd,
@@ -521,7 +519,7 @@ func (c config) contextHost(name string) (string, error) {
 	file := filepath.Join(c.configDir(), "contexts", "meta", digest.FromString(name).Encoded(), "meta.json")
 	dt, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("Docker context %q is not in %s: %s", name, filepath.Dir(filepath.Dir(file)), oneLine(err))
+		return "", fmt.Errorf("Docker context %q is not in %s: %s", name, filepath.Dir(filepath.Dir(file)), oneline.Lines(err))
 	}
 	var meta struct {
 		Endpoints map[string]struct{ Host string }

@@ -296,33 +296,6 @@ func TestStartRefusesForeignContainer(t *testing.T) {
 	t.Log(err)
 }
 
-// An image that cannot be pulled fails in one line naming the image and the
-// knob that overrides it, and leaves no container behind.
-func TestStartUnpullableImage(t *testing.T) {
-	dockerHost := testinfra.DockerSocket(t)
-	registry := testinfra.Registry(t)
-	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	name := "muslrust-chef-test-nopull-" + uniq()
-	t.Cleanup(func() { removeContainer(t, cli, name) })
-	missing := registry + "/muslrust-chef-test/no-such-buildkit:v0.0.0@sha256:" + strings.Repeat("0", 64)
-	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost),
-		WithBuildkitImage(missing), WithContainerName(name), WithLog(testinfra.ProgressLog(t)))
-	assertOneLine(t, err)
-	for _, want := range []string{"cannot pull the BuildKit image " + missing, "MUSLRUST_CHEF_BUILDKIT_IMAGE", HostEnv} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q: %v", want, err)
-		}
-	}
-	if _, err := cli.ContainerInspect(context.Background(), name, dockerclient.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
-		t.Errorf("a container was left behind: %v", err)
-	}
-	t.Log(err)
-}
-
 // With host networking and a buildkitd.toml (as buildx's network=host and
 // --buildkitd-config), the started BuildKit reaches a plain-HTTP registry on
 // this machine's loopback: it pulls a base image, builds two platforms and

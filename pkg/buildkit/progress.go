@@ -10,6 +10,8 @@ import (
 	"github.com/moby/buildkit/session/secrets"
 	"github.com/moby/buildkit/util/progress/progressui"
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
 // ProgressEnv is BuildKit's standard variable choosing the progress display.
@@ -29,7 +31,7 @@ func (b *builder) newDisplay() (progressui.Display, error) {
 	}
 	d, err := progressui.NewDisplay(out, progressui.DisplayMode(mode))
 	if err != nil {
-		return d, fmt.Errorf("%s=%q is not a usable progress mode (%s): use auto, plain, tty (needs a terminal), quiet or rawjson", from, mode, oneLine(err))
+		return d, fmt.Errorf("%s=%q is not a usable progress mode (%s): use auto, plain, tty (needs a terminal), quiet or rawjson", from, mode, oneline.Lines(err))
 	}
 	return d, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/tonistiigi/fsutil"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
 // SourceDateEpochEnv is passed through to every build as a build arg: the
@@ -386,7 +387,7 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 	addMount := func(name, dir string, includes, excludes []string) error {
 		fs, err := contextFS(dir, includes, excludes)
 		if err != nil {
-			return fmt.Errorf("cannot use %s as build context %q: %v", dir, name, err)
+			return fmt.Errorf("cannot use %s as build context %q: %w", dir, name, err)
 		}
 		mounts[name] = fs
 		return nil
@@ -450,7 +451,7 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 
 	cfgFile, err := dockercliconfig.Load(b.cfg.configDir())
 	if err != nil {
-		return opt, cleanup, fmt.Errorf("cannot read registry credentials: %s: fix or move that Docker config file", oneLine(err))
+		return opt, cleanup, fmt.Errorf("cannot read registry credentials: %s: fix or move that Docker config file", oneline.Lines(err))
 	}
 	attachables := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
 		AuthConfigProvider: authprovider.LoadAuthConfig(cfgFile),
@@ -469,7 +470,7 @@ func (b *builder) solveOpt(req Request) (bkclient.SolveOpt, func(), error) {
 		}
 		sp, err := sshprovider.NewSSHAgentProvider(cfgs)
 		if err != nil {
-			return opt, cleanup, fmt.Errorf("cannot forward the SSH agent: %s: check SSH_AUTH_SOCK (ssh-add -l must list a key)", oneLine(err))
+			return opt, cleanup, fmt.Errorf("cannot forward the SSH agent: %s: check SSH_AUTH_SOCK (ssh-add -l must list a key)", oneline.Lines(err))
 		}
 		attachables = append(attachables, sp)
 	}
@@ -576,7 +577,7 @@ func secretAttachable(secrets []Secret) (session.Attachable, error) {
 		case s.File != "" || s.Env != "":
 			if s.File != "" {
 				if _, err := os.Stat(s.File); err != nil {
-					return nil, fmt.Errorf("secret %q: file %s is not readable: %v: create it or drop the secret", s.ID, s.File, err)
+					return nil, fmt.Errorf("secret %q: file %s is not readable: %w: create it or drop the secret", s.ID, s.File, err)
 				}
 			}
 			sources = append(sources, secretsprovider.Source{ID: s.ID, FilePath: s.File, Env: s.Env})
@@ -586,7 +587,7 @@ func secretAttachable(secrets []Secret) (session.Attachable, error) {
 	}
 	store, err := secretsprovider.NewStore(sources)
 	if err != nil {
-		return nil, fmt.Errorf("build secrets: %s", oneLine(err))
+		return nil, fmt.Errorf("build secrets: %s", oneline.Lines(err))
 	}
 	return secretsprovider.NewSecretProvider(multiStore{values: values, next: store}), nil
 }

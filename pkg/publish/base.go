@@ -9,6 +9,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -36,7 +38,7 @@ func ReadBase(ctx context.Context, ref string, ps []platform.Platform, opts ...R
 	}
 	r, err := name.ParseReference(ref)
 	if err != nil {
-		return Base{}, fmt.Errorf("base image %q is not a valid reference: %v; set MUSLRUST_CHEF_BASE_IMAGE to repo:tag, repo@sha256:... or scratch", ref, err)
+		return Base{}, option.Usagef("base image %q is not a valid reference: %w; set %s to repo:tag, repo@sha256:... or scratch", ref, err, option.Env(option.Base))
 	}
 	// No push deadline: the images are read lazily, their layers when
 	// the built image is written, after ReadBase returned.
@@ -53,11 +55,11 @@ func ReadBase(ctx context.Context, ref string, ps []platform.Platform, opts ...R
 		}
 		cf, err := img.ConfigFile()
 		if err != nil {
-			return Base{}, fmt.Errorf("base image %s: reading config: %v", ref, err)
+			return Base{}, fmt.Errorf("base image %s: reading config: %w", ref, err)
 		}
 		for _, p := range ps {
 			if cf.OS != p.OS || cf.Architecture != p.Arch {
-				return Base{}, fmt.Errorf("base image %s is a single %s/%s image and lacks %s; use a multi-platform base (an index) or restrict MUSLRUST_CHEF_PLATFORMS", ref, cf.OS, cf.Architecture, p)
+				return Base{}, option.Errorf("base image %s is a single %s/%s image and lacks %s; use a multi-platform base (an index) or restrict %s", ref, cf.OS, cf.Architecture, p, option.Env(option.Platforms))
 			}
 			b.Images[p] = img
 		}
@@ -69,7 +71,7 @@ func ReadBase(ctx context.Context, ref string, ps []platform.Platform, opts ...R
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return Base{}, fmt.Errorf("base image %s: reading index: %v", ref, err)
+		return Base{}, fmt.Errorf("base image %s: reading index: %w", ref, err)
 	}
 	for _, p := range ps {
 		img, err := forPlatform(ref, idx, im, p)
@@ -99,23 +101,23 @@ func forPlatform(ref string, idx v1.ImageIndex, im *v1.IndexManifest, p platform
 		if m.Platform.OS == p.OS && m.Platform.Architecture == p.Arch && (m.Platform.Variant == "" || m.Platform.Variant == p.Variant) {
 			img, err := idx.Image(m.Digest)
 			if err != nil {
-				return nil, fmt.Errorf("base image %s (%s): %v", ref, p, oneLine(err))
+				return nil, fmt.Errorf("base image %s (%s): %s", ref, p, oneline.Err(err))
 			}
 			return img, nil
 		}
 	}
-	return nil, fmt.Errorf("base image %s lacks platform %s (it has %s); choose a base that has it or drop it from MUSLRUST_CHEF_PLATFORMS", ref, p, strings.Join(have, ", "))
+	return nil, option.Errorf("base image %s lacks platform %s (it has %s); choose a base that has it or drop it from %s", ref, p, strings.Join(have, ", "), option.Env(option.Platforms))
 }
 
 // baseError is the wording of a base image that cannot be read.
 func baseError(ref string, err error) error {
 	switch p := Classify(err); {
 	case p.Kind == NotFound:
-		return fmt.Errorf("base image %s not found in its registry; check MUSLRUST_CHEF_BASE_IMAGE", ref)
+		return option.Errorf("base image %s not found in its registry; check %s", ref, option.Env(option.Base))
 	case p.Kind == Denied:
 		return fmt.Errorf("registry refused access to base image %s (HTTP %d); run docker login for its registry", ref, p.Status)
 	case p.Socket || p.Network:
-		return fmt.Errorf("base image %s: registry unreachable (%v); check the network, or use a reachable MUSLRUST_CHEF_BASE_IMAGE (scratch needs none)", ref, oneLine(err))
+		return option.Errorf("base image %s: registry unreachable (%s); check the network, or use a reachable %s (scratch needs none)", ref, oneline.Err(err), option.Env(option.Base))
 	}
-	return fmt.Errorf("base image %s: %v", ref, oneLine(err))
+	return fmt.Errorf("base image %s: %s", ref, oneline.Err(err))
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
 // Kind is what went wrong talking to a registry.
@@ -91,7 +93,7 @@ func Classify(err error) Problem {
 			p.Registry = terr.Request.URL.Host
 		}
 	}
-	p.Detail = oneLine(unwrapURL(err))
+	p.Detail = oneline.Err(unwrapURL(err))
 	if hasT {
 		p.Detail = responseText(terr)
 	}
@@ -169,7 +171,7 @@ func requestOf(terr *transport.Error) string {
 
 // responseText is the registry's answer without the request line.
 func responseText(terr *transport.Error) string {
-	msg := oneLine(terr)
+	msg := oneline.Err(terr)
 	if terr.Request != nil {
 		if _, rest, ok := strings.Cut(msg, ": "); ok {
 			return rest

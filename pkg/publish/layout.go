@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -85,8 +84,6 @@ func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
 
 // Close implements Publisher.
 func (l *Layout) Close() error { return nil }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 // WriteLayout has write fill a new OCI image layout directory that then
 // replaces dst whole (internal/atomicdir): dst is the old layout or the new

@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,6 +12,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Merge (image:merge) builds one multi-platform image index from
@@ -43,7 +45,7 @@ func ParseDigests(list []string, opts ...name.Option) ([]name.Digest, error) {
 		}
 		d, err := name.NewDigest(s, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a valid repo@sha256:<64 hex> reference (%v)", s, err)
+			return nil, fmt.Errorf("%q is not a valid repo@sha256:<64 hex> reference (%w)", s, err)
 		}
 		if seen[d.DigestStr()] {
 			return nil, fmt.Errorf("digest %s is given twice: give each platform's image once", d.DigestStr())
@@ -55,7 +57,7 @@ func ParseDigests(list []string, opts ...name.Option) ([]name.Digest, error) {
 		out = append(out, d)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no digests to merge: give the per-platform images as repo@sha256:...,repo@sha256:... (MUSLRUST_CHEF_DIGESTS)")
+		return nil, option.Usagef("no digests to merge: give the per-platform images as repo@sha256:...,repo@sha256:... (%s)", option.Env(option.Digests))
 	}
 	return out, nil
 }
@@ -200,7 +202,7 @@ func childError(repo name.Repository, d name.Digest, err error) error {
 	case p.Kind == Denied:
 		return fmt.Errorf("registry %s refused the credentials for %s (HTTP %d): run docker login %s (credentials come from the Docker config file); nothing was pushed", repo.RegistryStr(), repo.Name(), p.Status, repo.RegistryStr())
 	case p.Socket:
-		return fmt.Errorf("registry %s is unreachable (%s): check the registry host in the digests and that it is running; nothing was pushed", repo.RegistryStr(), oneLine(err))
+		return fmt.Errorf("registry %s is unreachable (%s): check the registry host in the digests and that it is running; nothing was pushed", repo.RegistryStr(), oneline.Err(err))
 	}
-	return fmt.Errorf("reading %s failed: %s; nothing was pushed", d, oneLine(err))
+	return fmt.Errorf("reading %s failed: %s; nothing was pushed", d, oneline.Err(err))
 }

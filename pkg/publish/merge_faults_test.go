@@ -10,6 +10,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/faultproxy"
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
@@ -47,7 +48,7 @@ func TestMergeStallGivesUpWithinBound(t *testing.T) {
 	if err == nil {
 		t.Fatal("a stalled index PUT succeeded")
 	}
-	msg := err.Error()
+	msg := config.Explain(err)
 	if strings.Contains(msg, "\n") || !strings.Contains(msg, "registry "+px.Host+" stopped answering") || !strings.Contains(msg, "MUSLRUST_CHEF_REGISTRY_TIMEOUT") {
 		t.Errorf("error: %s", msg)
 	}

@@ -387,14 +387,3 @@ func TestTarballHoldsTheHostPlatform(t *testing.T) {
 		t.Errorf("temp files left: %v", entries)
 	}
 }
-
-func TestTarballWithSeveralPlatformsAndForeignHost(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "app.tar")
-	_, err := NewTarball(out, tags(t, "team/app:1.0"), platform.Platform{OS: "linux", Arch: "riscv64"}).Publish(context.Background(), twoPlatformIndex(t))
-	if err == nil || !strings.Contains(err.Error(), "MUSLRUST_CHEF_PLATFORMS") {
-		t.Fatalf("ambiguous platform: %v", err)
-	}
-	if _, statErr := os.Stat(out); statErr == nil {
-		t.Fatal("a tarball was written despite the error")
-	}
-}

@@ -10,6 +10,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -91,7 +93,7 @@ func PushByDigest(ctx context.Context, repo name.Repository, idx v1.ImageIndex, 
 // ours that ended the push rather than the caller's context.
 func (r *Registry) pushError(ctx context.Context, registry, what string, err error) error {
 	if errors.Is(context.Cause(ctx), errPushDeadline) {
-		return fmt.Errorf("pushing %s to registry %s did not finish within %s: the registry is too slow or stalled; check it, or raise MUSLRUST_CHEF_PUSH_TIMEOUT", what, registry, r.pushTimeout)
+		return option.Errorf("pushing %s to registry %s did not finish within %s: the registry is too slow or stalled; check it, or raise %s", what, registry, r.pushTimeout, option.Env(option.PushTimeout))
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("pushing %s: %w", what, ctx.Err())
@@ -107,7 +109,7 @@ func registryError(registry, what string, err error) error {
 	case Canceled, Deadline:
 		return fmt.Errorf("pushing %s: %w", what, err)
 	case Timeout:
-		return fmt.Errorf("registry %s stopped answering while pushing %s: no response to the %s (%s): check the registry's health, or raise MUSLRUST_CHEF_REGISTRY_TIMEOUT for a slow one", registry, what, p.Request, p.Detail)
+		return option.Errorf("registry %s stopped answering while pushing %s: no response to the %s (%s): check the registry's health, or raise %s for a slow one", registry, what, p.Request, p.Detail, option.Env(option.RegistryTimeout))
 	case Denied:
 		return fmt.Errorf("registry %s refused the credentials for %s (HTTP %d): run docker login %s (credentials come from the Docker config file)", registry, what, p.Status, registry)
 	case Reset:
@@ -117,7 +119,7 @@ func registryError(registry, what string, err error) error {
 	case ServerError:
 		return fmt.Errorf("registry %s answered HTTP %d to the %s of %s on every try (%s): check the registry's logs and storage; no tag was moved", registry, p.Status, p.Request, what, p.Detail)
 	case Unreachable:
-		return fmt.Errorf("registry %s is unreachable while pushing %s (%s): check the registry host in MUSLRUST_CHEF_IMAGE and that the registry is running", registry, what, oneLine(err))
+		return option.Errorf("registry %s is unreachable while pushing %s (%s): check the registry host in %s and that the registry is running", registry, what, oneline.Err(err), option.Env(option.Image))
 	}
-	return fmt.Errorf("pushing %s to %s failed: %s", what, registry, oneLine(err))
+	return fmt.Errorf("pushing %s to %s failed: %s", what, registry, oneline.Err(err))
 }

@@ -13,6 +13,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Artifact is one record (an SBOM, a provenance statement) to attach to a
@@ -279,17 +282,17 @@ func artifactData(d name.Digest, ropts []remote.Option) ([]byte, error) {
 func readError(ctx context.Context, registry, what string, err error) error {
 	switch p := Classify(err); {
 	case errors.Is(context.Cause(ctx), errPushDeadline):
-		return fmt.Errorf("reading %s from registry %s did not finish in time: the registry is too slow or stalled; check it, or raise MUSLRUST_CHEF_PUSH_TIMEOUT", what, registry)
+		return option.Errorf("reading %s from registry %s did not finish in time: the registry is too slow or stalled; check it, or raise %s", what, registry, option.Env(option.PushTimeout))
 	case ctx.Err() != nil:
 		return fmt.Errorf("reading %s: %w", what, ctx.Err())
 	case p.Kind == NotFound:
 		return fmt.Errorf("%s not found in registry %s: check the repository and tag (HTTP 404)", what, registry)
 	case p.Kind == Timeout:
-		return fmt.Errorf("registry %s stopped answering while reading %s: check the registry's health, or raise MUSLRUST_CHEF_REGISTRY_TIMEOUT for a slow one", registry, what)
+		return option.Errorf("registry %s stopped answering while reading %s: check the registry's health, or raise %s for a slow one", registry, what, option.Env(option.RegistryTimeout))
 	case p.Kind == Unreachable:
-		return fmt.Errorf("registry %s is unreachable while reading %s (%s): check the registry host in the image reference and that the registry is running", registry, what, oneLine(err))
+		return fmt.Errorf("registry %s is unreachable while reading %s (%s): check the registry host in the image reference and that the registry is running", registry, what, oneline.Err(err))
 	case p.Kind == Denied:
 		return fmt.Errorf("registry %s refused the credentials for %s (HTTP %d): run docker login %s (credentials come from the Docker config file)", registry, what, p.Status, registry)
 	}
-	return fmt.Errorf("reading %s from %s failed: %s", what, registry, oneLine(err))
+	return fmt.Errorf("reading %s from %s failed: %s", what, registry, oneline.Err(err))
 }

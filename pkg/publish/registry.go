@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Registry pushes to a registry: every platform manifest, then the index by
@@ -101,7 +103,7 @@ func (r *Registry) StallBound() time.Duration {
 // NewRegistry returns a publisher for tags, which must share one repository.
 func NewRegistry(tags []name.Tag, opts ...RegistryOption) (*Registry, error) {
 	if len(tags) == 0 {
-		return nil, errors.New("no image name: set MUSLRUST_CHEF_IMAGE to push to a registry")
+		return nil, option.Usagef("no image name: set %s to push to a registry", option.Env(option.Image))
 	}
 	return newRegistry(tags, opts), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
@@ -130,7 +131,7 @@ func InferBin(dist string, ps []platform.Platform) (string, error) {
 		dir := filepath.Join(dist, p.DistDir())
 		entries, err := os.ReadDir(dir)
 		if err != nil {
-			return "", fmt.Errorf("dist slot %s for %s is missing: build the binaries first or set MUSLRUST_CHEF_DIST", dir, p)
+			return "", option.Errorf("dist slot %s for %s is missing: build the binaries first or set %s", dir, p, option.Env(option.Dist))
 		}
 		names := map[string]bool{}
 		for _, e := range entries {
@@ -157,7 +158,7 @@ func InferBin(dist string, ps []platform.Platform) (string, error) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return "", fmt.Errorf("no binary found in every slot of %s (%s): set MUSLRUST_CHEF_BIN", dist, platform.Join(ps))
+		return "", option.Errorf("no binary found in every slot of %s (%s): set %s", dist, platform.Join(ps), option.Env(option.Bin))
 	}
-	return "", fmt.Errorf("several binaries in %s (%s): set MUSLRUST_CHEF_BIN to one of them", dist, strings.Join(found, ", "))
+	return "", option.Usagef("several binaries in %s (%s): set %s to one of them", dist, strings.Join(found, ", "), option.Env(option.Bin))
 }

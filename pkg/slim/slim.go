@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -85,7 +87,7 @@ func Build(base Base, binName string, bins []Binary, opts ...Option) (v1.ImageIn
 		return nil, err
 	}
 	if len(bins) == 0 {
-		return nil, errors.New("no platform to build: set MUSLRUST_CHEF_PLATFORMS")
+		return nil, option.Usagef("no platform to build: set %s", option.Env(option.Platforms))
 	}
 	// Platforms are independent and compression dominates: build them in
 	// parallel, keeping the index order stable.
@@ -124,10 +126,10 @@ func Build(base Base, binName string, bins []Binary, opts ...Option) (v1.ImageIn
 
 func validBinName(n string) error {
 	if n == "" {
-		return errors.New("no binary name: set MUSLRUST_CHEF_BIN (the cargo [[bin]] name)")
+		return option.Usagef("no binary name: set %s (the cargo [[bin]] name)", option.Env(option.Bin))
 	}
 	if strings.ContainsAny(n, "/\\") || n == "." || n == ".." {
-		return fmt.Errorf("binary name %q must be a file name, not a path: set MUSLRUST_CHEF_BIN to the cargo [[bin]] name", n)
+		return option.Usagef("binary name %q must be a file name, not a path: set %s to the cargo [[bin]] name", n, option.Env(option.Bin))
 	}
 	return nil
 }
@@ -145,12 +147,10 @@ func (b Base) forPlatform(p platform.Platform) (v1.Image, string, error) {
 	}
 	d, err := img.Digest()
 	if err != nil {
-		return nil, "", fmt.Errorf("base image %s (%s): %s", b.Ref, p, oneLine(err))
+		return nil, "", fmt.Errorf("base image %s (%s): %s", b.Ref, p, oneline.Err(err))
 	}
 	return img, d.String(), nil
 }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 func buildOne(base Base, b Binary, binName string, o options) (v1.Image, error) {
 	baseImg, baseDigest, err := base.forPlatform(b.Platform)
@@ -159,7 +159,7 @@ func buildOne(base Base, b Binary, binName string, o options) (v1.Image, error) 
 	}
 	mt, err := baseImg.MediaType()
 	if err != nil {
-		return nil, fmt.Errorf("base image %s: %s", base.Ref, oneLine(err))
+		return nil, fmt.Errorf("base image %s: %s", base.Ref, oneline.Err(err))
 	}
 	layerType := types.OCILayer
 	if mt == types.DockerManifestSchema2 {
