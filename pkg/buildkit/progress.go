@@ -1,13 +1,11 @@
 package buildkit
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"sync"
 
 	bkclient "github.com/moby/buildkit/client"
-	"github.com/moby/buildkit/session/secrets"
 	"github.com/moby/buildkit/util/progress/progressui"
 	digest "github.com/opencontainers/go-digest"
 
@@ -84,20 +82,4 @@ func (r *recorder) list() []Vertex {
 		out = append(out, Vertex{Name: v.Name, Cached: v.Cached, Started: v.Started, Completed: v.Completed, Error: v.Error})
 	}
 	return out
-}
-
-// multiStore serves in-memory secrets first, then file/env secrets.
-type multiStore struct {
-	values map[string][]byte
-	next   secrets.SecretStore
-}
-
-func (m multiStore) GetSecret(ctx context.Context, id string) ([]byte, error) {
-	if v, ok := m.values[id]; ok {
-		return v, nil
-	}
-	if m.next == nil {
-		return nil, fmt.Errorf("secret %s: %w", id, secrets.ErrNotFound)
-	}
-	return m.next.GetSecret(ctx, id)
 }
