@@ -49,8 +49,8 @@ func twoPlatformIndex(t testing.TB) v1.ImageIndex {
 var fastRetry = publish.WithRetryBackoff(remote.Backoff{Duration: 10 * time.Millisecond, Factor: 1, Steps: 4})
 
 // A registry that takes the index PUT and never answers must not hang the
-// push: it ends within StallBound with one line naming the registry and the
-// request that stalled.
+// push: it ends within the request timeout with one line naming the
+// registry and the request that stalled.
 func TestRegistryStallGivesUpWithinBound(t *testing.T) {
 	reg := regtest.New(t)
 	regtest.EmptyDockerConfig(t)
@@ -67,10 +67,7 @@ func TestRegistryStallGivesUpWithinBound(t *testing.T) {
 	// let those through by stalling the index digest alone.
 	stall.Path = "/manifests/" + d.String()
 	pub, _ := publish.NewRegistry(tags(t, px.Host+"/team/app:1"), fastRetry, publish.WithRequestTimeout(300*time.Millisecond))
-	bound := pub.StallBound()
-	if bound != 300*time.Millisecond {
-		t.Fatalf("stall bound %s", bound)
-	}
+	bound := 300 * time.Millisecond
 	start := time.Now()
 	_, err = pub.Publish(context.Background(), idx)
 	took := time.Since(start)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/faultproxy"
@@ -35,7 +36,7 @@ func TestMergeStallGivesUpWithinBound(t *testing.T) {
 	go func() {
 		_, err := publish.Merge(context.Background(),
 			[]string{through(amd), through(arm)}, tags(t, px.Host+"/team/app:1"),
-			publish.WithRequestTimeout(bound), publish.WithRetryBackoff(publish.NoRetry),
+			publish.WithRequestTimeout(bound), publish.WithRetryBackoff(remote.Backoff{Steps: 1}),
 		)
 		done <- err
 	}()

@@ -61,12 +61,9 @@ func WithRegistryTransport(t http.RoundTripper) RegistryOption {
 // attempts, 0.5 s, 1 s, 2 s and 4 s apart (10% jitter).
 var DefaultRetry = remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2.0, Jitter: 0.1, Steps: 5}
 
-// NoRetry makes every request a single attempt.
-var NoRetry = remote.Backoff{Steps: 1}
-
 // WithRetryBackoff sets how transient registry errors are retried: Steps is
-// the number of attempts per request (at least 1; NoRetry turns retrying
-// off), Duration the first pause, multiplied by Factor after each attempt.
+// the number of attempts per request (at least 1; 1 turns retrying off),
+// Duration the first pause, multiplied by Factor after each attempt.
 func WithRetryBackoff(b remote.Backoff) RegistryOption {
 	// go-containerregistry sends nothing at all with Steps < 1.
 	if b.Steps < 1 {
@@ -78,8 +75,8 @@ func WithRetryBackoff(b remote.Backoff) RegistryOption {
 // WithRequestTimeout sets how long each registry request waits for the
 // response once sent (default DefaultRequestTimeout; 0 or less: no limit).
 // A request that times out is not retried (the registry may still be
-// working on it), so the push fails StallBound after the registry stopped
-// answering.
+// working on it), so a push fails that long after the registry stopped
+// answering (or after the push timeout, when that is shorter).
 func WithRequestTimeout(d time.Duration) RegistryOption {
 	return func(r *Registry) { r.requestTimeout = d }
 }
@@ -88,16 +85,6 @@ func WithRequestTimeout(d time.Duration) RegistryOption {
 // DefaultPushTimeout; 0 or less: no limit).
 func WithPushTimeout(d time.Duration) RegistryOption {
 	return func(r *Registry) { r.pushTimeout = d }
-}
-
-// StallBound is the longest a push waits on a registry that takes a
-// request and never answers: the request timeout, or the push timeout when
-// that is shorter or the request timeout is off.
-func (r *Registry) StallBound() time.Duration {
-	if r.requestTimeout <= 0 || (r.pushTimeout > 0 && r.pushTimeout < r.requestTimeout) {
-		return r.pushTimeout
-	}
-	return r.requestTimeout
 }
 
 // NewRegistry returns a publisher for tags, which must share one repository.
