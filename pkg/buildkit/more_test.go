@@ -102,12 +102,15 @@ func TestNoBuildKitAnywhere(t *testing.T) {
 	t.Log(err)
 }
 
+// progressEnv is the variable pkg/config reads the progress mode from.
+const progressEnv = "BUILDKIT_PROGRESS"
+
 func TestProgressModes(t *testing.T) {
 	b := connectShared(t)
 	ctxDir := writeFiles(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY id /id\n", "id": uniq()})
 
 	var out testinfra.SyncBuffer
-	bb, err := Connect(context.Background(), WithHost(b.Endpoint().Address), WithProgressMode("rawjson", ProgressEnv), WithProgress(&out, ""))
+	bb, err := Connect(context.Background(), WithHost(b.Endpoint().Address), WithProgressMode("rawjson", progressEnv), WithProgress(&out, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,14 +136,14 @@ func TestProgressModes(t *testing.T) {
 		t.Errorf("auto mode on a pipe is not plain: %.200q", plain.String())
 	}
 
-	bf, err := Connect(context.Background(), WithHost(b.Endpoint().Address), WithProgress(&plain, ""), WithProgressMode("fancy", ProgressEnv))
+	bf, err := Connect(context.Background(), WithHost(b.Endpoint().Address), WithProgress(&plain, ""), WithProgressMode("fancy", progressEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer bf.Close()
 	_, err = bf.Solve(context.Background(), Request{ContextDir: ctxDir})
 	assertOneLine(t, err)
-	if !strings.Contains(err.Error(), ProgressEnv+`="fancy"`) {
+	if !strings.Contains(err.Error(), progressEnv+`="fancy"`) {
 		t.Errorf("unexpected: %v", err)
 	}
 }

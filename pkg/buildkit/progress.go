@@ -12,9 +12,6 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
-// ProgressEnv is BuildKit's standard variable choosing the progress display.
-const ProgressEnv = "BUILDKIT_PROGRESS"
-
 // newDisplay picks BuildKit's own progress display: the mode given to
 // WithProgress or WithProgressMode (BUILDKIT_PROGRESS), else auto (tty when
 // the writer is a terminal, plain otherwise, which is what CI logs want).

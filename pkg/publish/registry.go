@@ -17,8 +17,6 @@ import (
 // digest, then each tag, so a tag never points at a half-pushed index.
 type Registry struct {
 	tags           []name.Tag
-	keychain       authn.Keychain
-	transport      http.RoundTripper
 	backoff        remote.Backoff
 	requestTimeout time.Duration
 	pushTimeout    time.Duration
@@ -44,17 +42,6 @@ var errPushDeadline = errors.New("push deadline")
 
 // RegistryOption configures a Registry publisher.
 type RegistryOption func(*Registry)
-
-// WithRegistryKeychain sets where credentials come from (default: the Docker
-// config file and its credential helpers).
-func WithRegistryKeychain(k authn.Keychain) RegistryOption {
-	return func(r *Registry) { r.keychain = k }
-}
-
-// WithRegistryTransport sets the HTTP transport.
-func WithRegistryTransport(t http.RoundTripper) RegistryOption {
-	return func(r *Registry) { r.transport = t }
-}
 
 // DefaultRetry is how a Registry retries a request that failed in a
 // transient way (a 408, 429 or 5xx answer, a reset connection): five
@@ -97,9 +84,8 @@ func NewRegistry(tags []name.Tag, opts ...RegistryOption) (*Registry, error) {
 
 func newRegistry(tags []name.Tag, opts []RegistryOption) *Registry {
 	r := &Registry{
-		tags:     tags,
-		keychain: authn.DefaultKeychain,
-		backoff:  DefaultRetry,
+		tags:    tags,
+		backoff: DefaultRetry,
 
 		requestTimeout: DefaultRequestTimeout,
 		pushTimeout:    DefaultPushTimeout,
@@ -113,7 +99,7 @@ func newRegistry(tags []name.Tag, opts []RegistryOption) *Registry {
 func (r *Registry) remoteOptions(ctx context.Context) []remote.Option {
 	opts := []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(r.keychain),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithRetryBackoff(r.backoff),
 		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests,
 			http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
@@ -124,16 +110,12 @@ func (r *Registry) remoteOptions(ctx context.Context) []remote.Option {
 	return opts
 }
 
-// timedTransport applies the request timeout to the default transport or to
-// an injected *http.Transport; other injected transports are used as given.
+// timedTransport is go-containerregistry's default transport with the
+// request timeout; nil (the default itself) without one.
 func (r *Registry) timedTransport() http.RoundTripper {
-	base := r.transport
-	if base == nil {
-		base = remote.DefaultTransport
-	}
-	ht, ok := base.(*http.Transport)
+	ht, ok := remote.DefaultTransport.(*http.Transport)
 	if !ok || r.requestTimeout <= 0 {
-		return r.transport
+		return nil
 	}
 	ht = ht.Clone()
 	ht.ResponseHeaderTimeout = r.requestTimeout

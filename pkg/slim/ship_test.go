@@ -69,7 +69,7 @@ func TestShipToRegistryPrintsDigestAndWritesGitHubOutput(t *testing.T) {
 	ghOut := filepath.Join(t.TempDir(), "github_output")
 	var stdout bytes.Buffer
 	res, err := Ship(context.Background(), Request{
-		Platforms: both(t), Dist: staticDist(t), Base: Scratch,
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "registry"}, Image: reg.Host + "/team/app:2.0.1", Tags: []string{"2.0", "latest"},
 		Created: time.Unix(0, 0), Host: hostPlatform(t), Stdout: &stdout, GitHubOutput: ghOut,
 	})
@@ -130,7 +130,7 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			req := c.req
-			req.Platforms, req.Base, req.Output, req.Host = both(t), Scratch, publish.Output{Kind: "registry"}, host
+			req.Platforms, req.Base, req.Output, req.Host = both(t), publish.Scratch, publish.Output{Kind: "registry"}, host
 			switch req.Image {
 			case "":
 				req.Image = reg.Host + "/team/app:1"
@@ -184,7 +184,7 @@ func TestBadBinariesFailBeforeAnyNetwork(t *testing.T) {
 func TestShipTarNeedsOnePlatform(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "app.tar")
 	_, err := Ship(context.Background(), Request{
-		Platforms: both(t), Dist: staticDist(t), Base: Scratch,
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "tar", Path: out}, Host: platform.Platform{OS: "linux", Arch: "riscv64"}, Stdout: &bytes.Buffer{},
 	})
 	if err == nil || !strings.Contains(err.Error(), "holds one platform") {
@@ -199,7 +199,7 @@ func TestShipOCILayoutDeterministic(t *testing.T) {
 	dist := staticDist(t)
 	run := func(dir string) string {
 		res, err := Ship(context.Background(), Request{
-			Platforms: both(t), Dist: dist, Base: Scratch, Output: publish.Output{Kind: "oci", Path: dir},
+			Platforms: both(t), Dist: dist, Base: publish.Scratch, Output: publish.Output{Kind: "oci", Path: dir},
 			Image: "team/app:1", Created: time.Unix(1700000000, 0), Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 		})
 		if err != nil {
@@ -230,7 +230,7 @@ func TestShipDockerOutputRunsInRealDaemon(t *testing.T) {
 	image := fmt.Sprintf("muslrust-chef-test/slim-docker:%d", time.Now().UnixNano())
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
 	_, err := Ship(context.Background(), Request{
-		Platforms: both(t), Dist: staticDist(t), Base: Scratch, Output: publish.Output{Kind: "docker"},
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch, Output: publish.Output{Kind: "docker"},
 		Image: image, Host: host, Stdout: &bytes.Buffer{},
 	})
 	if err != nil {
@@ -256,7 +256,7 @@ func TestShipTarLoadsWithDockerLoad(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "app.tar")
 	arm64, _ := platform.Parse("linux/arm64")
 	_, err := Ship(context.Background(), Request{
-		Platforms: []platform.Platform{arm64}, Dist: staticDist(t), Base: Scratch,
+		Platforms: []platform.Platform{arm64}, Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "tar", Path: out}, Image: image, Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	})
 	if err != nil {
@@ -272,7 +272,7 @@ func TestShipTarLoadsWithDockerLoad(t *testing.T) {
 func TestShipDockerDaemonUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
 	_, err := Ship(context.Background(), Request{
-		Platforms: both(t), Dist: staticDist(t), Base: Scratch, Output: publish.Output{Kind: "docker"},
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch, Output: publish.Output{Kind: "docker"},
 		Image: "team/app:1", Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	})
 	if err == nil || !strings.Contains(err.Error(), "Docker daemon unreachable") || !strings.Contains(err.Error(), "DOCKER_HOST") {
@@ -283,7 +283,7 @@ func TestShipDockerDaemonUnreachable(t *testing.T) {
 func TestShipToHtpasswdRegistry(t *testing.T) {
 	host := testinfra.AuthRegistry(t, "ci", "s3cret")
 	req := Request{
-		Platforms: both(t), Dist: staticDist(t), Base: Scratch,
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "registry"}, Image: host + "/team/app:1",
 		Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	}

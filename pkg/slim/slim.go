@@ -30,9 +30,6 @@ import (
 // inspect), then paste the index digest here and in the README.
 const DefaultBase = "cgr.dev/chainguard/static:latest@sha256:f68e3a8244c7d0f4cd56635aaff8e6a533cf6cc3850d8fb339567a5782d6a0b0"
 
-// Scratch names the empty base image (publish.Scratch: nothing to read).
-const Scratch = "scratch"
-
 // Labels are the OCI annotations written into each image config; empty
 // values are left out.
 type Labels struct {
