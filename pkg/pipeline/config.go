@@ -6,8 +6,8 @@
 // (slim.go) and publish it (publish.go).
 //
 // The configuration comes resolved (pkg/config does that for the mage
-// targets: flag > MUSLRUST_CHEF_* environment > Cargo.toml metadata >
-// defaults); the builder image's labels (libc, RUSTFLAGS) come last, here.
+// targets: flag > environment > Cargo.toml metadata > defaults); the
+// builder image's labels (libc, RUSTFLAGS) come last, here.
 package pipeline
 
 import (

@@ -10,6 +10,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Credentials reach cargo only inside the cook and build RUN steps: tokens
@@ -47,7 +48,7 @@ func credentials(cr Credentials, plan *chef.Plan, what string, log io.Writer) ([
 	var ssh []buildkit.SSHAgent
 	if srcs := gitSSHSources(plan); len(srcs) > 0 {
 		if cr.SSHAgent == "" {
-			return nil, nil, fmt.Errorf("Cargo.lock has git+ssh sources (%s) but SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add a key that can read them", strings.Join(srcs, ", "))
+			return nil, nil, option.Usagef("Cargo.lock has git+ssh sources (%s) but %s is not set: start ssh-agent and ssh-add a key that can read them", strings.Join(srcs, ", "), option.Env(option.SSHAgent))
 		}
 		ssh = append(ssh, buildkit.SSHAgent{ID: app.SSHDefault, Paths: []string{cr.SSHAgent}})
 		fmt.Fprintf(log, "%s: forwarding the SSH agent for git+ssh sources (%s); cargo fetches them with git (CARGO_NET_GIT_FETCH_WITH_CLI=true)\n", what, strings.Join(srcs, ", "))

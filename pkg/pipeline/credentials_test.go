@@ -7,6 +7,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 )
 
 func planWithLock(lock string) *chef.Plan {
@@ -38,7 +39,7 @@ func TestCredentialsReachOnlySecretsAndSSH(t *testing.T) {
 		"[[package]]\nname = \"other\"\nsource = \"git+https://git.corp.example/x.git#1\"\n"
 	cr = Credentials{}
 	if _, _, err := credentials(cr, planWithLock(lock), "build", &log); err == nil ||
-		err.Error() != "Cargo.lock has git+ssh sources (git.corp.example) but SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add a key that can read them" {
+		config.Explain(err) != "Cargo.lock has git+ssh sources (git.corp.example) but SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add a key that can read them" {
 		t.Fatalf("git+ssh without an agent: %v", err)
 	}
 	cr.SSHAgent = "/tmp/agent.sock"

@@ -112,7 +112,7 @@ func snippet(f cargo.Flags, locals []string, workspaceInImage string) (string, e
 func checkLocals(locals []string, workspaceInImage string) error {
 	for _, l := range locals {
 		if err := cargo.CheckName("package", l); err != nil {
-			return fmt.Errorf("workspace member: %v", err)
+			return fmt.Errorf("workspace member: %w", err)
 		}
 	}
 	return cargo.CheckText("workspace path", workspaceInImage)
