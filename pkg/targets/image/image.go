@@ -6,7 +6,7 @@
 //	_ "github.com/muslrust-chef/muslrust-chef/pkg/targets/image"
 //
 // The targets only read flags and environment; the work is in
-// pkg/baseimage and pkg/publish (Merge).
+// pkg/builderimage and pkg/publish (Merge).
 package image
 
 import (
@@ -17,7 +17,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
@@ -49,15 +49,15 @@ func (Image) Build(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	s, err := baseimage.FromKnobs(image, nil, nil, cache, output, muslrust, chef, chefsha, nil, nil, nil, nil)
+	s, err := builderimage.FromKnobs(image, nil, nil, cache, output, muslrust, chef, chefsha, nil, nil, nil, nil)
 	if err != nil {
-		return mg.Fatal(2, "image:build: "+err.Error())
+		return mg.Fatal(2, "image:build: "+config.Explain(err))
 	}
 	host, err := platform.Host()
 	if err != nil {
 		return mg.Fatal(2, "image:build: this machine's platform cannot be built: "+err.Error()+"; use image:push")
 	}
-	req, err := baseimage.PlanBuild(ctx, s, host)
+	req, err := builderimage.PlanBuild(ctx, s, host)
 	if err != nil {
 		return fatal("image:build", err)
 	}
@@ -67,10 +67,10 @@ func (Image) Build(ctx context.Context,
 	// a stage of rust:build's solve).
 	b, err := connect(ctx, buildkit.Needs{NamedContexts: true, Archives: req.Output.Kind == "oci"})
 	if err != nil {
-		return mg.Fatal(1, "image:build: "+err.Error())
+		return mg.Fatal(1, "image:build: "+config.Explain(err))
 	}
 	defer b.Close()
-	res, err := baseimage.Build(ctx, b, req)
+	res, err := builderimage.Build(ctx, b, req)
 	if err != nil {
 		return fatal("image:build", err)
 	}
@@ -104,20 +104,20 @@ func (Image) Push(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	s, err := baseimage.FromKnobs(image, platforms, tags, cache, nil, muslrust, chef, chefsha, source, revision, version, bydigest)
+	s, err := builderimage.FromKnobs(image, platforms, tags, cache, nil, muslrust, chef, chefsha, source, revision, version, bydigest)
 	if err != nil {
-		return mg.Fatal(2, "image:push: "+err.Error())
+		return mg.Fatal(2, "image:push: "+config.Explain(err))
 	}
-	req, err := baseimage.PlanPush(ctx, s)
+	req, err := builderimage.PlanPush(ctx, s)
 	if err != nil {
 		return fatal("image:push", err)
 	}
 	b, err := connect(ctx, buildkit.Needs{NamedContexts: true, MultiPlatform: len(req.Platforms) > 1, CacheExport: req.Cache.To != "", PushByDigest: req.PushByDigest})
 	if err != nil {
-		return mg.Fatal(1, "image:push: "+err.Error())
+		return mg.Fatal(1, "image:push: "+config.Explain(err))
 	}
 	defer b.Close()
-	res, err := baseimage.Push(ctx, b, req)
+	res, err := builderimage.Push(ctx, b, req)
 	if err != nil {
 		return fatal("image:push", err)
 	}
@@ -126,7 +126,7 @@ func (Image) Push(ctx context.Context,
 		fmt.Fprintln(os.Stdout, t)
 	}
 	if err := ghoutput.Write(config.GitHubOutput(), [2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
-		return mg.Fatal(1, "image:push: pushed "+res.Ref+" but "+err.Error())
+		return mg.Fatal(1, "image:push: pushed "+res.Ref+" but "+config.Explain(err))
 	}
 	return nil
 }
@@ -146,13 +146,13 @@ func (Image) Merge(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	plan, err := baseimage.PlanMerge(ctx, config.Digests.Value(digests), config.Tags.Value(tags))
+	plan, err := builderimage.PlanMerge(ctx, config.Digests.Value(digests), config.Tags.Value(tags))
 	if err != nil {
 		return fatal("image:merge", err)
 	}
 	regOpts, err := config.RegistryOptions()
 	if err != nil {
-		return mg.Fatal(2, "image:merge: "+err.Error())
+		return mg.Fatal(2, "image:merge: "+config.Explain(err))
 	}
 	res, err := publish.Merge(ctx, plan.Digests, plan.Tags, regOpts...)
 	if err != nil {
@@ -163,7 +163,7 @@ func (Image) Merge(ctx context.Context,
 		fmt.Fprintln(os.Stdout, t)
 	}
 	if err := ghoutput.Write(config.GitHubOutput(), [2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
-		return mg.Fatal(1, "image:merge: pushed "+res.Ref+" but "+err.Error())
+		return mg.Fatal(1, "image:merge: pushed "+res.Ref+" but "+config.Explain(err))
 	}
 	return nil
 }
@@ -181,9 +181,9 @@ func connect(ctx context.Context, needs buildkit.Needs) (buildkit.Builder, error
 
 // fatal gives usage mistakes exit code 2 and failures 1, on one line.
 func fatal(target string, err error) error {
-	var ue *baseimage.UsageError
+	var ue *builderimage.UsageError
 	if errors.As(err, &ue) {
-		return mg.Fatal(2, target+": "+err.Error())
+		return mg.Fatal(2, target+": "+config.Explain(err))
 	}
-	return mg.Fatal(1, target+": "+err.Error())
+	return mg.Fatal(1, target+": "+config.Explain(err))
 }
