@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/pkg/zigcc"
 )
 
@@ -132,14 +133,8 @@ func cmdZigLinks(args []string, stdout io.Writer) error {
 		}
 		for _, tool := range []zigcc.Tool{zigcc.CC, zigcc.CXX, zigcc.AR} {
 			link := filepath.Join(*dir, zigcc.LinkName(tool, t))
-			tmp := link + ".tmp"
-			os.Remove(tmp)
-			if err := os.Symlink(self, tmp); err != nil {
-				return fmt.Errorf("zig links: %v", unwrapPath(err))
-			}
-			if err := os.Rename(tmp, link); err != nil {
-				os.Remove(tmp)
-				return fmt.Errorf("zig links: %v", unwrapPath(err))
+			if err := atomicdir.Symlink(self, link, atomicdir.FileOptions{Hint: "choose another --dir"}); err != nil {
+				return fmt.Errorf("zig links: %w", err)
 			}
 			fmt.Fprintln(stdout, link)
 		}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -55,13 +56,24 @@ var live = struct {
 func mkTemp(parent, prefix string) (string, error) {
 	live.Lock()
 	defer live.Unlock()
-	p, err := os.MkdirTemp(parent, prefix)
+	// Made under a name no sweep matches, locked, then renamed to its real
+	// name: another run sweeping the same parent never finds it unlocked
+	// and takes it for a dead run's leftover.
+	unnamed, err := os.MkdirTemp(parent, prefix+"*~")
 	if err != nil {
-		return p, err
+		return "", err
 	}
-	f, lerr := lockDir(p)
+	f, lerr := lockDir(unnamed)
 	if lerr != nil {
 		f = nil // no flock here: the pid and this map still protect it
+	}
+	p := strings.TrimSuffix(unnamed, "~")
+	if err := os.Rename(unnamed, p); err != nil {
+		if f != nil {
+			f.Close()
+		}
+		os.Remove(unnamed)
+		return "", err
 	}
 	live.paths[p] = f
 	return p, nil

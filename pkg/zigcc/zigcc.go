@@ -23,9 +23,12 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 )
 
 // Tool is what the wrapper stands in for.
@@ -105,35 +108,21 @@ func ZigTarget(triple string) (string, error) {
 //go:embed csrc/lfs64.c
 var lfs64Source []byte
 
-// LFS64Source is the C source of the LFS64 forwarders added to links.
-func LFS64Source() []byte { return append([]byte(nil), lfs64Source...) }
-
 // WriteLFS64 writes the forwarders' source under dir, once per content
-// (the file name carries its hash; temp file + rename so that parallel
-// links never see half a file), and returns its path.
+// (the file name carries its hash; written through internal/atomicdir so
+// that parallel links never see half a file), and returns its path.
 func WriteLFS64(dir string) (string, error) {
 	sum := sha256.Sum256(lfs64Source)
 	p := filepath.Join(dir, "muslrust-chef-lfs64-"+hex.EncodeToString(sum[:6])+".c")
 	if b, err := os.ReadFile(p); err == nil && string(b) == string(lfs64Source) {
 		return p, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("zig wrapper: cannot create %s for the LFS64 forwarders: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".lfs64-*.c")
+	err := atomicdir.WriteFile(p, 0o644, atomicdir.FileOptions{Hint: "remove it; the zig wrapper writes the LFS64 forwarders there"}, func(w io.Writer) error {
+		_, err := w.Write(lfs64Source)
+		return err
+	})
 	if err != nil {
-		return "", fmt.Errorf("zig wrapper: cannot write the LFS64 forwarders in %s: %w", dir, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(lfs64Source); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		return "", err
+		return "", fmt.Errorf("zig wrapper: cannot write the LFS64 forwarders: %w", err)
 	}
 	return p, nil
 }
