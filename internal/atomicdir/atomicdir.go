@@ -113,12 +113,24 @@ var testHookBetweenRenames func(dst string)
 type Options struct {
 	// Writer names what wrote the directory, for the marker ("rust:plan").
 	Writer string
-	// Hint ends the refusal message: what the user should do instead
-	// ("set MUSLRUST_CHEF_PLAN_DIR to a new or empty directory").
+	// Fix ends the refusal message: what the user should do instead. It is
+	// an error, wrapped, so that it can name options (option.Errorf("set %s
+	// to a new or empty directory", option.Env(option.PlanDir))) and
+	// pkg/config renders their knobs. It takes precedence over Hint.
+	Fix error
+	// Hint is Fix as plain text; it goes once every caller sets Fix.
 	Hint string
 	// Merge keeps the entries of the old directory the new tree does not
 	// have (a split build adds dist/linux_arm64 beside linux_amd64).
 	Merge bool
+}
+
+// fix is what ends a refusal: Fix, else Hint.
+func fix(err error, hint string) error {
+	if err != nil {
+		return err
+	}
+	return errors.New(hint)
 }
 
 // Dir is one replacement in progress.
@@ -138,20 +150,20 @@ func Begin(dst string, opts Options) (*Dir, error) {
 	}
 	parent := filepath.Dir(abs)
 	if parent == abs {
-		return nil, fmt.Errorf("%s is the root directory: refusing to replace it; %s", dst, opts.Hint)
+		return nil, fmt.Errorf("%s is the root directory: refusing to replace it; %w", dst, fix(opts.Fix, opts.Hint))
 	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %v; choose a writable path", parent, unwrap(err))
+		return nil, fmt.Errorf("cannot create %s: %w; choose a writable path", parent, unwrap(err))
 	}
 	if err := recoverAndClean(abs); err != nil {
 		return nil, err
 	}
-	if err := checkOwned(abs, dst, opts.Hint); err != nil {
+	if err := checkOwned(abs, dst, fix(opts.Fix, opts.Hint)); err != nil {
 		return nil, err
 	}
 	tmp, err := mkTemp(parent, tempPrefix(abs, "new"))
 	if err != nil {
-		return nil, fmt.Errorf("cannot write next to %s: %v; choose a writable path", dst, unwrap(err))
+		return nil, fmt.Errorf("cannot write next to %s: %w; choose a writable path", dst, unwrap(err))
 	}
 	d := &Dir{dst: abs, tmp: tmp, opts: opts}
 	if err := os.Chmod(tmp, 0o755); err != nil {
@@ -168,15 +180,18 @@ func Begin(dst string, opts Options) (*Dir, error) {
 // Check reports, without changing anything, the error Begin would give for
 // dst: callers run it before a long build so that an output they would
 // refuse at its end is refused at the start.
-func Check(dst, hint string) error {
+func Check(dst, hint string) error { return CheckFix(dst, errors.New(hint)) }
+
+// CheckFix is Check with the end of the refusal as an error (Options.Fix).
+func CheckFix(dst string, fix error) error {
 	abs, err := filepath.Abs(dst)
 	if err != nil {
 		return err
 	}
 	if filepath.Dir(abs) == abs {
-		return fmt.Errorf("%s is the root directory: refusing to replace it; %s", dst, hint)
+		return fmt.Errorf("%s is the root directory: refusing to replace it; %w", dst, fix)
 	}
-	return checkOwned(abs, dst, hint)
+	return checkOwned(abs, dst, fix)
 }
 
 // Path is the temporary directory to write the new tree into.
@@ -203,14 +218,14 @@ func (d *Dir) Commit() error {
 		return err
 	}
 	// dst may have changed during a long build.
-	if err := checkOwned(d.dst, d.dst, d.opts.Hint); err != nil {
+	if err := checkOwned(d.dst, d.dst, fix(d.opts.Fix, d.opts.Hint)); err != nil {
 		return err
 	}
 	_, statErr := os.Lstat(d.dst)
 	exists := statErr == nil
 	if exists && d.opts.Merge {
 		if err := keepOld(d.dst, d.tmp); err != nil {
-			return fmt.Errorf("cannot carry the other entries of %s over: %v", d.dst, err)
+			return fmt.Errorf("cannot carry the other entries of %s over: %w", d.dst, err)
 		}
 	}
 	if TestHookBeforeSwap != nil {
@@ -218,7 +233,7 @@ func (d *Dir) Commit() error {
 	}
 	if !exists {
 		if err := os.Rename(d.tmp, d.dst); err != nil {
-			return fmt.Errorf("cannot move the output into %s: %v; choose a writable path", d.dst, unwrap(err))
+			return fmt.Errorf("cannot move the output into %s: %w; choose a writable path", d.dst, unwrap(err))
 		}
 		forgetTemp(d.tmp)
 		d.done = true
@@ -228,11 +243,11 @@ func (d *Dir) Commit() error {
 		// d.tmp now holds the old tree.
 		d.done = true
 		if err := removeTemp(d.tmp); err != nil {
-			return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %v", d.dst, d.tmp, unwrap(err))
+			return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %w", d.dst, d.tmp, unwrap(err))
 		}
 		return nil
 	} else if !errors.Is(err, errNoExchange) {
-		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
+		return fmt.Errorf("cannot replace %s: %w", d.dst, unwrap(err))
 	}
 	return d.renameTwice()
 }
@@ -244,7 +259,7 @@ func (d *Dir) Commit() error {
 func (d *Dir) renameTwice() error {
 	old, err := mkTemp(filepath.Dir(d.dst), tempPrefix(d.dst, "old"))
 	if err != nil {
-		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
+		return fmt.Errorf("cannot replace %s: %w", d.dst, unwrap(err))
 	}
 	// Only forgotten, never removed here: on a failed swap it may hold
 	// the only copy of the old tree, which the next Begin puts back.
@@ -253,19 +268,19 @@ func (d *Dir) renameTwice() error {
 		return err
 	}
 	if err := os.Rename(d.dst, old); err != nil {
-		return fmt.Errorf("cannot replace %s: %v; is it writable?", d.dst, unwrap(err))
+		return fmt.Errorf("cannot replace %s: %w; is it writable?", d.dst, unwrap(err))
 	}
 	if testHookBetweenRenames != nil {
 		testHookBetweenRenames(d.dst)
 	}
 	if err := os.Rename(d.tmp, d.dst); err != nil {
 		os.Rename(old, d.dst)
-		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
+		return fmt.Errorf("cannot replace %s: %w", d.dst, unwrap(err))
 	}
 	forgetTemp(d.tmp)
 	d.done = true
 	if err := os.RemoveAll(old); err != nil {
-		return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %v", d.dst, old, unwrap(err))
+		return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %w", d.dst, old, unwrap(err))
 	}
 	return nil
 }
@@ -277,30 +292,30 @@ func (d *Dir) writeMarker() error {
 	}
 	content += "; the kit replaces it as a whole on its next run. Do not keep other files here.\n"
 	if err := os.WriteFile(filepath.Join(d.tmp, Marker), []byte(content), 0o644); err != nil {
-		return fmt.Errorf("cannot write in %s: %v; choose a writable path", filepath.Dir(d.tmp), unwrap(err))
+		return fmt.Errorf("cannot write in %s: %w; choose a writable path", filepath.Dir(d.tmp), unwrap(err))
 	}
 	return nil
 }
 
 // checkOwned refuses to replace anything but a missing or empty directory
 // or one carrying the marker. shown is dst as the user wrote it.
-func checkOwned(dst, shown, hint string) error {
+func checkOwned(dst, shown string, fix error) error {
 	st, err := os.Lstat(dst)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %v; %s", shown, unwrap(err), hint)
+		return fmt.Errorf("cannot read %s: %w; %w", shown, unwrap(err), fix)
 	}
 	if st.Mode()&os.ModeSymlink != 0 {
-		return fmt.Errorf("%s is a symbolic link: refusing to replace it; %s", shown, hint)
+		return fmt.Errorf("%s is a symbolic link: refusing to replace it; %w", shown, fix)
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("%s exists and is not a directory: refusing to replace it; %s", shown, hint)
+		return fmt.Errorf("%s exists and is not a directory: refusing to replace it; %w", shown, fix)
 	}
 	f, err := os.Open(dst)
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %v; %s", shown, unwrap(err), hint)
+		return fmt.Errorf("cannot read %s: %w; %w", shown, unwrap(err), fix)
 	}
 	defer f.Close()
 	if _, err := f.Readdirnames(1); errors.Is(err, io.EOF) {
@@ -309,7 +324,7 @@ func checkOwned(dst, shown, hint string) error {
 	if m, err := os.Lstat(filepath.Join(dst, Marker)); err == nil && m.Mode().IsRegular() {
 		return nil
 	}
-	return fmt.Errorf("%s is a non-empty directory muslrust-chef did not write (it has no %s file): refusing to replace it; %s", shown, Marker, hint)
+	return fmt.Errorf("%s is a non-empty directory muslrust-chef did not write (it has no %s file): refusing to replace it; %w", shown, Marker, fix)
 }
 
 // recoverAndClean handles what a killed run left beside dst: an old tree
@@ -319,7 +334,7 @@ func recoverAndClean(dst string) error {
 	parent, base := filepath.Dir(dst), filepath.Base(dst)
 	entries, err := os.ReadDir(parent)
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %v; choose a readable path", parent, unwrap(err))
+		return fmt.Errorf("cannot read %s: %w; choose a readable path", parent, unwrap(err))
 	}
 	re := regexp.MustCompile(`^` + regexp.QuoteMeta("."+base+tempTag) + `(new|old)-([0-9]+)-[0-9]+$`)
 	_, dstErr := os.Lstat(dst)
@@ -351,7 +366,7 @@ func recoverAndClean(dst string) error {
 			}
 		}
 		if err := os.RemoveAll(p); err != nil {
-			return fmt.Errorf("cannot remove %s, left by an interrupted run: %v; remove it by hand", p, unwrap(err))
+			return fmt.Errorf("cannot remove %s, left by an interrupted run: %w; remove it by hand", p, unwrap(err))
 		}
 	}
 	return nil

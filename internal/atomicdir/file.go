@@ -20,7 +20,10 @@ type File struct {
 // FileOptions say who writes the file and which existing file it may
 // replace.
 type FileOptions struct {
-	// Hint ends the refusal message: what the user should do instead.
+	// Fix ends the refusal message: what the user should do instead, as
+	// an error (see Options.Fix). It takes precedence over Hint.
+	Fix error
+	// Hint is Fix as plain text; it goes once every caller sets Fix.
 	Hint string
 	// Owned reports whether the existing regular file at path is one the
 	// writer would have produced, so that replacing it loses nothing a
@@ -46,7 +49,7 @@ func beginFile(dst string, opts FileOptions, link bool) (*File, error) {
 	}
 	parent := filepath.Dir(abs)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %v; choose a writable path", parent, unwrap(err))
+		return nil, fmt.Errorf("cannot create %s: %w; choose a writable path", parent, unwrap(err))
 	}
 	if err := recoverAndClean(abs); err != nil {
 		return nil, err
@@ -56,7 +59,7 @@ func beginFile(dst string, opts FileOptions, link bool) (*File, error) {
 	}
 	tmp, err := mkTemp(parent, tempPrefix(abs, "new"))
 	if err != nil {
-		return nil, fmt.Errorf("cannot write next to %s: %v; choose a writable path", dst, unwrap(err))
+		return nil, fmt.Errorf("cannot write next to %s: %w; choose a writable path", dst, unwrap(err))
 	}
 	return &File{dst: abs, tmp: tmp}, nil
 }
@@ -83,7 +86,7 @@ func (f *File) Commit() error {
 		TestHookBeforeSwap(f.dst)
 	}
 	if err := os.Rename(f.Path(), f.dst); err != nil {
-		return fmt.Errorf("cannot move the output into %s: %v; choose a writable path", f.dst, unwrap(err))
+		return fmt.Errorf("cannot move the output into %s: %w; choose a writable path", f.dst, unwrap(err))
 	}
 	f.Abort()
 	return nil
@@ -100,26 +103,27 @@ func CheckFile(dst string, opts FileOptions) error {
 }
 
 func checkOwnedFile(dst, shown string, opts FileOptions, link bool) error {
+	fix := fix(opts.Fix, opts.Hint)
 	st, err := os.Lstat(dst)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %v; %s", shown, unwrap(err), opts.Hint)
+		return fmt.Errorf("cannot read %s: %w; %w", shown, unwrap(err), fix)
 	}
 	switch {
 	case st.Mode()&os.ModeSymlink != 0 && link:
 		return nil
 	case st.Mode()&os.ModeSymlink != 0:
-		return fmt.Errorf("%s is a symbolic link: refusing to replace it; %s", shown, opts.Hint)
+		return fmt.Errorf("%s is a symbolic link: refusing to replace it; %w", shown, fix)
 	case st.IsDir():
-		return fmt.Errorf("%s is a directory: refusing to replace it with a file; %s", shown, opts.Hint)
+		return fmt.Errorf("%s is a directory: refusing to replace it with a file; %w", shown, fix)
 	case !st.Mode().IsRegular():
-		return fmt.Errorf("%s is not a regular file: refusing to replace it; %s", shown, opts.Hint)
+		return fmt.Errorf("%s is not a regular file: refusing to replace it; %w", shown, fix)
 	case st.Size() == 0 || opts.Owned == nil || opts.Owned(dst):
 		return nil
 	}
-	return fmt.Errorf("%s exists and is not a file muslrust-chef wrote: refusing to replace it; %s", shown, opts.Hint)
+	return fmt.Errorf("%s exists and is not a file muslrust-chef wrote: refusing to replace it; %w", shown, fix)
 }
 
 // WriteFile replaces the file dst with what write writes, all or nothing:

@@ -28,7 +28,7 @@ func LockParent(ctx context.Context, dst string, waiting func()) (func(), error)
 	}
 	parent := filepath.Dir(abs)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %v; choose a writable path", parent, unwrap(err))
+		return nil, fmt.Errorf("cannot create %s: %w; choose a writable path", parent, unwrap(err))
 	}
 	told := false
 	for {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir/crashtest"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 var fileOpts = atomicdir.FileOptions{Hint: "choose another file"}
@@ -146,5 +147,31 @@ func TestSymlinkCrashBeforeSwap(t *testing.T) {
 	}
 	if s := siblings(t, link); len(s) != 1 {
 		t.Fatalf("leftovers not cleaned: %v", s)
+	}
+}
+
+// Fix ends a refusal as a wrapped error: an option error in it stays
+// reachable, so pkg/config can name the knob, and the text is the one Hint
+// would give.
+func TestFixNamesTheOption(t *testing.T) {
+	dst := t.TempDir()
+	os.WriteFile(filepath.Join(dst, "mine"), []byte("x"), 0o644)
+	fix := option.Errorf("set %s to a new or empty directory", option.Env(option.Dist))
+	for _, err := range []error{
+		atomicdir.CheckFix(dst, fix),
+		func() error { _, err := atomicdir.Begin(dst, atomicdir.Options{Fix: fix, Hint: "ignored"}); return err }(),
+		atomicdir.WriteFile(dst, 0o644, atomicdir.FileOptions{Fix: fix}, func(io.Writer) error { return nil }),
+	} {
+		var oe *option.Error
+		if !errors.As(err, &oe) || oe != fix {
+			t.Errorf("%v: the fix is not in the chain", err)
+		}
+		if !strings.HasSuffix(err.Error(), "refusing to replace it; set the dist option to a new or empty directory") &&
+			!strings.HasSuffix(err.Error(), "refusing to replace it with a file; set the dist option to a new or empty directory") {
+			t.Errorf("message %q", err)
+		}
+	}
+	if a, b := atomicdir.Check(dst, "set it elsewhere"), atomicdir.CheckFix(dst, errors.New("set it elsewhere")); a == nil || a.Error() != b.Error() {
+		t.Errorf("Check %v, CheckFix %v", a, b)
 	}
 }
