@@ -114,7 +114,7 @@ func (w *Workspace) build(p *planner, kept map[string]bool, lock doc) (*Plan, er
 		masked := maskManifest(m, p.root, maskable)
 		contents, err := marshalTOML(masked)
 		if err != nil {
-			return nil, fmt.Errorf("%s: re-encode manifest: %v", m.rel, err)
+			return nil, fmt.Errorf("%s: re-encode manifest: %w", m.rel, err)
 		}
 		pkg := m.pkg()
 		plan.Recipe.Skeleton.Manifests = append(plan.Recipe.Skeleton.Manifests, Manifest{RelativePath: path.Join(m.rel, "Cargo.toml"), Contents: contents, Targets: pkg.Targets})
@@ -134,7 +134,7 @@ func (w *Workspace) build(p *planner, kept map[string]bool, lock doc) (*Plan, er
 	}
 	lockText, err := marshalTOML(lock)
 	if err != nil {
-		return nil, fmt.Errorf("Cargo.lock: re-encode: %v", err)
+		return nil, fmt.Errorf("Cargo.lock: re-encode: %w", err)
 	}
 	plan.Recipe.Skeleton.LockFile = &lockText
 	if w.configFile != nil {

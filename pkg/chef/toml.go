@@ -22,7 +22,7 @@ func readTOML(file, shown string) (doc, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s does not exist", shown)
 		}
-		return nil, fmt.Errorf("read %s: %v", shown, err)
+		return nil, fmt.Errorf("read %s: %w", shown, err)
 	}
 	return parseTOML(b, shown)
 }
@@ -35,7 +35,7 @@ func parseTOML(b []byte, shown string) (doc, error) {
 			row, col := de.Position()
 			return nil, fmt.Errorf("%s:%d:%d: invalid TOML: %s; fix the file and plan again", shown, row, col, strings.TrimPrefix(de.Error(), "toml: "))
 		}
-		return nil, fmt.Errorf("%s: invalid TOML: %v", shown, err)
+		return nil, fmt.Errorf("%s: invalid TOML: %w", shown, err)
 	}
 	if d == nil {
 		d = doc{}
