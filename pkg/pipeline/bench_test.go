@@ -9,6 +9,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
 )
@@ -40,7 +41,7 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 		b.StartTimer()
 
 		start := time.Now()
-		if _, err := Build(ctx, s, e.runtime(fresh)); err != nil {
+		if _, err := build(ctx, s, e.runtime(fresh)); err != nil {
 			b.Fatal(err)
 		}
 		cold += time.Since(start)
@@ -53,11 +54,11 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 			b.Fatal(err)
 		}
 		plainReq := func() buildkit.Request {
-			r, err := Resolve(s)
+			r, _, err := resolve(s)
 			if err != nil {
 				b.Fatal(err)
 			}
-			bi, err := InspectBuilder(ctx, r.Builder, r.Platforms)
+			bi, err := builder.InspectPlatforms(ctx, r.Builder, r.Platforms)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -71,7 +72,7 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			layout, err := newContextLayout(r, "", nil)
+			layout, err := newContextLayout(&r, "", nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -85,7 +86,7 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 		b.StartTimer()
 
 		start = time.Now()
-		r, err := Build(ctx, s, e.runtime(fresh))
+		r, err := build(ctx, s, e.runtime(fresh))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -141,7 +142,7 @@ func BenchmarkCrossEmulateNative(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bi, err := InspectBuilder(ctx, e.builder, nil)
+		bi, err := builder.InspectPlatforms(ctx, e.builder, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -165,7 +166,7 @@ func BenchmarkCrossEmulateNative(b *testing.B) {
 			s.Strategy = str(m.strategy)
 			s.Output = str("oci:" + filepath.Join(b.TempDir(), "oci"))
 			start := time.Now()
-			r, err := Build(ctx, s, e.runtime(fresh))
+			r, err := build(ctx, s, e.runtime(fresh))
 			if err != nil {
 				b.Fatal(err)
 			}

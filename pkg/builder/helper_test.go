@@ -1,0 +1,35 @@
+package builder_test
+
+import (
+	"context"
+	"debug/elf"
+	"path/filepath"
+	"testing"
+
+	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+// The targets run in the user's Rust workspace, which is no Go module: the
+// helper still compiles, from the kit's own module, for both platforms.
+func TestCompileHelperOutsideAGoModule(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("GOFLAGS", "")
+	dir := t.TempDir()
+	ps := []platform.Platform{{OS: "linux", Arch: "amd64"}, {OS: "linux", Arch: "arm64"}}
+	if err := builder.CompileHelper(context.Background(), dir, ps, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		f, err := elf.Open(filepath.Join(dir, muslrustchef.HelperName(p.Arch)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[p.Arch]
+		if f.Machine != want {
+			t.Errorf("%s helper is %v", p, f.Machine)
+		}
+		f.Close()
+	}
+}

@@ -1,0 +1,206 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	bkclient "github.com/moby/buildkit/client"
+	"github.com/muslrust-chef/muslrust-chef/images/app"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+// solveIn is what the solve stage needs.
+type solveIn struct {
+	Config  *Config
+	Planned planOut
+	// What is the log prefix and the stage BuildKit builds: "cook" (the
+	// cook stage, exporting only the cache) or "build" (the export stage,
+	// dist/<os>_<arch>/<bin> written to Config.Dist).
+	What string
+	Opts *options
+}
+
+// Solved is what a solve did.
+type Solved struct {
+	Builder *builder.Builder
+	// Strategy is the one used (auto settled); Why says why; BuildPlatform
+	// is where the cross stages ran (cross only).
+	Strategy, Why string
+	BuildPlatform platform.Platform
+	// BuilderBuilt says whether the embedded builder's stages ran in this
+	// solve (false: reused from cache), and BuilderTook how long they took.
+	BuilderBuilt bool
+	BuilderTook  time.Duration
+	// Cache is the registry cache used (From imported, To exported);
+	// CacheDir the local cache directory instead (a local:DIR cache).
+	Cache    buildcache.Spec
+	CacheDir string
+	// Context is what the main build context sent (the skeleton is sent
+	// besides it).
+	Context buildkit.ContextStats
+	// Solve has BuildKit's vertexes: which steps ran, which were cached.
+	Solve *buildkit.Result
+	// Logs maps each BuildKit step's name to its output (cargo's lines).
+	Logs map[string]string
+}
+
+// solve reads the builder, connects to BuildKit, settles the strategy and
+// runs the cook stage, or the build with its export of dist. done closes
+// what the solve opened; for a build it also ends the turn this run holds
+// on dist (export.go), so the caller defers it past publish.
+func solve(ctx context.Context, in solveIn) (Solved, func(), error) {
+	s, bk, req, done, err := setup(ctx, in)
+	if err != nil {
+		return s, done, err
+	}
+	return s, done, run(ctx, bk, in.Opts, req, &s)
+}
+
+// setup is solve up to the request it runs: the builder read, BuildKit
+// connected, the strategy settled and, for a build, the turn on dist.
+func setup(ctx context.Context, in solveIn) (s Solved, bk buildkit.Builder, req buildkit.Request, done func(), err error) {
+	c, o := in.Config, in.Opts
+	done = func() {}
+	if c.Builder == "" {
+		s.Builder, err = builder.Embedded(c.BuilderArgs)
+	} else {
+		s.Builder, err = builder.Inspect(ctx, c.Builder, o.builderOptions...)
+	}
+	if err != nil {
+		return s, bk, req, done, err
+	}
+	// Emulate and split need every platform's image; fail before BuildKit
+	// is even contacted, as before cross existed.
+	if c.Strategy == StrategyEmulate || c.Strategy == StrategySplit {
+		if err := s.Builder.Require(c.Platforms); err != nil {
+			return s, bk, req, done, err
+		}
+	}
+	bk = o.buildKit
+	if bk == nil {
+		if bk, err = buildkit.Connect(ctx, o.connect...); err != nil {
+			return s, bk, req, done, err
+		}
+		done = func() { bk.Close() }
+	}
+	bp, bpKnown := buildPlatform(bk.Endpoint().Platforms, o.host)
+	if s.Strategy, s.BuildPlatform, s.Why, err = chooseStrategy(c, s.Builder, bp, bpKnown); err != nil {
+		return s, bk, req, done, err
+	}
+	c.Strategy = s.Strategy
+	fmt.Fprintf(o.log, "%s: strategy %s (%s)\n", in.What, s.Strategy, s.Why)
+	var cleanup func()
+	req, cleanup, err = request(ctx, requestIn{Config: c, Planned: in.Planned, Solved: &s, What: in.What, Opts: o})
+	done = then(cleanup, done)
+	if err != nil {
+		return s, bk, req, done, err
+	}
+	req.Target = stageTarget(in.What, s.Strategy)
+	if in.What == "build" {
+		release, err := exportTo(ctx, &req, c.Dist, o.log)
+		if err != nil {
+			return s, bk, req, done, err
+		}
+		done = then(release, done)
+	}
+	return s, bk, req, done, nil
+}
+
+// then runs first, then second.
+func then(first, second func()) func() {
+	return func() { first(); second() }
+}
+
+// stageTarget is the Dockerfile stage a cook or build solves.
+func stageTarget(what, strategy string) string {
+	switch {
+	case what == "cook" && strategy == StrategyCross:
+		return app.StageCrossCook
+	case what == "cook":
+		return app.StageCook
+	case strategy == StrategyCross:
+		return app.StageCrossExport
+	}
+	return app.StageExport
+}
+
+// run runs the request, collecting every step's log lines, and turns a
+// failing cargo step into one line quoting cargo's first error.
+func run(ctx context.Context, bk buildkit.Builder, o *options, req buildkit.Request, s *Solved) error {
+	lc := &logCollector{names: map[string]string{}, logs: map[string]*strings.Builder{}}
+	req.OnStatus = func(ss *bkclient.SolveStatus) {
+		lc.add(ss)
+		if o.onStatus != nil {
+			o.onStatus(ss)
+		}
+	}
+	res, err := bk.Solve(ctx, req)
+	s.Solve = res
+	s.Logs = lc.byName()
+	if s.Builder != nil && s.Builder.Embedded {
+		if ran, took, found := builderStages(res); found {
+			s.BuilderBuilt, s.BuilderTook = ran, took
+			if ran {
+				fmt.Fprintf(o.log, "builder: built in %s\n", took.Round(time.Second))
+			} else {
+				fmt.Fprintln(o.log, "builder: reused")
+			}
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	if res != nil {
+		for _, v := range res.Vertexes {
+			if v.Error == "" || !strings.Contains(v.Name, "] RUN ") {
+				continue
+			}
+			head, _, _ := strings.Cut(strings.TrimPrefix(v.Name, "["), "]")
+			// The template's own checks (a declared tool missing from the
+			// builder, a build platform mismatch) say what to do already.
+			if msg := templateError(s.Logs[v.Name]); msg != "" {
+				return &buildkit.Error{Err: err, Msg: fmt.Sprintf("[%s] %s", head, msg)}
+			}
+			if first := firstCargoError(s.Logs[v.Name]); first != "" {
+				return &buildkit.Error{Err: err, Msg: fmt.Sprintf("cargo failed in [%s]: %s: fix it and run again (cargo's full output is in the progress above)", head, first)}
+			}
+		}
+	}
+	return err
+}
+
+// templateError finds the message of a check in images/app/Dockerfile that
+// stopped the step: a line "muslrust-chef: ...".
+func templateError(log string) string {
+	for _, line := range strings.Split(log, "\n") {
+		if m, ok := strings.CutPrefix(strings.TrimSpace(line), "muslrust-chef: "); ok {
+			return m
+		}
+	}
+	return ""
+}
+
+// firstCargoError finds the first "error..." line cargo or rustc printed.
+func firstCargoError(log string) string {
+	sc := bufio.NewScanner(strings.NewReader(log))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	var msg string
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "error") {
+			msg = line
+			// rustc's "error[E0425]: ..." says more than cargo's summary
+			// "error: could not compile"; prefer the first specific one.
+			if !strings.HasPrefix(line, "error: could not compile") && !strings.HasPrefix(line, "error: aborting") {
+				return line
+			}
+		}
+	}
+	return msg
+}
