@@ -48,8 +48,10 @@ func Main() int {
 }
 
 // Locked runs f holding the lock of the magefiles directory dir, for
-// anything else that reads or writes that directory through mage's library
-// (tests that call mage.Invoke, for one).
+// anything else that reads or writes that directory through mage's library.
+// Its one caller is a test in another package, internal/magehelp's golden
+// test: it calls mage.Invoke on magefiles/, which compiles there, and must
+// not race a concurrent `go run mage.go`; hence exported.
 func Locked(dir string, f func() int) int { return withLock(dir, f) }
 
 // runsTarget reports whether args are only what the compiled binary
