@@ -119,7 +119,7 @@ func cmdLocate(args []string, stdout, _ io.Writer) error {
 		return fmt.Errorf("no binary at %s: build it first with cargo build --profile %s --target %s --bin %s (or fix --bin/--target/--profile/--target-dir)",
 			path, flags.ProfileName(), triple, *bin)
 	case err != nil:
-		return fmt.Errorf("cannot read %s: %v", path, err)
+		return fmt.Errorf("cannot read %s: %w", path, err)
 	case st.IsDir():
 		return fmt.Errorf("%s is a directory, not a binary: check --bin", path)
 	}
@@ -146,7 +146,7 @@ func copyAtomic(src, dst, name string) (string, error) {
 	}
 	in, err := os.Open(src)
 	if err != nil {
-		return "", fmt.Errorf("cannot read %s: %v", src, err)
+		return "", fmt.Errorf("cannot read %s: %w", src, err)
 	}
 	defer in.Close()
 	st, err := in.Stat()
