@@ -46,7 +46,6 @@ func TestPlanRefusesForeignDirectory(t *testing.T) {
 	}
 }
 
-
 // A workspace without Cargo.toml is a usage mistake whose message names
 // both knobs of the workspace option.
 func TestMissingWorkspaceIsUsage(t *testing.T) {
