@@ -55,7 +55,7 @@ type AllocReport struct {
 }
 
 // ParseRequiredAllocator parses the allocator a build requires
-// (MUSLRUST_CHEF_REQUIRE_ALLOCATOR): empty (nothing required), mimalloc or
+// (the require-allocator option): empty (nothing required), mimalloc or
 // jemalloc. The others are not a choice a Rust program makes for speed.
 func ParseRequiredAllocator(s string) (Allocator, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
@@ -98,7 +98,7 @@ var mallocngSizeClasses = []uint16{
 // DetectAllocator names the allocator linked into the ELF file at path and
 // whether the program can start threads.
 //
-// With a symbol table (MUSLRUST_CHEF_STRIP=false) the answer is exact:
+// With a symbol table (the strip option off) the answer is exact:
 // mimalloc's and jemalloc's functions, musl's __malloc_alloc_meta, glibc's
 // _int_malloc; and Rust's allocator shim says whether a #[global_allocator]
 // is set at all (__rg_alloc) or std's System allocator serves Rust
