@@ -64,16 +64,12 @@ type Dir struct {
 // kit), removes what a killed earlier run left beside it, and creates the
 // temporary directory the caller writes the new tree into (Path).
 func Begin(dst string, opts Options) (*Dir, error) {
-	abs, err := filepath.Abs(dst)
+	abs, parent, err := makeParent(dst)
 	if err != nil {
 		return nil, err
 	}
-	parent := filepath.Dir(abs)
 	if parent == abs {
 		return nil, fmt.Errorf("%s is the root directory: refusing to replace it; %w", dst, fix(opts.Fix, opts.Hint))
-	}
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %w; choose a writable path", parent, unwrap(err))
 	}
 	if err := recoverAndClean(abs); err != nil {
 		return nil, err

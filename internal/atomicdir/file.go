@@ -43,13 +43,9 @@ func BeginFile(dst string, opts FileOptions) (*File, error) {
 // beginFile is BeginFile; link allows replacing a symbolic link at dst
 // (the output is one).
 func beginFile(dst string, opts FileOptions, link bool) (*File, error) {
-	abs, err := filepath.Abs(dst)
+	abs, parent, err := makeParent(dst)
 	if err != nil {
 		return nil, err
-	}
-	parent := filepath.Dir(abs)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %w; choose a writable path", parent, unwrap(err))
 	}
 	if err := recoverAndClean(abs); err != nil {
 		return nil, err

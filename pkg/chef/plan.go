@@ -2,7 +2,9 @@ package chef
 
 import (
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -160,7 +162,7 @@ func checkNoTokens(b []byte, shown string) error {
 		return fmt.Errorf("%s: [registry] token is written in the file, which is sent to BuildKit: remove it and set CARGO_REGISTRY_TOKEN in the environment (it reaches cargo as a BuildKit secret)", shown)
 	}
 	regs := table(d, "registries")
-	for _, name := range sortedKeys(regs) {
+	for _, name := range slices.Sorted(maps.Keys(regs)) {
 		r, _ := regs[name].(map[string]any)
 		if _, ok := r["token"]; ok {
 			return fmt.Errorf("%s: [registries.%s] token is written in the file, which is sent to BuildKit: remove it and set %s in the environment (it reaches cargo as a BuildKit secret)", shown, name, RegistryTokenEnv(name))

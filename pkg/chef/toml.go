@@ -3,7 +3,9 @@ package chef
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	toml "github.com/pelletier/go-toml/v2"
@@ -114,7 +116,7 @@ func depTables(d doc) []struct {
 		add(k, table(d, k))
 	}
 	targets := table(d, "target")
-	for _, name := range sortedKeys(targets) {
+	for _, name := range slices.Sorted(maps.Keys(targets)) {
 		tt, _ := targets[name].(map[string]any)
 		for _, k := range kinds {
 			add("target."+quoteKey(name)+"."+k, table(tt, k))
