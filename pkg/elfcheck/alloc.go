@@ -43,7 +43,7 @@ func (a Allocator) Describe() string {
 	return string(a)
 }
 
-// AllocReport is what DetectAllocator found.
+// AllocReport is what detectAllocator found.
 type AllocReport struct {
 	Allocator Allocator
 	// MultiThreaded: the binary can start threads (it links Rust std's
@@ -95,7 +95,7 @@ var mallocngSizeClasses = []uint16{
 	584, 682, 818, 1023, 1169, 1364, 1637, 2047, 2340, 2730, 3276, 4095, 4680, 5460, 6552, 8191,
 }
 
-// DetectAllocator names the allocator linked into the ELF file at path and
+// detectAllocator names the allocator linked into the ELF file ef and
 // whether the program can start threads.
 //
 // With a symbol table (the strip option off) the answer is exact:
@@ -116,15 +116,6 @@ var mallocngSizeClasses = []uint16{
 // oldmalloc; on musl the first then shows as musl's malloc, which is still
 // linked for libc's own use); and threads a C program or library starts
 // with pthread_create directly.
-func DetectAllocator(path string) (AllocReport, error) {
-	ef, err := elf.Open(path)
-	if err != nil {
-		return AllocReport{}, err
-	}
-	defer ef.Close()
-	return detectAllocator(ef)
-}
-
 func detectAllocator(ef *elf.File) (AllocReport, error) {
 	if ef.Section(".go.buildinfo") != nil {
 		return AllocReport{Allocator: AllocGo, MultiThreaded: true}, nil
@@ -185,7 +176,7 @@ func allocFromSymbols(syms []elf.Symbol) (AllocReport, bool) {
 }
 
 // allocFromContents scans the loaded, file-backed sections for the
-// markers documented on DetectAllocator.
+// markers documented on detectAllocator.
 func allocFromContents(ef *elf.File) (AllocReport, error) {
 	table := make([]byte, 2*len(mallocngSizeClasses))
 	for i, v := range mallocngSizeClasses {
