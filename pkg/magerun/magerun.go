@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -110,7 +111,7 @@ func Compile(dir string, stderr io.Writer) (string, int) {
 		// Compiled beside it and renamed in (internal/atomicdir): a run
 		// killed mid-compile leaves no half binary, and its leftover is
 		// removed by the next compile.
-		out, err := atomicdir.BeginFile(bin, atomicdir.FileOptions{Hint: "remove " + cache})
+		out, err := atomicdir.BeginFile(bin, atomicdir.FileOptions{Fix: errors.New("remove " + cache)})
 		if err != nil {
 			fmt.Fprintf(stderr, "magerun: %v\n", err)
 			return 1

@@ -1,6 +1,7 @@
 package sbom
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -16,7 +17,7 @@ func FileNames(binary string) (cycloneDX, spdx string) {
 // WriteFile writes a document all or nothing (internal/atomicdir): a
 // failure or a kill leaves the previous file whole and no half-written one.
 func WriteFile(path string, data []byte) error {
-	err := atomicdir.WriteFile(path, 0o644, atomicdir.FileOptions{Hint: "choose another path for the SBOM"}, func(w io.Writer) error {
+	err := atomicdir.WriteFile(path, 0o644, atomicdir.FileOptions{Fix: errors.New("choose another path for the SBOM")}, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
