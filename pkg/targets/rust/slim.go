@@ -77,6 +77,7 @@ func slimConfig(ctx context.Context, bin, platforms, dist, base, output, image, 
 	}
 	return c, []pipeline.Option{
 		pipeline.WithRegistryOptions(regOpts...),
+		pipeline.WithOptionNames(config.KnobName),
 		pipeline.WithGitHubOutput(config.GitHubOutput()),
 		pipeline.WithLabels(labels(ctx, source, revision, version, ".")),
 		pipeline.WithCreated(created),
