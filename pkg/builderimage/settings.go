@@ -11,8 +11,9 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/imagetags"
-	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 // Settings are the image:* knobs as given (flag, else environment, else
@@ -134,9 +135,9 @@ func PlanPush(ctx context.Context, s Settings) (PushRequest, error) {
 			imageTag = ref.Identifier()
 		}
 	}
-	res, err := imagetags.Resolve(ctx, imagetags.Input{Repo: repo, Explicit: splitList(s.Tags), ExplicitFrom: "MUSLRUST_CHEF_TAGS"})
+	res, err := imagetags.Resolve(ctx, imagetags.Input{Repo: repo, Explicit: splitList(s.Tags), ExplicitFrom: "MUSLRUST_CHEF_TAGS", Metadata: config.DockerMetadata.Value(nil), GitHubRef: config.GitHubRef.Value(nil)})
 	if err != nil {
-		return PushRequest{}, usage("%v", err)
+		return PushRequest{}, usage("%s", config.Explain(err))
 	}
 	if repo.RepositoryStr() == "" {
 		if len(res.Refs) == 0 {
@@ -189,7 +190,7 @@ func PlanBuild(ctx context.Context, s Settings, host platform.Platform) (BuildRe
 		return BuildRequest{}, usage("MUSLRUST_CHEF_PUBLISH_IMAGE %q is not a valid name[:tag] (%v)", imageName, err)
 	}
 	version := ""
-	if res, err := imagetags.Resolve(ctx, imagetags.Input{}); err == nil {
+	if res, err := imagetags.Resolve(ctx, imagetags.Input{Metadata: config.DockerMetadata.Value(nil), GitHubRef: config.GitHubRef.Value(nil)}); err == nil {
 		version = res.Version
 	}
 	spec, err := s.spec(ctx, []platform.Platform{host}, version, nil)
@@ -221,19 +222,19 @@ func PlanMerge(ctx context.Context, digests, tags string) (MergePlan, error) {
 	if len(list) == 0 {
 		return MergePlan{}, usage("no digests to merge: set MUSLRUST_CHEF_DIGESTS (or -digests) to repo@sha256:...,repo@sha256:... from the per-platform image:push -bydigest runs")
 	}
-	ds, err := merge.ParseDigests(list)
+	ds, err := publish.ParseDigests(list)
 	if err != nil {
 		return MergePlan{}, &UsageError{Err: err}
 	}
 	repo := ds[0].Context()
-	res, err := imagetags.Resolve(ctx, imagetags.Input{Repo: repo, Explicit: splitList(tags), ExplicitFrom: "MUSLRUST_CHEF_TAGS"})
+	res, err := imagetags.Resolve(ctx, imagetags.Input{Repo: repo, Explicit: splitList(tags), ExplicitFrom: "MUSLRUST_CHEF_TAGS", Metadata: config.DockerMetadata.Value(nil), GitHubRef: config.GitHubRef.Value(nil)})
 	if err != nil {
-		return MergePlan{}, usage("%v", err)
+		return MergePlan{}, usage("%s", config.Explain(err))
 	}
 	for _, t := range res.Refs {
 		if t.Context().Name() != repo.Name() {
 			return MergePlan{}, usage("tag %s (from %s) is in repository %s, but the images are in %s: an index is pushed where its platform images are; tag within %s",
-				t.Name(), res.From, t.Context().Name(), repo.Name(), repo.Name())
+				t.Name(), config.Explain(option.Errorf("%s", res.From)), t.Context().Name(), repo.Name(), repo.Name())
 		}
 	}
 	return MergePlan{Digests: list, Tags: res.Refs}, nil

@@ -6,7 +6,7 @@
 //	_ "github.com/muslrust-chef/muslrust-chef/pkg/targets/image"
 //
 // The targets only read flags and environment; the work is in
-// pkg/builderimage and pkg/merge.
+// pkg/builderimage and pkg/publish (Merge).
 package image
 
 import (
@@ -21,8 +21,8 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
-	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/interrupt"
 )
 
@@ -51,7 +51,7 @@ func (Image) Build(ctx context.Context,
 	defer stop()
 	s, err := builderimage.FromKnobs(image, nil, nil, cache, output, muslrust, chef, chefsha, nil, nil, nil, nil)
 	if err != nil {
-		return mg.Fatal(2, "image:build: "+err.Error())
+		return mg.Fatal(2, "image:build: "+config.Explain(err))
 	}
 	host, err := platform.Host()
 	if err != nil {
@@ -67,7 +67,7 @@ func (Image) Build(ctx context.Context,
 	// a stage of rust:build's solve).
 	b, err := connect(ctx, buildkit.Needs{NamedContexts: true, Archives: req.Output.Kind == "oci"})
 	if err != nil {
-		return mg.Fatal(1, "image:build: "+err.Error())
+		return mg.Fatal(1, "image:build: "+config.Explain(err))
 	}
 	defer b.Close()
 	res, err := builderimage.Build(ctx, b, req)
@@ -106,7 +106,7 @@ func (Image) Push(ctx context.Context,
 	defer stop()
 	s, err := builderimage.FromKnobs(image, platforms, tags, cache, nil, muslrust, chef, chefsha, source, revision, version, bydigest)
 	if err != nil {
-		return mg.Fatal(2, "image:push: "+err.Error())
+		return mg.Fatal(2, "image:push: "+config.Explain(err))
 	}
 	req, err := builderimage.PlanPush(ctx, s)
 	if err != nil {
@@ -114,7 +114,7 @@ func (Image) Push(ctx context.Context,
 	}
 	b, err := connect(ctx, buildkit.Needs{NamedContexts: true, MultiPlatform: len(req.Platforms) > 1, CacheExport: req.Cache.To != "", PushByDigest: req.PushByDigest})
 	if err != nil {
-		return mg.Fatal(1, "image:push: "+err.Error())
+		return mg.Fatal(1, "image:push: "+config.Explain(err))
 	}
 	defer b.Close()
 	res, err := builderimage.Push(ctx, b, req)
@@ -126,7 +126,7 @@ func (Image) Push(ctx context.Context,
 		fmt.Fprintln(os.Stdout, t)
 	}
 	if err := ghoutput.Write(config.GitHubOutput(), [2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
-		return mg.Fatal(1, "image:push: pushed "+res.Ref+" but "+err.Error())
+		return mg.Fatal(1, "image:push: pushed "+res.Ref+" but "+config.Explain(err))
 	}
 	return nil
 }
@@ -152,9 +152,9 @@ func (Image) Merge(ctx context.Context,
 	}
 	regOpts, err := config.RegistryOptions()
 	if err != nil {
-		return mg.Fatal(2, "image:merge: "+err.Error())
+		return mg.Fatal(2, "image:merge: "+config.Explain(err))
 	}
-	res, err := merge.Merge(ctx, merge.Request{Digests: plan.Digests, Tags: plan.Tags, RegistryOptions: regOpts})
+	res, err := publish.Merge(ctx, plan.Digests, plan.Tags, regOpts...)
 	if err != nil {
 		return fatal("image:merge", err)
 	}
@@ -163,7 +163,7 @@ func (Image) Merge(ctx context.Context,
 		fmt.Fprintln(os.Stdout, t)
 	}
 	if err := ghoutput.Write(config.GitHubOutput(), [2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
-		return mg.Fatal(1, "image:merge: pushed "+res.Ref+" but "+err.Error())
+		return mg.Fatal(1, "image:merge: pushed "+res.Ref+" but "+config.Explain(err))
 	}
 	return nil
 }
@@ -183,7 +183,7 @@ func connect(ctx context.Context, needs buildkit.Needs) (buildkit.Builder, error
 func fatal(target string, err error) error {
 	var ue *builderimage.UsageError
 	if errors.As(err, &ue) {
-		return mg.Fatal(2, target+": "+err.Error())
+		return mg.Fatal(2, target+": "+config.Explain(err))
 	}
-	return mg.Fatal(1, target+": "+err.Error())
+	return mg.Fatal(1, target+": "+config.Explain(err))
 }
