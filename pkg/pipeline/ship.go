@@ -11,7 +11,6 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
-	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
 )
 
 // SlimConfig is what rust:slim publishes: binaries already in dist.
@@ -33,7 +32,7 @@ type SlimConfig struct {
 // stdout, log, GitHub output).
 func Slim(ctx context.Context, c SlimConfig, opts ...Option) (publish.Result, error) {
 	o := newOptions(opts)
-	ps, err := slim.PlatformsForOutput(c.Platforms, c.Output, o.host)
+	ps, err := publish.PlatformsForOutput(c.Platforms, c.Output, o.host)
 	if err != nil {
 		return publish.Result{}, err
 	}
@@ -42,13 +41,15 @@ func Slim(ctx context.Context, c SlimConfig, opts ...Option) (publish.Result, er
 			return publish.Result{}, err
 		}
 	}
+	// Every binary is verified before the base is read: a bad slot fails
+	// without network traffic.
 	for _, p := range ps {
 		if _, err := elfcheck.Verify(filepath.Join(c.Dist, p.DistDir(), c.Bin), p); err != nil {
 			return publish.Result{}, err
 		}
 	}
 	img, err := slimImage(ctx, slimIn{Bin: c.Bin, Dist: c.Dist, Platforms: ps, Image: c.Image, Tags: c.Tags,
-		Output: c.Output, Base: c.Base, Labels: o.labels, Created: o.created, Slim: o.slim, Log: o.log})
+		Output: c.Output, Base: c.Base, Labels: o.labels, Created: o.created, Slim: o.slim, Registry: o.registry, Log: o.log})
 	if err != nil {
 		return publish.Result{}, err
 	}
@@ -91,7 +92,7 @@ func InferBin(dist string, ps []platform.Platform) (string, error) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return "", option.Usagef("no binary found in every slot of %s (%s): set %s", dist, platform.Join(ps), option.Env(option.Bin))
+		return "", option.Errorf("no binary found in every slot of %s (%s): set %s", dist, platform.Join(ps), option.Env(option.Bin))
 	}
 	return "", option.Usagef("several binaries in %s (%s): set %s to one of them", dist, strings.Join(found, ", "), option.Env(option.Bin))
 }

@@ -14,14 +14,19 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
-	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
 )
 
 // makeDist lays out dist/<os>_<arch>/<bin> from the given binaries.
@@ -70,7 +75,7 @@ func TestShipToRegistryPrintsDigestAndWritesGitHubOutput(t *testing.T) {
 	ghOut := filepath.Join(t.TempDir(), "github_output")
 	var stdout bytes.Buffer
 	res, err := ship(context.Background(), shipReq{
-		Platforms: both(t), Dist: staticDist(t), Base: slim.Scratch,
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "registry"}, Image: reg.Host + "/team/app:2.0.1", Tags: []string{"2.0", "latest"},
 		Created: time.Unix(0, 0), Host: hostPlatform(t), Stdout: &stdout, GitHubOutput: ghOut,
 	})
@@ -131,7 +136,7 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			req := c.req
-			req.Platforms, req.Base, req.Output, req.Host = both(t), slim.Scratch, publish.Output{Kind: "registry"}, host
+			req.Platforms, req.Base, req.Output, req.Host = both(t), publish.Scratch, publish.Output{Kind: "registry"}, host
 			switch req.Image {
 			case "":
 				req.Image = reg.Host + "/team/app:1"
@@ -142,7 +147,7 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 			var stdout bytes.Buffer
 			req.Stdout = &stdout
 			_, err := ship(context.Background(), req)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
+			if err == nil || !strings.Contains(config.Explain(err), c.want) {
 				t.Fatalf("error %v, want %q", err, c.want)
 			}
 			if strings.Contains(err.Error(), "\n") {
@@ -155,10 +160,37 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 	}
 }
 
+// Slim verifies every binary (pkg/elfcheck) before it reads the base: a bad
+// slot fails without a request to the base's registry.
+func TestBadBinariesFailBeforeAnyNetwork(t *testing.T) {
+	reg := regtest.New(t)
+	regtest.EmptyDockerConfig(t)
+	base := pushBase(t, reg.Host, "amd64", "arm64")
+	before := reg.Requests.Load()
+	shipDist := func(dist string) error {
+		_, err := ship(context.Background(), shipReq{
+			Bin: "app", Platforms: both(t), Dist: dist, Base: base, Image: "team/app:1",
+			Output: publish.Output{Kind: "oci", Path: filepath.Join(t.TempDir(), "oci")}, Host: hostPlatform(t), Stdout: &bytes.Buffer{},
+		})
+		return err
+	}
+	swapped := makeDist(t, "app", map[string]string{"amd64": fixtures.GoStatic(t, "arm64"), "arm64": fixtures.GoStatic(t, "arm64")})
+	if err := shipDist(swapped); err == nil || !strings.Contains(err.Error(), "aarch64 binary in the linux/amd64 slot") {
+		t.Fatalf("wrong-arch error: %v", err)
+	}
+	missing := makeDist(t, "app", map[string]string{"amd64": fixtures.GoStatic(t, "amd64")})
+	if err := shipDist(missing); err == nil || !strings.Contains(err.Error(), "binary not found") {
+		t.Fatalf("missing binary error: %v", err)
+	}
+	if reg.Requests.Load() != before {
+		t.Error("the base registry was contacted although a binary was bad")
+	}
+}
+
 func TestShipTarNeedsOnePlatform(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "app.tar")
 	_, err := ship(context.Background(), shipReq{
-		Platforms: both(t), Dist: staticDist(t), Base: slim.Scratch,
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "tar", Path: out}, Host: platform.Platform{OS: "linux", Arch: "riscv64"}, Stdout: &bytes.Buffer{},
 	})
 	if err == nil || !strings.Contains(err.Error(), "holds one platform") {
@@ -173,7 +205,7 @@ func TestShipOCILayoutDeterministic(t *testing.T) {
 	dist := staticDist(t)
 	run := func(dir string) string {
 		res, err := ship(context.Background(), shipReq{
-			Platforms: both(t), Dist: dist, Base: slim.Scratch, Output: publish.Output{Kind: "oci", Path: dir},
+			Platforms: both(t), Dist: dist, Base: publish.Scratch, Output: publish.Output{Kind: "oci", Path: dir},
 			Image: "team/app:1", Created: time.Unix(1700000000, 0), Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 		})
 		if err != nil {
@@ -204,7 +236,7 @@ func TestShipDockerOutputRunsInRealDaemon(t *testing.T) {
 	image := fmt.Sprintf("muslrust-chef-test/slim-docker:%d", time.Now().UnixNano())
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
 	_, err := ship(context.Background(), shipReq{
-		Platforms: both(t), Dist: staticDist(t), Base: slim.Scratch, Output: publish.Output{Kind: "docker"},
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch, Output: publish.Output{Kind: "docker"},
 		Image: image, Host: host, Stdout: &bytes.Buffer{},
 	})
 	if err != nil {
@@ -230,7 +262,7 @@ func TestShipTarLoadsWithDockerLoad(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "app.tar")
 	arm64, _ := platform.Parse("linux/arm64")
 	_, err := ship(context.Background(), shipReq{
-		Platforms: []platform.Platform{arm64}, Dist: staticDist(t), Base: slim.Scratch,
+		Platforms: []platform.Platform{arm64}, Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "tar", Path: out}, Image: image, Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	})
 	if err != nil {
@@ -246,7 +278,7 @@ func TestShipTarLoadsWithDockerLoad(t *testing.T) {
 func TestShipDockerDaemonUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
 	_, err := ship(context.Background(), shipReq{
-		Platforms: both(t), Dist: staticDist(t), Base: slim.Scratch, Output: publish.Output{Kind: "docker"},
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch, Output: publish.Output{Kind: "docker"},
 		Image: "team/app:1", Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	})
 	if err == nil || !strings.Contains(err.Error(), "Docker daemon unreachable") || !strings.Contains(err.Error(), "DOCKER_HOST") {
@@ -257,7 +289,7 @@ func TestShipDockerDaemonUnreachable(t *testing.T) {
 func TestShipToHtpasswdRegistry(t *testing.T) {
 	host := testinfra.AuthRegistry(t, "ci", "s3cret")
 	req := shipReq{
-		Platforms: both(t), Dist: staticDist(t), Base: slim.Scratch,
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "registry"}, Image: host + "/team/app:1",
 		Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	}
@@ -277,6 +309,43 @@ func TestShipToHtpasswdRegistry(t *testing.T) {
 	if err != nil || desc.Digest != res.Digest {
 		t.Fatalf("tag after push: %v %v", desc, err)
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fixtures.Cleanup()
+	os.Exit(code)
+}
+
+// pushBase pushes a base index holding the given platforms and returns its reference.
+func pushBase(t testing.TB, host string, archs ...string) string {
+	t.Helper()
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, arch := range archs {
+		img, err := random.Image(512, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := img.ConfigFile()
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture = "linux", arch
+		cf.Config.Env = []string{"PATH=/usr/bin:/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
+		cf.Config.Labels = map[string]string{"base.label": "kept"}
+		img, err = mutate.ConfigFile(img, cf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	ref := host + "/base/static:1"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	return ref
 }
 
 // shipReq is what rust:slim passes to Slim, flat for the tables above.
