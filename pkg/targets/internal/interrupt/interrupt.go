@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/magefile/mage/mg"
-
 )
 
 // Signal is the cause of a context cancelled by a signal.
