@@ -2,8 +2,8 @@
 // their options without knowing how the user set it. A library writes
 // option.Usagef("… set %s to repo[:tag]", option.Env(option.Image)); a Go
 // caller reads "set the image option to repo[:tag]", while pkg/config
-// renders the same error with the knob's name (MUSLRUST_CHEF_IMAGE, or
-// -image for a flag) for the mage targets. It imports only the standard
+// renders the same error with the knob's name (its environment variable,
+// or -image for a flag) for the mage targets. It imports only the standard
 // library so that every package may use it.
 package option
 
