@@ -3,13 +3,6 @@ package standin
 // CrossRepository is the cross stand-in's repository under the test registry.
 const CrossRepository = "muslrust-chef-test/standin-cross-builder"
 
-// Labels of the cross-compilation declaration (pkg/pipeline documents them;
-// this package cannot import it: pipeline's tests import this one).
-const (
-	LabelCross       = "io.muslrust-chef.cross"
-	LabelCrossPrefix = "io.muslrust-chef.cross."
-)
-
 // CrossTriple is the foreign triple the cross stand-in compiles for.
 const CrossTriple = "aarch64-unknown-linux-gnu"
 

@@ -4,18 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // MuslRepository is the musl stand-in's repository under the test registry.
@@ -85,9 +81,6 @@ func MuslLabels() map[string]string {
 	return l
 }
 
-// LabelCrossCargo names the cargo subcommand of cross builds.
-const LabelCrossCargo = "io.muslrust-chef.cross.cargo"
-
 // muslEnv is the toolchain's environment in the image, so that a plain
 // `cargo build --target <triple>` (and the cc crate in build scripts) uses
 // zig without the kit passing anything.
@@ -129,14 +122,9 @@ var muslDockerfile string
 func MuslDockerfile() string {
 	env := "ENV " + strings.Join(muslEnv(), " ")
 	labels := MuslLabels()
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var lb strings.Builder
 	lb.WriteString("LABEL org.opencontainers.image.description=\"muslrust-chef test stand-in builder: Debian rustc with a musl std and zig behind the kit's wrapper\"")
-	for _, k := range keys {
+	for _, k := range sortedKeys(labels) {
 		fmt.Fprintf(&lb, " \\\n    %s=%s", k, strconv.Quote(labels[k]))
 	}
 	s := strings.ReplaceAll(muslDockerfile, "# @TOOLCHAIN_ENV@", env)
@@ -163,10 +151,7 @@ type MuslOptions struct {
 // linux/arm64 (every RUN on amd64), tagged by a hash of all its inputs.
 func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 	start := time.Now()
-	log := opts.Log
-	if log == nil {
-		log = io.Discard
-	}
+	log := orDiscard(opts.Log)
 	base, err := Ensure(ctx, Options{Registry: opts.Registry, CacheDir: opts.CacheDir, Repository: muslBaseRepository,
 		Packages: MuslPackages(), Log: log})
 	if err != nil {
@@ -205,22 +190,15 @@ func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 		}
 		fmt.Fprintf(h, "%s %s\n", n, sum)
 	}
-	tag := hex.EncodeToString(h.Sum(nil))[:20]
-	ref, err := name.NewTag(opts.Registry+"/"+MuslRepository+":"+tag, name.Insecure)
+	_, ref, err := contentTag(opts.Registry, MuslRepository, h)
 	if err != nil {
 		return Result{}, err
 	}
-	if exists(ctx, ref) {
-		return Result{Ref: ref.String(), Took: time.Since(start)}, nil
-	}
-	unlock, err := lock(filepath.Join(opts.CacheDir, "standin-musl.lock"))
-	if err != nil {
-		return Result{}, err
+	found, unlock, err := findOrLock(start, opts.CacheDir, "standin-musl.lock", func() (string, bool) { return ref.String(), exists(ctx, ref) })
+	if err != nil || unlock == nil {
+		return found, err
 	}
 	defer unlock()
-	if exists(ctx, ref) {
-		return Result{Ref: ref.String(), Took: time.Since(start)}, nil
-	}
 	fmt.Fprintf(log, "standin: building the musl stand-in %s from %s\n", ref, base.Ref)
 	cmd := exec.CommandContext(ctx, opts.Buildctl, "--addr", opts.Buildkit, "build",
 		"--progress", "plain",
