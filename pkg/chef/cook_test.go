@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,7 +166,7 @@ func cookScenario(t *testing.T, c *cargoEnv, tree, wsRel string, bin string, f c
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var log bytes.Buffer
-	if err := Cook(ctx, root, recipe, CookOptions{Flags: f, Cargo: c.cargo, Env: c.env, Stdout: &log, Stderr: &log}); err != nil {
+	if err := c.cook(ctx, root, recipe, f, &log); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	// The sync root is the tree that holds the workspace and its outside path deps.
@@ -175,6 +177,38 @@ func cookScenario(t *testing.T, c *cargoEnv, tree, wsRel string, bin string, f c
 	}
 	copyTree(t, syncFrom, syncTo)
 	return root, plan
+}
+
+// cook does on the host what the Dockerfile's cook stage does: build the
+// skeleton whose workspace root is dir with the very flags of the real
+// build, then clean what the dummy sources produced for local crates
+// (cargo clean -p, same profile, triple and target dir), so the real build
+// after copying the sources in compiles only local crates.
+func (c *cargoEnv) cook(ctx context.Context, dir string, r *Recipe, f cargo.Flags, log io.Writer) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	locals, err := r.LocalPackages()
+	if err != nil {
+		return err
+	}
+	run := func(args []string) error {
+		cmd := exec.CommandContext(ctx, c.cargo, args...)
+		cmd.Dir = dir
+		cmd.Env = append(append(os.Environ(), f.Env()...), c.env...)
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("cook: cargo %s in %s: %w", strings.Join(args, " "), dir, err)
+		}
+		return nil
+	}
+	if err := run(f.BuildArgs()); err != nil {
+		return err
+	}
+	if len(locals) == 0 {
+		return nil
+	}
+	return run(f.CleanArgs(locals))
 }
 
 func outsideDepthOf(r *Recipe) int {

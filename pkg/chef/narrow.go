@@ -1,45 +1,17 @@
 package chef
 
 import (
-	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
 )
 
-// narrow keeps the members one binary needs: its package and the closure of
-// local path dependencies (dev ones too, because Cargo resolves dev
-// dependencies of every member and would fail on a missing path). It
+// narrow keeps the members the binary of owner needs: its package and the
+// closure of local path dependencies (dev ones too, because Cargo resolves
+// dev dependencies of every member and would fail on a missing path). It
 // rewrites [workspace] members, default-members and dependencies, and trims
 // the lockfile, so unrelated members cannot invalidate the cook layer.
-func (p *planner) narrow(bin string, lock doc) (map[string]bool, error) {
-	var owner *manifest
-	var known []string
-	for _, m := range p.byDir {
-		if !m.member {
-			continue
-		}
-		for _, t := range m.targets {
-			if t.Kind.Name != "Bin" {
-				continue
-			}
-			known = append(known, t.Name)
-			if t.Name == bin {
-				if owner != nil {
-					return nil, fmt.Errorf("bin %q is defined by both %s and %s; rename one", bin, owner.name, m.name)
-				}
-				owner = m
-			}
-		}
-	}
-	if owner == nil {
-		sort.Strings(known)
-		if len(known) == 0 {
-			return nil, fmt.Errorf("bin %q not found: the workspace has no binaries", bin)
-		}
-		return nil, fmt.Errorf("bin %q not found; known bins: %s", bin, strings.Join(known, ", "))
-	}
-
+func (p *planner) narrow(owner *manifest, lock doc) map[string]bool {
 	kept := map[string]bool{}
 	var visit func(m *manifest)
 	visit = func(m *manifest) {
@@ -113,7 +85,7 @@ func (p *planner) narrow(bin string, lock doc) (map[string]bool, error) {
 		}
 	}
 	trimLock(lock, roots)
-	return kept, nil
+	return kept
 }
 
 // trimLock keeps the lockfile entries reachable from the given local crates.

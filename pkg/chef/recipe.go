@@ -1,7 +1,7 @@
 // Package chef plans cached Rust builds the way cargo-chef does, in Go on the
 // host: a recipe that captures exactly what decides which dependencies get
-// compiled, a skeleton workspace with dummy sources, and the cook step that
-// builds that skeleton.
+// compiled and a skeleton workspace with dummy sources, which the cook stage
+// of images/app/Dockerfile builds.
 package chef
 
 import (
@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"sort"
 	"strings"
 )
 
@@ -147,6 +148,22 @@ func LoadRecipe(file string) (*Recipe, error) {
 		return nil, fmt.Errorf("%s: not a recipe: %v; delete it and plan again", file, err)
 	}
 	return &r, nil
+}
+
+// LocalPackages returns the names of the recipe's local crates, sorted.
+func (r *Recipe) LocalPackages() ([]string, error) {
+	var out []string
+	for _, m := range r.Skeleton.Manifests {
+		d, err := parseTOML([]byte(m.Contents), m.RelativePath)
+		if err != nil {
+			return nil, err
+		}
+		if name := str(table(d, "package"), "name"); name != "" {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // manifestDir is the directory of a manifest relative to the workspace root.

@@ -18,6 +18,16 @@ func PlanAndWrite(opts Options, planDir string, w io.Writer) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := plan.Write(planDir, w); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// Write writes recipe.json and skeleton/ into planDir (all or nothing) and
+// reports to w what was planned and, when a previous recipe exists there,
+// what changed in dependency terms.
+func (p *Plan) Write(planDir string, w io.Writer) error {
 	var prev *Recipe
 	prevFile := filepath.Join(planDir, RecipeFile)
 	if _, err := os.Stat(prevFile); err == nil {
@@ -26,17 +36,17 @@ func PlanAndWrite(opts Options, planDir string, w io.Writer) (*Plan, error) {
 			fmt.Fprintf(w, "warning: %v\n", err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return err
 	}
-	if err := WritePlan(planDir, plan.Recipe); err != nil {
-		return nil, err
+	if err := WritePlan(planDir, p.Recipe); err != nil {
+		return err
 	}
-	digest, err := plan.Recipe.Digest()
+	digest, err := p.Recipe.Digest()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	report(w, plan, planDir, digest, prev)
-	return plan, nil
+	report(w, p, planDir, digest, prev)
+	return nil
 }
 
 func report(w io.Writer, plan *Plan, planDir, digest string, prev *Recipe) {

@@ -1,33 +1,40 @@
 package config
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // The knobs of the BuildKit container the kit starts through the Docker API
 // when BUILDKIT_HOST is unset, no buildx builder is selected and the Docker
 // daemon's built-in BuildKit cannot do the build.
 var (
-	BuildkitImage = Knob{Env: "MUSLRUST_CHEF_BUILDKIT_IMAGE",
-		Help: "BuildKit image started when no BuildKit is configured (repo:tag@sha256:..., e.g. a mirror); default: moby/buildkit pinned by tag and digest (pkg/buildkit.DefaultImage)"}
-	BuildkitNetwork = Knob{Env: "MUSLRUST_CHEF_BUILDKIT_NETWORK",
-		Help: "Docker network mode of that container; host reaches registries on this machine's loopback; default: the daemon's bridge"}
-	BuildkitContainer = Knob{Env: "MUSLRUST_CHEF_BUILDKIT_CONTAINER",
-		Help: "name of that container (its volume: the name plus _state); default: muslrust-chef-buildkit"}
-	BuildkitdConfig = Knob{Env: "MUSLRUST_CHEF_BUILDKITD_CONFIG",
-		Help: "a buildkitd.toml copied into that container (registry mirrors, plain-HTTP registries); default: none"}
+	// BuildkitImage: BuildKit image started when no BuildKit is configured (repo:tag@sha256:..., e.g. a mirror); default: moby/buildkit pinned by tag and digest (pkg/buildkit.DefaultImage).
+	BuildkitImage = Knob{Env: "MUSLRUST_CHEF_BUILDKIT_IMAGE"}
+	// BuildkitNetwork: Docker network mode of that container; host reaches registries on this machine's loopback; default: the daemon's bridge.
+	BuildkitNetwork = Knob{Env: "MUSLRUST_CHEF_BUILDKIT_NETWORK"}
+	// BuildkitContainer: name of that container (its volume: the name plus _state); default: muslrust-chef-buildkit.
+	BuildkitContainer = Knob{Env: "MUSLRUST_CHEF_BUILDKIT_CONTAINER"}
+	// BuildkitdConfig: a buildkitd.toml copied into that container (registry mirrors, plain-HTTP registries); default: none.
+	BuildkitdConfig = Knob{Env: "MUSLRUST_CHEF_BUILDKITD_CONFIG"}
 )
 
 // BuildkitOptions turns the environment into options for buildkit.Connect:
-// the BuildKit container's image, name, network and buildkitd.toml, and the
-// Docker config directory when DOCKER_CONFIG is set, because the Docker CLI
-// library resolves it once per process. BUILDKIT_HOST is read by
-// buildkit.Connect itself.
+// BUILDKIT_HOST and DOCKER_HOST, the BuildKit container's image, name,
+// network and buildkitd.toml, and the Docker config directory when
+// DOCKER_CONFIG is set, because the Docker CLI library resolves it once per
+// process.
 func BuildkitOptions() ([]buildkit.Option, error) {
 	var opts []buildkit.Option
+	if h := BuildkitHost.Value(nil); h != "" {
+		// Connect's log line and errors name where the address came from.
+		opts = append(opts, buildkit.WithHostFrom(h, BuildkitHost.Env))
+	}
+	if h := DockerHost.Value(nil); h != "" {
+		opts = append(opts, buildkit.WithDockerHost(h))
+	}
 	if img := BuildkitImage.Value(nil); img != "" {
 		opts = append(opts, buildkit.WithBuildkitImage(img))
 	}
@@ -40,12 +47,27 @@ func BuildkitOptions() ([]buildkit.Option, error) {
 	if f := BuildkitdConfig.Value(nil); f != "" {
 		toml, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("%s=%s cannot be read (%v): point it at a buildkitd.toml, or unset it", BuildkitdConfig.Env, f, err)
+			return nil, option.Usagef("%s=%s cannot be read (%w): point it at a buildkitd.toml, or unset it", BuildkitdConfig.Env, f, err)
 		}
 		opts = append(opts, buildkit.WithBuildkitdConfig(toml))
 	}
-	if dir := os.Getenv("DOCKER_CONFIG"); dir != "" {
+	if dir := DockerConfig.Value(nil); dir != "" {
 		opts = append(opts, buildkit.WithDockerConfigDir(dir))
 	}
 	return opts, nil
 }
+
+// The environment of the Docker and BuildKit command-line tools, honoured
+// the same way: pkg/buildkit takes their values as options.
+var (
+	// BuildkitHost: the BuildKit daemon's address (buildctl's variable); wins over buildx and Docker.
+	BuildkitHost = Knob{Env: "BUILDKIT_HOST"}
+	// BuildkitProgress: auto, plain, tty or quiet, as with docker buildx build.
+	BuildkitProgress = Knob{Env: "BUILDKIT_PROGRESS"}
+	// DockerHost: the Docker daemon's address.
+	DockerHost = Knob{Env: "DOCKER_HOST"}
+	// DockerContext: the Docker context whose endpoint and buildx builder are used.
+	DockerContext = Knob{Env: "DOCKER_CONTEXT"}
+	// DockerConfig: the Docker CLI's configuration directory (credentials, contexts, buildx).
+	DockerConfig = Knob{Env: "DOCKER_CONFIG"}
+)

@@ -1,6 +1,7 @@
 // Package config resolves the kit's knobs: a target flag wins over the
-// MUSLRUST_CHEF_* environment variable, which wins over the default. Each
-// knob carries its own documentation so help text and README stay in step.
+// MUSLRUST_CHEF_* environment variable, which wins over the default. It
+// also names the knobs in the libraries' option errors (Explain): the
+// libraries take typed options and never read the environment.
 package config
 
 import (
@@ -10,14 +11,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Knob is one setting with its flag name, environment variable and default.
+// The flag name is the target parameter's ("-output" in messages).
 type Knob struct {
 	Flag    string
 	Env     string
 	Default string
-	Help    string
+	// Deprecated: Help is never read; rust.go and image.go move their
+	// texts into comments as the knobs here did, then the field goes.
+	Help string
 	// DeprecatedEnv is a former name still read, after Env, with a
 	// warning on standard error, for one release.
 	DeprecatedEnv string
@@ -54,7 +60,7 @@ func (k Knob) Bool(flag *bool) (bool, error) {
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		return false, fmt.Errorf("%s=%q is not a boolean: use true or false", k.Env, s)
+		return false, option.Usagef("%s=%q is not a boolean: use true or false", k.Env, s)
 	}
 	return b, nil
 }
@@ -72,32 +78,32 @@ func List(s string) []string {
 
 // The knobs shared by the rust:* targets. Environment names are a contract.
 var (
-	Bin = Knob{Flag: "bin", Env: "MUSLRUST_CHEF_BIN",
-		Help: "binary (cargo [[bin]]) name; default: the only file name present in every dist slot"}
-	Platforms = Knob{Flag: "platforms", Env: "MUSLRUST_CHEF_PLATFORMS", Default: "linux/amd64,linux/arm64",
-		Help: "comma-separated platforms: linux/amd64, linux/arm64 (amd64, arm64, linux/arm64/v8 accepted)"}
-	Dist = Knob{Flag: "dist", Env: "MUSLRUST_CHEF_DIST", Default: "dist",
-		Help: "directory holding <os>_<arch>/<bin> per platform"}
-	BaseImage = Knob{Flag: "base", Env: "MUSLRUST_CHEF_BASE_IMAGE",
-		Help: "runtime base image reference, or scratch; default: chainguard/static pinned by digest"}
-	Output = Knob{Flag: "output", Env: "MUSLRUST_CHEF_OUTPUT", Default: "registry",
-		Help: "where the image goes: registry, oci:DIR, tar:FILE (one platform) or docker (host platform)"}
-	Image = Knob{Flag: "image", Env: "MUSLRUST_CHEF_IMAGE",
-		Help: "image reference repo[:tag]; required for registry, default <bin>:latest otherwise"}
-	Tags = Knob{Flag: "tags", Env: "MUSLRUST_CHEF_TAGS",
-		Help: "comma-separated extra tags in the image's repository"}
-	Source = Knob{Flag: "source", Env: "MUSLRUST_CHEF_SOURCE",
-		Help: "org.opencontainers.image.source label; default: the GitHub repository URL in Actions"}
-	Revision = Knob{Flag: "revision", Env: "MUSLRUST_CHEF_REVISION",
-		Help: "org.opencontainers.image.revision label; default: GITHUB_SHA or git rev-parse HEAD"}
-	Version = Knob{Flag: "version", Env: "MUSLRUST_CHEF_VERSION",
-		Help: "org.opencontainers.image.version label; default: the image tag unless it is latest"}
-	Workspace = Knob{Flag: "workspace", Env: "MUSLRUST_CHEF_WORKSPACE", Default: ".",
-		Help: "directory of the workspace's root Cargo.toml"}
-	PlanDir = Knob{Flag: "planDir", Env: "MUSLRUST_CHEF_PLAN_DIR",
-		Help: "where recipe.json and skeleton/ go; default target/muslrust-chef under the workspace"}
-	SourceDateEpoch = Knob{Env: "SOURCE_DATE_EPOCH", Default: "0",
-		Help: "Unix time used for file mtimes and the created timestamp (reproducible digests)"}
+	// Bin: binary (cargo [[bin]]) name; default: the only file name present in every dist slot.
+	Bin = Knob{Flag: "bin", Env: "MUSLRUST_CHEF_BIN"}
+	// Platforms: comma-separated platforms: linux/amd64, linux/arm64 (amd64, arm64, linux/arm64/v8 accepted).
+	Platforms = Knob{Flag: "platforms", Env: "MUSLRUST_CHEF_PLATFORMS", Default: "linux/amd64,linux/arm64"}
+	// Dist: directory holding <os>_<arch>/<bin> per platform.
+	Dist = Knob{Flag: "dist", Env: "MUSLRUST_CHEF_DIST", Default: "dist"}
+	// BaseImage: runtime base image reference, or scratch; default: chainguard/static pinned by digest.
+	BaseImage = Knob{Flag: "base", Env: "MUSLRUST_CHEF_BASE_IMAGE"}
+	// Output: where the image goes: registry, oci:DIR, tar:FILE (one platform) or docker (host platform).
+	Output = Knob{Flag: "output", Env: "MUSLRUST_CHEF_OUTPUT", Default: "registry"}
+	// Image: image reference repo[:tag]; required for registry, default <bin>:latest otherwise.
+	Image = Knob{Flag: "image", Env: "MUSLRUST_CHEF_IMAGE"}
+	// Tags: comma-separated extra tags in the image's repository.
+	Tags = Knob{Flag: "tags", Env: "MUSLRUST_CHEF_TAGS"}
+	// Source: org.opencontainers.image.source label; default: the GitHub repository URL in Actions.
+	Source = Knob{Flag: "source", Env: "MUSLRUST_CHEF_SOURCE"}
+	// Revision: org.opencontainers.image.revision label; default: GITHUB_SHA or git rev-parse HEAD.
+	Revision = Knob{Flag: "revision", Env: "MUSLRUST_CHEF_REVISION"}
+	// Version: org.opencontainers.image.version label; default: the image tag unless it is latest.
+	Version = Knob{Flag: "version", Env: "MUSLRUST_CHEF_VERSION"}
+	// Workspace: directory of the workspace's root Cargo.toml.
+	Workspace = Knob{Flag: "workspace", Env: "MUSLRUST_CHEF_WORKSPACE", Default: "."}
+	// PlanDir: where recipe.json and skeleton/ go; default target/muslrust-chef under the workspace.
+	PlanDir = Knob{Flag: "planDir", Env: "MUSLRUST_CHEF_PLAN_DIR"}
+	// SourceDateEpoch: Unix time used for file mtimes and the created timestamp (reproducible digests).
+	SourceDateEpoch = Knob{Env: "SOURCE_DATE_EPOCH", Default: "0"}
 )
 
 // Epoch parses SOURCE_DATE_EPOCH.
@@ -105,7 +111,7 @@ func Epoch() (time.Time, error) {
 	s := SourceDateEpoch.Value(nil)
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a Unix timestamp: use seconds since 1970, e.g. $(git log -1 --format=%%ct)", s)
+		return time.Time{}, option.Usagef("%s=%q is not a Unix timestamp: use seconds since 1970, e.g. $(git log -1 --format=%%ct)", SourceDateEpoch.Env, s)
 	}
 	return time.Unix(n, 0).UTC(), nil
 }

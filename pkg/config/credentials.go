@@ -1,11 +1,11 @@
 package config
 
 import (
-	"fmt"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // cargoTokenEnv matches the variables cargo reads registry tokens from.
@@ -23,7 +23,7 @@ func CargoTokens(environ []string) (map[string]string, error) {
 			continue
 		}
 		if strings.ContainsAny(v, "\r\n\x00") {
-			return nil, fmt.Errorf("%s holds a line break: set it to the token alone", k)
+			return nil, option.Usagef("%s holds a line break: set it to the token alone", k)
 		}
 		out[k] = v
 	}
@@ -45,5 +45,9 @@ func TokenNames(tokens map[string]string) []string {
 	return names
 }
 
-// SSHAgent is the caller's SSH agent socket (SSH_AUTH_SOCK), "" when unset.
-func SSHAgent() string { return os.Getenv("SSH_AUTH_SOCK") }
+// SSHAuthSock is the caller's SSH agent socket, forwarded to cargo for
+// git+ssh sources.
+var SSHAuthSock = Knob{Env: "SSH_AUTH_SOCK"}
+
+// SSHAgent is the caller's SSH agent socket, "" when unset.
+func SSHAgent() string { return SSHAuthSock.Value(nil) }

@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // MetadataKey is the table name under [workspace.metadata] and
@@ -61,13 +64,14 @@ func (md *Metadata) merge(file, section string) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%s does not exist; point MUSLRUST_CHEF_WORKSPACE (or -workspace) at the directory holding the root Cargo.toml", file)
+			return option.Usagef("%s does not exist; point %s (or -%s) at the directory holding the root Cargo.toml", file, Workspace.Env, Workspace.Flag)
 		}
 		return err
 	}
 	var doc map[string]any
 	if err := toml.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("%s is not valid TOML: %s", file, strings.Join(strings.Fields(err.Error()), " "))
+		// The parser's message spans lines (it quotes the line at fault).
+		return option.Usagef("%s is not valid TOML: %s", file, oneline.Err(err))
 	}
 	sec, _ := doc[section].(map[string]any)
 	meta, _ := sec["metadata"].(map[string]any)
@@ -78,7 +82,7 @@ func (md *Metadata) merge(file, section string) error {
 	where := fmt.Sprintf("%s: [%s.metadata.%s]", file, section, MetadataKey)
 	tbl, ok := raw.(map[string]any)
 	if !ok {
-		return fmt.Errorf("%s must be a table", where)
+		return option.Usagef("%s must be a table", where)
 	}
 	keys := make([]string, 0, len(tbl))
 	for k := range tbl {
@@ -103,11 +107,11 @@ func (md *Metadata) merge(file, section string) error {
 		case "features":
 			dst, list = &md.Features, true
 		default:
-			return fmt.Errorf("%s has unknown key %q: use %s", where, k, strings.Join(metadataKeys, ", "))
+			return option.Usagef("%s has unknown key %q: use %s", where, k, strings.Join(metadataKeys, ", "))
 		}
 		v, err := metadataValue(tbl[k], list)
 		if err != nil {
-			return fmt.Errorf("%s: %s %v", where, k, err)
+			return option.Usagef("%s: %s %w", where, k, err)
 		}
 		*dst = v
 	}

@@ -46,4 +46,17 @@ func GitRevision(ctx context.Context, dir string) string {
 
 // GitHubOutput is the file GitHub Actions reads step outputs from
 // ($GITHUB_OUTPUT), empty outside Actions.
-func GitHubOutput() string { return os.Getenv("GITHUB_OUTPUT") }
+func GitHubOutput() string { return GitHubOutputFile.Value(nil) }
+
+// The CI's inputs: GitHub Actions' variables and docker/metadata-action's
+// output. pkg/buildcache and pkg/imagetags take their values as options.
+var (
+	// GitHubRef: the ref that triggered the workflow (refs/heads/<branch>, refs/tags/<tag>).
+	GitHubRef = Knob{Env: "GITHUB_REF"}
+	// GitHubHeadRef: a pull request's source branch.
+	GitHubHeadRef = Knob{Env: "GITHUB_HEAD_REF"}
+	// GitHubOutputFile: the file step outputs are appended to.
+	GitHubOutputFile = Knob{Env: "GITHUB_OUTPUT"}
+	// DockerMetadata: docker/metadata-action's JSON output; its tags are the default tags.
+	DockerMetadata = Knob{Env: "DOCKER_METADATA_OUTPUT_JSON"}
+)

@@ -1,8 +1,9 @@
 package config
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
@@ -10,10 +11,10 @@ import (
 // Registry deadlines of the rust:* targets' pushes and image:merge (pkg/publish documents
 // the defaults; the Default strings here must match them).
 var (
-	RegistryTimeout = Knob{Env: "MUSLRUST_CHEF_REGISTRY_TIMEOUT", Default: "2m",
-		Help: "how long each registry request waits for the registry's answer once sent (a Go duration, e.g. 90s; 0 turns it off); a registry that stops answering fails the push after this long"}
-	PushTimeout = Knob{Env: "MUSLRUST_CHEF_PUSH_TIMEOUT", Default: "30m",
-		Help: "upper bound of a whole push, uploads included (a Go duration; 0 turns it off)"}
+	// RegistryTimeout: how long each registry request waits for the registry's answer once sent (a Go duration, e.g. 90s; 0 turns it off); a registry that stops answering fails the push after this long.
+	RegistryTimeout = Knob{Env: "MUSLRUST_CHEF_REGISTRY_TIMEOUT", Default: "2m"}
+	// PushTimeout: upper bound of a whole push, uploads included (a Go duration; 0 turns it off).
+	PushTimeout = Knob{Env: "MUSLRUST_CHEF_PUSH_TIMEOUT", Default: "30m"}
 )
 
 // Duration resolves a duration knob from the environment or its default.
@@ -24,7 +25,7 @@ func (k Knob) Duration() (time.Duration, error) {
 		d, err = 0, nil
 	}
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%s=%q is not a duration: use a value such as 90s, 5m or 0 (no limit)", k.Env, s)
+		return 0, option.Usagef("%s=%q is not a duration: use a value such as 90s, 5m or 0 (no limit)", k.Env, s)
 	}
 	return d, nil
 }

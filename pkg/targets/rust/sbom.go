@@ -9,11 +9,12 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/magefile/mage/mg"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 	"github.com/muslrust-chef/muslrust-chef/pkg/sbom"
+	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/fail"
 	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/interrupt"
 )
 
@@ -30,21 +31,21 @@ func (Rust) Sbom(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	ref := config.Image.Value(image)
+	return fail.Fatal(ctx, "rust:sbom", sbomOf(ctx, config.Image.Value(image), os.Stdout))
+}
+
+func sbomOf(ctx context.Context, ref string, w io.Writer) error {
 	if ref == "" {
-		return mg.Fatal(2, "rust:sbom: no image given: pass -image=<repo[:tag]> or set MUSLRUST_CHEF_IMAGE")
+		return option.Usagef("no image given: pass %s=<repo[:tag]> or set %s", option.Flag(option.Image), option.Env(option.Image))
 	}
 	if _, err := name.ParseReference(ref); err != nil {
-		return mg.Fatal(2, fmt.Sprintf("rust:sbom: %q is not an image reference: give repo[:tag] or repo@sha256:...", ref))
+		return option.Usagef("%q is not an image reference: give repo[:tag] or repo@sha256:...", ref)
 	}
-	regOpts, err := registryOptions()
+	regOpts, err := config.RegistryOptions()
 	if err != nil {
-		return mg.Fatal(2, "rust:sbom: "+err.Error())
+		return err
 	}
-	if err := printSBOMs(ctx, ref, regOpts, os.Stdout); err != nil {
-		return interrupt.Fatal(ctx, "rust:sbom", 1, err)
-	}
-	return nil
+	return printSBOMs(ctx, ref, regOpts, w)
 }
 
 // sbomTypes are the SBOM artifact types looked for, preferred first.

@@ -59,10 +59,8 @@ func Context(ctx context.Context) (context.Context, func()) {
 	}
 }
 
-// Fatal turns a target's error into mage's exit: an interruption exits
-// 128+signal (130 for SIGINT, 143 for SIGTERM) with one line saying that
-// nothing was replaced; anything else exits code.
-func Fatal(ctx context.Context, target string, code int, err error) error {
+// Interrupted reports the signal that cancelled ctx, if one did.
+func Interrupted(ctx context.Context) (Signal, bool) {
 	var s Signal
 	found := errors.As(context.Cause(ctx), &s)
 	// Both handlers get the signal at once; give ours a moment to record it.
@@ -72,12 +70,26 @@ func Fatal(ctx context.Context, target string, code int, err error) error {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	if found {
-		n := 1
-		if sn, ok := s.Sig.(syscall.Signal); ok {
-			n = 128 + int(sn)
-		}
-		return mg.Fatal(n, fmt.Sprintf("%s: %s: stopped; outputs were left as they were before the run (nothing half-written)", target, s))
+	return s, found
+}
+
+// Stopped is mage's exit for an interrupted target: 128+signal (130 for
+// SIGINT, 143 for SIGTERM) with one line saying that nothing was replaced.
+func Stopped(target string, s Signal) error {
+	n := 1
+	if sn, ok := s.Sig.(syscall.Signal); ok {
+		n = 128 + int(sn)
+	}
+	return mg.Fatal(n, fmt.Sprintf("%s: %s: stopped; outputs were left as they were before the run (nothing half-written)", target, s))
+}
+
+// Fatal turns a target's error into mage's exit: Stopped for an
+// interruption, anything else exits code.
+//
+// Deprecated: use pkg/targets/internal/fail.Fatal, which picks the code.
+func Fatal(ctx context.Context, target string, code int, err error) error {
+	if s, ok := Interrupted(ctx); ok {
+		return Stopped(target, s)
 	}
 	return mg.Fatal(code, target+": "+err.Error())
 }

@@ -1,0 +1,93 @@
+package option_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
+)
+
+func knobs(r option.Ref) string {
+	if r.Flag {
+		return "-" + strings.ReplaceAll(string(r.Opt), " ", "")
+	}
+	return "MUSLRUST_CHEF_" + strings.ToUpper(strings.ReplaceAll(string(r.Opt), " ", "_"))
+}
+
+func TestDefaultRendering(t *testing.T) {
+	e := option.Errorf("has label %s=%q; set %s or %s to override it", "libc", "gnu", option.Env(option.Libc), option.Flag(option.Output))
+	want := `has label libc="gnu"; set the libc option or the output option to override it`
+	if got := e.Error(); got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if got := e.Error(); got != want {
+		t.Errorf("second Error() = %q: not deterministic", got)
+	}
+	want = `has label libc="gnu"; set MUSLRUST_CHEF_LIBC or -output to override it`
+	if got := e.Render(knobs); got != want {
+		t.Errorf("Render = %q, want %q", got, want)
+	}
+}
+
+func TestWrapsOneError(t *testing.T) {
+	inner := fmt.Errorf("open x: %w", fs.ErrNotExist)
+	e := option.Usagef("image %q is not a valid reference: %w; set %s to repo[:tag]", "a b", inner, option.Env(option.Image))
+	if !errors.Is(e, fs.ErrNotExist) {
+		t.Errorf("errors.Is(e, fs.ErrNotExist) = false; Unwrap = %v", e.Unwrap())
+	}
+	if e.Unwrap() != inner {
+		t.Errorf("Unwrap = %v, want the %%w operand", e.Unwrap())
+	}
+	want := `image "a b" is not a valid reference: open x: file does not exist; set MUSLRUST_CHEF_IMAGE to repo[:tag]`
+	if got := e.Render(knobs); got != want {
+		t.Errorf("Render = %q, want %q", got, want)
+	}
+	if strings.Contains(e.Error(), "%!") {
+		t.Errorf("bad verb in %q", e.Error())
+	}
+}
+
+func TestWithoutWrap(t *testing.T) {
+	e := option.Errorf("no %s given", option.Env(option.Bin))
+	if e.Unwrap() != nil {
+		t.Errorf("Unwrap = %v, want nil", e.Unwrap())
+	}
+}
+
+func TestSeveralWraps(t *testing.T) {
+	a, b := errors.New("a"), errors.New("b")
+	e := option.Errorf("%w and %w (%s)", a, b, option.Env(option.Cache))
+	if !errors.Is(e, a) || !errors.Is(e, b) {
+		t.Errorf("errors.Is misses an operand: %v", e.Unwrap())
+	}
+	if got, want := e.Error(), "a and b (the cache option)"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	u := option.Usagef("set %s", option.Env(option.Image))
+	b := option.Errorf("build: %w", u)
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{errors.New("plain"), false},
+		{u, true},
+		{fmt.Errorf("rust:build: %w", u), true},
+		{errors.Join(errors.New("x"), u), true},
+		{b, false}, // the outer classification wins
+		{option.Usagef("bad: %w", option.Errorf("inner")), true},
+	} {
+		if got := option.Usage(c.err); got != c.want {
+			t.Errorf("Usage(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+	if !u.Usage || b.Usage {
+		t.Errorf("Usage fields: Usagef %v, Errorf %v", u.Usage, b.Usage)
+	}
+}
