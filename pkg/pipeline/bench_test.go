@@ -9,6 +9,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
 )
@@ -57,7 +58,7 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			bi, err := InspectBuilder(ctx, r.Builder, r.Platforms)
+			bi, err := builder.InspectPlatforms(ctx, r.Builder, r.Platforms)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -141,7 +142,7 @@ func BenchmarkCrossEmulateNative(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bi, err := InspectBuilder(ctx, e.builder, nil)
+		bi, err := builder.InspectPlatforms(ctx, e.builder, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,32 +9,18 @@
 package pipeline
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
-	"github.com/moby/patternmatcher/ignorefile"
-
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
-)
-
-// Strategies of multi-platform builds.
-const (
-	// StrategyEmulate builds every platform in one solve, each in a
-	// builder of its own architecture (foreign ones under QEMU).
-	StrategyEmulate = "emulate"
-	// StrategySplit builds exactly one platform (a native runner per
-	// platform); the image is pushed by digest for image:merge.
-	StrategySplit = "split"
 )
 
 // Settings are the knobs as the target received them: nil means "not given
@@ -143,7 +129,7 @@ func Resolve(s Settings) (*Config, error) {
 	c.Output = config.Output.Value(s.Output)
 	c.Base = config.BaseImage.Or(s.Base, md.BaseImage)
 	c.Builder = config.RustBuilder.Or(s.Builder, "")
-	if c.BuilderArgs, err = builderBuildArgs(config.BuilderArgs.Value(s.BuilderArgs), config.MuslrustImage.Value(s.MuslrustImage)); err != nil {
+	if c.BuilderArgs, err = builder.BuildArgs(config.BuilderArgs.Value(s.BuilderArgs), config.MuslrustImage.Value(s.MuslrustImage)); err != nil {
 		return nil, err
 	}
 	c.Profile = config.Profile.Or(s.Profile, md.Profile)
@@ -276,201 +262,4 @@ func (c *Config) Flags(p platform.Platform, libc, rustFlags string) cargo.Flags 
 		RustFlags:         rustFlags,
 		Strip:             c.Strip,
 	}
-}
-
-// snippet renders flags as the POSIX shell the Dockerfile evaluates in both
-// stages: exports, the cargo build and clean commands, the binary's path.
-// Every value is a single-quoted word (shellQuote); the only unquoted text
-// is the kit's own: function and command names, option names and the
-// environment variable names, which are checked to be identifiers.
-func snippet(f cargo.Flags, locals []string, workspaceInImage string) (string, error) {
-	if err := f.Validate(); err != nil {
-		return "", err
-	}
-	if err := checkLocals(locals, workspaceInImage); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := writeExports(&b, f.Env()); err != nil {
-		return "", err
-	}
-	fmt.Fprintf(&b, "muslrust_chef_cargo_build() { cargo %s; }; ", shellWords(f.BuildArgs()))
-	if len(locals) == 0 {
-		b.WriteString("muslrust_chef_cargo_clean() { :; }; ")
-	} else {
-		fmt.Fprintf(&b, "muslrust_chef_cargo_clean() { cargo %s; }; ", shellWords(f.CleanArgs(locals)))
-	}
-	fmt.Fprintf(&b, "muslrust_chef_bin_path=%s", shellQuote(f.BinPath(workspaceInImage, f.Bin)))
-	return b.String(), nil
-}
-
-// checkLocals refuses local package names (from the workspace's manifests)
-// and a workspace path that could not be a cargo name or a path.
-func checkLocals(locals []string, workspaceInImage string) error {
-	for _, l := range locals {
-		if err := cargo.CheckName("package", l); err != nil {
-			return fmt.Errorf("workspace member: %v", err)
-		}
-	}
-	return cargo.CheckText("workspace path", workspaceInImage)
-}
-
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// writeExports writes "export NAME='value'; " for each NAME=value entry.
-// A name is never quoted, so it must be an identifier.
-func writeExports(b *strings.Builder, env []string) error {
-	for _, e := range env {
-		k, v, _ := strings.Cut(e, "=")
-		if !envNameRE.MatchString(k) {
-			return fmt.Errorf("environment variable name %q is not an identifier: this is a bug in muslrust-chef", k)
-		}
-		if err := cargo.CheckText(k, v); err != nil {
-			return err
-		}
-		fmt.Fprintf(b, "export %s=%s; ", k, shellQuote(v))
-	}
-	return nil
-}
-
-func shellWords(args []string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = shellQuote(a)
-	}
-	return strings.Join(q, " ")
-}
-
-// shellQuote makes s one POSIX shell word with no expansion at all: inside
-// single quotes every byte is literal except ', which is closed, escaped
-// and reopened.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// contextLayout is what the build context sends: the workspace and, for
-// each path crate outside it, that crate's directory alone, each at the
-// relative place cargo expects under /src. Dir is the directory the
-// patterns are relative to (an ancestor when crates live outside the
-// workspace), but only Includes are ever walked or sent.
-type contextLayout struct {
-	Dir                string
-	Includes, Excludes []string
-	// Roots are the directories sent, the workspace first.
-	Roots []contextRoot
-}
-
-type contextRoot struct {
-	Host    string // absolute path on this machine
-	InImage string // where it lands, /src/...
-}
-
-// newContextLayout lays out the context of a plan. workspaceDir is where
-// the workspace sits under /src (chef.Recipe.WorkspaceDir), outside the
-// workspace-relative directories of the crates outside it
-// (chef.Plan.OutsideDirs).
-func newContextLayout(c *Config, workspaceDir string, outside []string) (contextLayout, error) {
-	abs, err := filepath.Abs(c.Workspace)
-	if err != nil {
-		return contextLayout{}, err
-	}
-	l := contextLayout{Dir: abs}
-	wsRel := "."
-	if workspaceDir != "" {
-		for range strings.Split(workspaceDir, "/") {
-			l.Dir = filepath.Dir(l.Dir)
-		}
-		wsRel = workspaceDir
-	}
-	rels := []string{wsRel}
-	for _, o := range outside {
-		rel := path.Clean(path.Join(wsRel, o))
-		if rel == ".." || strings.HasPrefix(rel, "../") {
-			return contextLayout{}, fmt.Errorf("path dependency %s lies outside the planned layout; run rust:plan again", o)
-		}
-		rels = append(rels, rel)
-	}
-	// A crate inside another sent directory (a nested crate, or the
-	// workspace inside an outer crate) is already sent with it.
-	for _, rel := range rels {
-		covered := false
-		for _, other := range rels {
-			if other != rel && (other == "." || strings.HasPrefix(rel, other+"/")) {
-				covered = true
-			}
-		}
-		if covered || contains(l.Includes, rel) {
-			continue
-		}
-		if rel != "." {
-			l.Includes = append(l.Includes, rel)
-		}
-		l.Roots = append(l.Roots, contextRoot{Host: filepath.Join(l.Dir, filepath.FromSlash(rel)), InImage: path.Join("/src", rel)})
-		l.Excludes = append(l.Excludes, path.Join(rel, ".git"), path.Join(rel, "target"))
-	}
-	if wsRel == "." {
-		l.Includes = nil // the workspace is the whole context
-	}
-	outputs := []string{c.Dist, c.PlanDir}
-	if d, ok := strings.CutPrefix(strings.TrimSpace(c.Cache), LocalCachePrefix); ok && strings.TrimSpace(d) != "" {
-		outputs = append(outputs, strings.TrimSpace(d))
-	}
-	for _, d := range outputs {
-		da, err := filepath.Abs(d)
-		if err != nil {
-			continue
-		}
-		if rel, err := filepath.Rel(l.Dir, da); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
-			// The directory and the temporary siblings it is written
-			// through (".dist.muslrust-chef-new-*", internal/atomicdir): a fresh
-			// temporary name in the context would change the context's
-			// checksum and rerun the build step every time.
-			rel = filepath.ToSlash(rel)
-			l.Excludes = append(l.Excludes, rel, path.Join(path.Dir(rel), "."+path.Base(rel)+".*"))
-		}
-	}
-	ignore, err := dockerignore(filepath.Join(abs, ".dockerignore"), wsRel)
-	if err != nil {
-		return contextLayout{}, err
-	}
-	l.Excludes = append(l.Excludes, ignore...)
-	return l, nil
-}
-
-// dockerignore reads the workspace's .dockerignore, its patterns made
-// relative to the context directory. BuildKit would only read a
-// .dockerignore at the context's root, which is not the workspace when
-// crates live outside it.
-func dockerignore(file, wsRel string) ([]string, error) {
-	f, err := os.Open(file)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %v", file, err)
-	}
-	defer f.Close()
-	pats, err := ignorefile.ReadAll(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v: fix the pattern", file, err)
-	}
-	out := make([]string, 0, len(pats))
-	for _, p := range pats {
-		neg := strings.HasPrefix(p, "!")
-		p = path.Join(wsRel, strings.TrimPrefix(strings.TrimPrefix(p, "!"), "/"))
-		if neg {
-			p = "!" + p
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

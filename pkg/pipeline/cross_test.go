@@ -7,61 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
-
-func TestParseCrossDeclaration(t *testing.T) {
-	d, err := parseCross(map[string]string{
-		LabelCross:      "linux/arm64, linux/amd64",
-		LabelCrossCargo: "zigbuild",
-		"io.muslrust-chef.cross.aarch64-unknown-linux-musl.cc":        "zig cc -target aarch64-linux-musl",
-		"io.muslrust-chef.cross.aarch64-unknown-linux-musl.cflags":    "-mno-outline-atomics",
-		"io.muslrust-chef.cross.aarch64-unknown-linux-musl.rustflags": "-C target-feature=+lse",
-		"io.muslrust-chef.cross.aarch64-unknown-linux-musl.future":    "ignored",
-		"io.muslrust-chef.libc": "musl",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := d.Triples["aarch64-unknown-linux-musl"]
-	if platform.Join(d.Platforms) != "linux/amd64,linux/arm64" || d.Cargo != CargoZigbuild || len(d.Triples) != 1 ||
-		tc.CC != "zig cc -target aarch64-linux-musl" || tc.CFlags != "-mno-outline-atomics" || tc.RustFlags != "-C target-feature=+lse" {
-		t.Fatalf("parsed %+v", d)
-	}
-	for labels, want := range map[[2]string]string{
-		{LabelCross, "linux/s390x"}:     `label io.muslrust-chef.cross="linux/s390x": unsupported platform "linux/s390x"`,
-		{LabelCrossCargo, "xbuild"}:     `label io.muslrust-chef.cross.cargo="xbuild": use build or zigbuild`,
-		{"io.muslrust-chef.other", "x"}: "",
-	} {
-		_, err := parseCross(map[string]string{labels[0]: labels[1]})
-		if (want == "" && err != nil) || (want != "" && (err == nil || !strings.HasPrefix(err.Error(), want))) {
-			t.Errorf("%v: error %v, want %q", labels, err, want)
-		}
-	}
-	// The stand-in declares what this package reads.
-	if LabelCross != standin.LabelCross || labelCrossPrefix != standin.LabelCrossPrefix || LabelRustFlags != standin.LabelRustFlags {
-		t.Fatal("internal/standin's label names differ from pkg/pipeline's")
-	}
-	d, err = parseCross(standin.CrossLabels())
-	if err != nil || d.Triples[standin.CrossTriple].CC != standin.CrossCC || d.Triples[standin.CrossTriple].Linker != standin.CrossCC || d.Cargo != CargoBuild {
-		t.Fatalf("stand-in declaration parsed as %+v, %v", d, err)
-	}
-}
-
-func TestToolchainEnv(t *testing.T) {
-	tc := Toolchain{Linker: "l", CC: "c", CXX: "x", AR: "a", CFlags: "-f"}
-	got := strings.Join(tc.Env("aarch64-unknown-linux-musl"), " ")
-	want := "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=l CC_aarch64_unknown_linux_musl=c CXX_aarch64_unknown_linux_musl=x AR_aarch64_unknown_linux_musl=a CFLAGS_aarch64_unknown_linux_musl=-f"
-	if got != want {
-		t.Fatalf("env %s\nwant %s", got, want)
-	}
-	if env := (Toolchain{}).Env("x86_64-unknown-linux-musl"); len(env) != 0 {
-		t.Fatalf("empty toolchain exports %v", env)
-	}
-}
 
 // The cross snippet is real shell: with a cargo that prints its arguments
 // and the toolchain variables it sees, each triple gets exactly its Flags'
@@ -81,7 +31,7 @@ func TestCrossSnippetEvaluates(t *testing.T) {
 	}
 	targets := []Target{
 		{Platform: amd64(), Flags: f("x86_64-unknown-linux-gnu")},
-		{Platform: arm64(), Flags: f("aarch64-unknown-linux-gnu"), Toolchain: Toolchain{Linker: "aarch64-linux-gnu-gcc", CC: "aarch64-linux-gnu-gcc", AR: "aarch64-linux-gnu-ar"}},
+		{Platform: arm64(), Flags: f("aarch64-unknown-linux-gnu"), Toolchain: builder.Toolchain{Linker: "aarch64-linux-gnu-gcc", CC: "aarch64-linux-gnu-gcc", AR: "aarch64-linux-gnu-ar"}},
 	}
 	sn, err := crossSnippet(targets, []string{"app"}, "/src", "/out")
 	if err != nil {
@@ -113,7 +63,7 @@ func TestCrossSnippetEvaluates(t *testing.T) {
 
 	// A declared compiler that is not there; zigbuild needs zig.
 	targets[1].Toolchain.CC = "aarch64-linux-musl-gcc"
-	targets[1].Toolchain.Cargo = CargoZigbuild
+	targets[1].Toolchain.Cargo = builder.CargoZigbuild
 	sn, err = crossSnippet(targets, nil, "/src", "/out")
 	if err != nil {
 		t.Fatal(err)
@@ -151,19 +101,19 @@ func TestBuildPlatform(t *testing.T) {
 // an explicit choice is checked against the builder.
 func TestChooseStrategy(t *testing.T) {
 	both := []platform.Platform{amd64(), arm64()}
-	b := &Builder{Ref: "r/b:1", have: []string{"linux/amd64", "linux/arm64"},
+	b := &builder.Builder{Ref: "r/b:1", Have: []string{"linux/amd64", "linux/arm64"},
 		Libc:  map[platform.Platform]string{amd64(): "gnu", arm64(): "gnu"},
-		Cross: map[platform.Platform]CrossDecl{amd64(): {Platforms: both}, arm64(): {}}}
-	b.platforms = map[platform.Platform]bool{amd64(): true, arm64(): true}
-	amdOnly := &Builder{Ref: "r/a:1", have: []string{"linux/amd64"}, Libc: b.Libc,
-		Cross: map[platform.Platform]CrossDecl{amd64(): {Platforms: both}}, platforms: map[platform.Platform]bool{amd64(): true}}
+		Cross: map[platform.Platform]builder.CrossDecl{amd64(): {Platforms: both}, arm64(): {}}}
+	b.Platforms = map[platform.Platform]bool{amd64(): true, arm64(): true}
+	amdOnly := &builder.Builder{Ref: "r/a:1", Have: []string{"linux/amd64"}, Libc: b.Libc,
+		Cross: map[platform.Platform]builder.CrossDecl{amd64(): {Platforms: both}}, Platforms: map[platform.Platform]bool{amd64(): true}}
 	cfg := func(strategy string, ps ...platform.Platform) *Config {
 		return &Config{Strategy: strategy, StrategyFrom: "MUSLRUST_CHEF_STRATEGY", Platforms: ps}
 	}
 	for _, c := range []struct {
 		name    string
 		c       *Config
-		b       *Builder
+		b       *builder.Builder
 		bp      platform.Platform
 		want    string
 		wantErr string
@@ -173,7 +123,7 @@ func TestChooseStrategy(t *testing.T) {
 		{"auto, only the build platform's image", cfg(StrategyAuto, both...), amdOnly, amd64(), StrategyCross, ""},
 		{"emulate needs every image", cfg(StrategyEmulate, both...), amdOnly, amd64(), "", "builder image r/a:1 has no linux/arm64 image (it has linux/amd64)"},
 		{"cross refused", cfg(StrategyCross, both...), b, arm64(), "", "MUSLRUST_CHEF_STRATEGY=cross: builder image r/b:1 (linux/arm64) declares no cross-compilation (label io.muslrust-chef.cross is absent): use MUSLRUST_CHEF_STRATEGY=emulate, or a builder image that declares cross-compilation to linux/amd64,linux/arm64"},
-		{"auto falls back, then needs every image", cfg(StrategyAuto, both...), &Builder{Ref: "r/c:1", have: []string{"linux/amd64"}, Libc: b.Libc, Cross: map[platform.Platform]CrossDecl{amd64(): {Platforms: []platform.Platform{amd64()}}}, platforms: map[platform.Platform]bool{amd64(): true}}, amd64(), "", "builder image r/c:1 has no linux/arm64 image"},
+		{"auto falls back, then needs every image", cfg(StrategyAuto, both...), &builder.Builder{Ref: "r/c:1", Have: []string{"linux/amd64"}, Libc: b.Libc, Cross: map[platform.Platform]builder.CrossDecl{amd64(): {Platforms: []platform.Platform{amd64()}}}, Platforms: map[platform.Platform]bool{amd64(): true}}, amd64(), "", "builder image r/c:1 has no linux/arm64 image"},
 	} {
 		got, _, why, err := chooseStrategy(c.c, c.b, c.bp, true)
 		if c.wantErr != "" {

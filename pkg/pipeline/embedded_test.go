@@ -11,8 +11,8 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
-	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // The composed Dockerfile holds the builder stage twice (target and build
@@ -51,14 +51,14 @@ func TestComposeDockerfile(t *testing.T) {
 		byName[s.Name] = s
 		order = append(order, s.Name)
 	}
-	if order[0] != muslrustchef.StageName || order[1] != NativeStageName {
+	if order[0] != muslrustchef.StageName || order[1] != builder.NativeStageName {
 		t.Fatalf("stage order %v: the builder stages must come first", order)
 	}
-	if byName[muslrustchef.StageName].Platform != "" || byName[NativeStageName].Platform != "$BUILDPLATFORM" {
-		t.Fatalf("platforms: target stage %q, native stage %q", byName[muslrustchef.StageName].Platform, byName[NativeStageName].Platform)
+	if byName[muslrustchef.StageName].Platform != "" || byName[builder.NativeStageName].Platform != "$BUILDPLATFORM" {
+		t.Fatalf("platforms: target stage %q, native stage %q", byName[muslrustchef.StageName].Platform, byName[builder.NativeStageName].Platform)
 	}
-	if len(byName[muslrustchef.StageName].Commands) != len(byName[NativeStageName].Commands) || len(byName[NativeStageName].Commands) < 5 {
-		t.Fatalf("the builder copies differ: %d and %d commands", len(byName[muslrustchef.StageName].Commands), len(byName[NativeStageName].Commands))
+	if len(byName[muslrustchef.StageName].Commands) != len(byName[builder.NativeStageName].Commands) || len(byName[builder.NativeStageName].Commands) < 5 {
+		t.Fatalf("the builder copies differ: %d and %d commands", len(byName[muslrustchef.StageName].Commands), len(byName[builder.NativeStageName].Commands))
 	}
 	for _, s := range []string{app.StageCook, app.StageBuild, app.StageExport, app.StageCrossCook, app.StageCrossBuild, app.StageCrossExport} {
 		if _, ok := byName[s]; !ok {
@@ -67,63 +67,6 @@ func TestComposeDockerfile(t *testing.T) {
 	}
 	if byName["builder"].BaseName != "${"+app.ArgBuilderImage+"}" || byName["cross-builder"].BaseName != "${"+app.ArgCrossBuilderImage+"}" {
 		t.Fatalf("builder stages start FROM %q and %q", byName["builder"].BaseName, byName["cross-builder"].BaseName)
-	}
-}
-
-func TestBuilderBuildArgs(t *testing.T) {
-	args, err := builderBuildArgs("ZIG_BASE_URL=http://127.0.0.1:9/zig, ZIG_VERSION=0.11.0", "reg.example/musl:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if args["ZIG_BASE_URL"] != "http://127.0.0.1:9/zig" || args["ZIG_VERSION"] != "0.11.0" || args["MUSLRUST_IMAGE"] != "reg.example/musl:1" {
-		t.Fatalf("args = %v", args)
-	}
-	if v, ok := args["CARGO_CHEF_VERSION"]; !ok || v != "" {
-		t.Fatalf("cargo-chef is not skipped by default: %v", args)
-	}
-	for in, want := range map[string]string{
-		"NOPE=1":   "has no build argument NOPE",
-		"ZIG":      "is not KEY=VALUE",
-		"=x":       "is not KEY=VALUE",
-		"FOO=1,X=": "has no build argument FOO",
-	} {
-		if _, err := builderBuildArgs(in, ""); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("builderBuildArgs(%q) = %v, want %q", in, err, want)
-		}
-	}
-	if _, err := builderBuildArgs("", "UPPER/Case:x"); err == nil || !strings.Contains(err.Error(), "MUSLRUST_CHEF_MUSLRUST_IMAGE") {
-		t.Errorf("a bad base image reference: %v", err)
-	}
-}
-
-func TestEmbeddedBuilderDeclaresCross(t *testing.T) {
-	b, err := embeddedBuilder(map[string]string{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The platforms as a user gives them (arm64 parses with its v8
-	// variant): emulate and split require every one of them.
-	ps, err := platform.ParseList("linux/amd64,linux/arm64")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.require(ps); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range ps {
-		if b.Libc[p] != "musl" || len(b.Cross[p].Platforms) != 2 || !b.platforms[p] {
-			t.Fatalf("%s: libc %q cross %+v", p, b.Libc[p], b.Cross[p])
-		}
-	}
-	if err := b.require(embeddedPlatforms); err != nil {
-		t.Fatal(err)
-	}
-	b, err = embeddedBuilder(map[string]string{"MUSLRUST_CHEF_CROSS_PLATFORMS": ""})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b.Cross[embeddedPlatforms[0]].Platforms) != 0 {
-		t.Fatalf("the cross declaration follows the build arg: %+v", b.Cross)
 	}
 }
 

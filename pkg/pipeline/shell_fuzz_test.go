@@ -11,6 +11,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
@@ -95,9 +96,9 @@ func FuzzShellRendering(f *testing.F) {
 		if wholeErr == nil && (c.Profile != whole.Profile || c.Bin != whole.Bin || c.Package != whole.Package || c.RustFlags != whole.RustFlags || len(c.Features) != len(whole.Features)) {
 			t.Fatalf("validate accepted %+v, but a field check refuses part of it", whole)
 		}
-		cargoSub := CargoBuild
+		cargoSub := builder.CargoBuild
 		if mode&2 != 0 {
-			cargoSub = CargoZigbuild
+			cargoSub = builder.CargoZigbuild
 		}
 		for _, v := range []*string{&labelRustflags, &linker, &cc, &cflags} {
 			if cargo.CheckText("label", *v) != nil {
@@ -115,13 +116,13 @@ func FuzzShellRendering(f *testing.F) {
 		}
 		triple := arm.Triple(libc)
 		labels := map[string]string{
-			LabelLibc: libc, LabelRustFlags: labelRustflags, LabelCross: "linux/amd64,linux/arm64", LabelCrossCargo: cargoSub,
-			labelCrossPrefix + triple + ".linker": linker, labelCrossPrefix + triple + ".cc": cc, labelCrossPrefix + triple + ".cflags": cflags,
+			builder.LabelLibc: libc, builder.LabelRustFlags: labelRustflags, builder.LabelCross: "linux/amd64,linux/arm64", builder.LabelCrossCargo: cargoSub,
+			builder.LabelCrossPrefix + triple + ".linker": linker, builder.LabelCrossPrefix + triple + ".cc": cc, builder.LabelCrossPrefix + triple + ".cflags": cflags,
 		}
-		b := &Builder{Pinned: "registry.example/builder@sha256:0123", Libc: map[platform.Platform]string{},
-			RustFlags: map[platform.Platform]string{}, Cross: map[platform.Platform]CrossDecl{}}
+		b := &builder.Builder{Pinned: "registry.example/builder@sha256:0123", Libc: map[platform.Platform]string{},
+			RustFlags: map[platform.Platform]string{}, Cross: map[platform.Platform]builder.CrossDecl{}}
 		for _, p := range c.Platforms {
-			if err := b.readLabels(p, labels); err != nil {
+			if err := b.ReadLabels(p, labels); err != nil {
 				t.Fatalf("labels without control characters refused: %v", err)
 			}
 		}
@@ -305,7 +306,7 @@ func allKeys(keys []string) []string {
 		add(k)
 	}
 	for _, tr := range platform.Triples() {
-		for _, e := range (Toolchain{Linker: "x", CC: "x", CXX: "x", AR: "x", CFlags: "x"}).Env(tr) {
+		for _, e := range (builder.Toolchain{Linker: "x", CC: "x", CXX: "x", AR: "x", CFlags: "x"}).Env(tr) {
 			k, _, _ := strings.Cut(e, "=")
 			add(k)
 		}

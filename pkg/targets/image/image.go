@@ -6,7 +6,7 @@
 //	_ "github.com/muslrust-chef/muslrust-chef/pkg/targets/image"
 //
 // The targets only read flags and environment; the work is in
-// pkg/baseimage and pkg/merge.
+// pkg/builderimage and pkg/merge.
 package image
 
 import (
@@ -17,7 +17,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
@@ -49,7 +49,7 @@ func (Image) Build(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	s, err := baseimage.FromKnobs(image, nil, nil, cache, output, muslrust, chef, chefsha, nil, nil, nil, nil)
+	s, err := builderimage.FromKnobs(image, nil, nil, cache, output, muslrust, chef, chefsha, nil, nil, nil, nil)
 	if err != nil {
 		return mg.Fatal(2, "image:build: "+err.Error())
 	}
@@ -57,7 +57,7 @@ func (Image) Build(ctx context.Context,
 	if err != nil {
 		return mg.Fatal(2, "image:build: this machine's platform cannot be built: "+err.Error()+"; use image:push")
 	}
-	req, err := baseimage.PlanBuild(ctx, s, host)
+	req, err := builderimage.PlanBuild(ctx, s, host)
 	if err != nil {
 		return fatal("image:build", err)
 	}
@@ -70,7 +70,7 @@ func (Image) Build(ctx context.Context,
 		return mg.Fatal(1, "image:build: "+err.Error())
 	}
 	defer b.Close()
-	res, err := baseimage.Build(ctx, b, req)
+	res, err := builderimage.Build(ctx, b, req)
 	if err != nil {
 		return fatal("image:build", err)
 	}
@@ -104,11 +104,11 @@ func (Image) Push(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	s, err := baseimage.FromKnobs(image, platforms, tags, cache, nil, muslrust, chef, chefsha, source, revision, version, bydigest)
+	s, err := builderimage.FromKnobs(image, platforms, tags, cache, nil, muslrust, chef, chefsha, source, revision, version, bydigest)
 	if err != nil {
 		return mg.Fatal(2, "image:push: "+err.Error())
 	}
-	req, err := baseimage.PlanPush(ctx, s)
+	req, err := builderimage.PlanPush(ctx, s)
 	if err != nil {
 		return fatal("image:push", err)
 	}
@@ -117,7 +117,7 @@ func (Image) Push(ctx context.Context,
 		return mg.Fatal(1, "image:push: "+err.Error())
 	}
 	defer b.Close()
-	res, err := baseimage.Push(ctx, b, req)
+	res, err := builderimage.Push(ctx, b, req)
 	if err != nil {
 		return fatal("image:push", err)
 	}
@@ -146,7 +146,7 @@ func (Image) Merge(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	plan, err := baseimage.PlanMerge(ctx, config.Digests.Value(digests), config.Tags.Value(tags))
+	plan, err := builderimage.PlanMerge(ctx, config.Digests.Value(digests), config.Tags.Value(tags))
 	if err != nil {
 		return fatal("image:merge", err)
 	}
@@ -181,7 +181,7 @@ func connect(ctx context.Context, needs buildkit.Needs) (buildkit.Builder, error
 
 // fatal gives usage mistakes exit code 2 and failures 1, on one line.
 func fatal(target string, err error) error {
-	var ue *baseimage.UsageError
+	var ue *builderimage.UsageError
 	if errors.As(err, &ue) {
 		return mg.Fatal(2, target+": "+err.Error())
 	}

@@ -1,4 +1,4 @@
-package baseimage_test
+package builderimage_test
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
-	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
 )
 
 // chefMirror serves stand-in cargo-chef release assets laid out like
@@ -66,7 +66,7 @@ func TestCargoChefChecksummedInstall(t *testing.T) {
 	cleanEnv(t)
 	url, sums, bins := chefMirror(t, "0.1.99")
 	repo := registry + "/muslrust-chef-test/builder-chef-" + uniq()
-	settings := baseimage.Settings{
+	settings := builderimage.Settings{
 		Image: repo, Tags: "chef", Cache: "off", MuslrustImage: base,
 		ChefVersion: "0.1.99", ChefSHA256: "amd64=" + sums["amd64"] + ",arm64=" + sums["arm64"], ChefURL: url,
 		CrossToolchain: "none",
@@ -76,7 +76,7 @@ func TestCargoChefChecksummedInstall(t *testing.T) {
 	bad := settings
 	bad.Tags = "bad"
 	bad.ChefSHA256 = "amd64=" + strings.Repeat("0", 64) + ",arm64=" + sums["arm64"]
-	req, err := baseimage.PlanPush(context.Background(), bad)
+	req, err := builderimage.PlanPush(context.Background(), bad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,18 +86,18 @@ func TestCargoChefChecksummedInstall(t *testing.T) {
 			logs.Write(l.Data)
 		}
 	}
-	_, err = baseimage.Push(context.Background(), b, req)
+	_, err = builderimage.Push(context.Background(), b, req)
 	assertOneLine(t, err, "did not complete successfully")
 	if want := "checksum mismatch for " + url + "/v0.1.99/cargo-chef-x86_64-unknown-linux-musl.tar.xz: expected " + strings.Repeat("0", 64) + ", got " + sums["amd64"]; !strings.Contains(logs.String(), want) {
 		t.Errorf("build log lacks %q:\n%s", want, logs.String())
 	}
 	absent(t, repo+":bad")
 
-	req, err = baseimage.PlanPush(context.Background(), settings)
+	req, err = builderimage.PlanPush(context.Background(), settings)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := baseimage.Push(context.Background(), b, req)
+	res, err := builderimage.Push(context.Background(), b, req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,34 +1,19 @@
-package baseimage
+package builderimage
 
 import (
 	"fmt"
 	"regexp"
 	"strings"
 
-	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // The Dockerfile is the single source of its pins; Go reads them from it.
-var (
-	defaultChefVersion = dockerfileArg("CARGO_CHEF_VERSION")
-	defaultMuslrust    = dockerfileArg("MUSLRUST_IMAGE")
-)
+var defaultChefVersion = builder.DockerfileArg("CARGO_CHEF_VERSION")
 
 // DefaultCargoChefVersion is the cargo-chef release the Dockerfile pins.
 func DefaultCargoChefVersion() string { return defaultChefVersion }
-
-// DefaultMuslrustImage is the clux/muslrust reference the Dockerfile pins.
-func DefaultMuslrustImage() string { return defaultMuslrust }
-
-func dockerfileArg(name string) string {
-	re := regexp.MustCompile(`(?m)^ARG ` + name + `=(\S*)\s*$`)
-	m := re.FindSubmatch(muslrustchef.Dockerfile)
-	if m == nil {
-		return ""
-	}
-	return strings.Trim(string(m[1]), `"`)
-}
 
 // CargoChef selects the cargo-chef release baked into the image.
 type CargoChef struct {

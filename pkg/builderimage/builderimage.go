@@ -1,17 +1,16 @@
-// Package baseimage builds and publishes the muslrust-chef builder base
+// Package builderimage builds and publishes the muslrust-chef builder base
 // image (images/muslrust-chef/Dockerfile) through BuildKit: the helper CLI is
 // cross-compiled on the host into a temporary build context, the embedded
 // Dockerfile is solved for one or several platforms, and the result is pushed
 // as one index (with a registry cache), pushed by digest for split builds,
 // loaded into the Docker daemon or written as an OCI layout.
-package baseimage
+package builderimage
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -20,6 +19,8 @@ import (
 
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
@@ -67,7 +68,7 @@ type Pushed struct {
 	// Tags are the tag references pushed (none with PushByDigest).
 	Tags []string
 	// Cache is the registry cache used.
-	Cache CacheSpec
+	Cache buildcache.Spec
 	// Result is BuildKit's answer (steps, cache hits).
 	Result *buildkit.Result
 }
@@ -82,7 +83,7 @@ type PushRequest struct {
 	// PushByDigest pushes one untagged image per run (split builds).
 	PushByDigest bool
 	// Cache is imported and exported.
-	Cache CacheSpec
+	Cache buildcache.Spec
 }
 
 // Push builds every platform of req and pushes them as one index (BuildKit
@@ -281,17 +282,8 @@ func prepare(ctx context.Context, s Spec) (*prepared, error) {
 	args["MUSLRUST_CHEF_REVISION"] = s.Labels.Revision
 	args["MUSLRUST_CHEF_SOURCE"] = s.Labels.Source
 
-	dir, err := os.MkdirTemp("", "muslrust-chef-context-")
+	dir, cleanup, err := builder.Context(ctx, s.Platforms, s.Labels.Version, s.GoEnv)
 	if err != nil {
-		return nil, err
-	}
-	cleanup := func() { os.RemoveAll(dir) }
-	if err := os.WriteFile(filepath.Join(dir, muslrustchef.FetchVerifiedName), muslrustchef.FetchVerified, 0o755); err != nil {
-		cleanup()
-		return nil, err
-	}
-	if err := CompileHelper(ctx, dir, s.Platforms, s.Labels.Version, s.GoEnv); err != nil {
-		cleanup()
 		return nil, err
 	}
 	ps := make([]string, len(s.Platforms))

@@ -1,7 +1,8 @@
-package baseimage
+package builder
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -31,4 +32,20 @@ func ParseBuilderArgs(list string) (map[string]string, error) {
 		args[k] = strings.TrimSpace(v)
 	}
 	return args, nil
+}
+
+// DefaultMuslrustImage is the clux/muslrust reference the Dockerfile pins.
+func DefaultMuslrustImage() string { return defaultMuslrust }
+
+// The Dockerfile is the single source of its pins; Go reads them from it.
+var defaultMuslrust = DockerfileArg("MUSLRUST_IMAGE")
+
+// DockerfileArg is the default value of the builder Dockerfile's ARG name.
+func DockerfileArg(name string) string {
+	re := regexp.MustCompile(`(?m)^ARG ` + name + `=(\S*)\s*$`)
+	m := re.FindSubmatch(muslrustchef.Dockerfile)
+	if m == nil {
+		return ""
+	}
+	return strings.Trim(string(m[1]), `"`)
 }

@@ -1,4 +1,6 @@
-package baseimage
+// Package buildcache resolves the BuildKit cache of a build: registry refs
+// (per branch, importing the main branch's), off, or a local directory.
+package buildcache
 
 import (
 	"context"
@@ -11,44 +13,44 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// CacheSpec is the resolved registry cache of a build.
-type CacheSpec struct {
+// Spec is the resolved registry cache of a build.
+type Spec struct {
 	// From are imported, in order (a missing ref is not an error).
 	From []string
 	// To is exported with mode=max; empty means no export.
 	To string
 }
 
-// ParseCache reads MUSLRUST_CHEF_CACHE: "off" (no cache), or comma-separated
+// Parse reads MUSLRUST_CHEF_CACHE: "off" (no cache), or comma-separated
 // refs whose first is exported and imported and the rest imported. An empty
 // spec derives <repo>:buildcache-<branch><suffix> (export, import) and
 // <repo>:buildcache-<main><suffix> (import), so a branch starts from main's
 // cache and never overwrites it. suffix separates per-platform caches of
 // split builds, which would otherwise overwrite each other.
-func ParseCache(spec string, repo name.Repository, branch, mainBranch, suffix string, opts ...name.Option) (CacheSpec, error) {
+func Parse(spec string, repo name.Repository, branch, mainBranch, suffix string, opts ...name.Option) (Spec, error) {
 	switch strings.ToLower(strings.TrimSpace(spec)) {
 	case "off", "none", "false", "no":
-		return CacheSpec{}, nil
+		return Spec{}, nil
 	case "":
 		if repo.RepositoryStr() == "" {
-			return CacheSpec{}, nil
+			return Spec{}, nil
 		}
 		to := repo.Name() + ":" + cacheTag(branch, suffix)
 		main := repo.Name() + ":" + cacheTag(mainBranch, suffix)
-		cs := CacheSpec{From: []string{to}, To: to}
+		cs := Spec{From: []string{to}, To: to}
 		if main != to {
 			cs.From = append(cs.From, main)
 		}
 		return cs, nil
 	}
-	var cs CacheSpec
+	var cs Spec
 	for _, ref := range strings.Split(spec, ",") {
 		ref = strings.TrimSpace(ref)
 		if ref == "" {
 			continue
 		}
 		if _, err := name.NewTag(ref, opts...); err != nil || !hasTag(ref) {
-			return CacheSpec{}, fmt.Errorf("MUSLRUST_CHEF_CACHE: %q is not a registry ref with a tag: use registry/repo:tag (the first is exported), comma-separated, or off", ref)
+			return Spec{}, fmt.Errorf("MUSLRUST_CHEF_CACHE: %q is not a registry ref with a tag: use registry/repo:tag (the first is exported), comma-separated, or off", ref)
 		}
 		if cs.To == "" {
 			cs.To = ref

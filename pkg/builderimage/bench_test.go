@@ -1,4 +1,4 @@
-package baseimage_test
+package builderimage_test
 
 import (
 	"context"
@@ -9,7 +9,8 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
-	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkPushColdVsRegistryCache(b *testing.B) {
 		b.StopTimer()
 		id := uniq()
 		repo := registry + "/muslrust-chef-test/bench-builder-" + id
-		req, err := baseimage.PlanPush(context.Background(), baseimage.Settings{
+		req, err := builderimage.PlanPush(context.Background(), builderimage.Settings{
 			Image: repo, Tags: "bench", MuslrustImage: base, ChefVersion: "none",
 			CrossToolchain: "none",
 			Cache:          repo + ":buildcache-bench", Revision: "bench", Version: "0.0.0-bench." + id,
@@ -55,11 +56,11 @@ func BenchmarkPushColdVsRegistryCache(b *testing.B) {
 		coldBK, warmBK := testinfra.FreshBuildkitd(b), testinfra.FreshBuildkitd(b)
 
 		coldReq := req
-		coldReq.Cache = baseimage.CacheSpec{To: req.Cache.To} // nothing to import yet
+		coldReq.Cache = buildcache.Spec{To: req.Cache.To} // nothing to import yet
 		bc := connect(b, coldBK)
 		b.StartTimer()
 		start := time.Now()
-		r1, err := baseimage.Push(context.Background(), bc, coldReq)
+		r1, err := builderimage.Push(context.Background(), bc, coldReq)
 		d1 := time.Since(start)
 		b.StopTimer()
 		if err != nil {
@@ -70,11 +71,11 @@ func BenchmarkPushColdVsRegistryCache(b *testing.B) {
 		}
 
 		warmReq := req
-		warmReq.Cache = baseimage.CacheSpec{From: req.Cache.From} // import only
+		warmReq.Cache = buildcache.Spec{From: req.Cache.From} // import only
 		bw := connect(b, warmBK)
 		b.StartTimer()
 		start = time.Now()
-		r2, err := baseimage.Push(context.Background(), bw, warmReq)
+		r2, err := builderimage.Push(context.Background(), bw, warmReq)
 		d2 := time.Since(start)
 		b.StopTimer()
 		if err != nil {

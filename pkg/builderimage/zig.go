@@ -1,4 +1,4 @@
-package baseimage
+package builderimage
 
 import (
 	"fmt"

@@ -1,4 +1,8 @@
-package pipeline
+// Package builder is the contract between the kit and a builder image: the
+// labels it reads (libc, RUSTFLAGS, the cross-compilation declaration), the
+// C toolchain per triple, Inspect for a published image, Embedded for the
+// kit's own Dockerfile, and the builder stages' named build context.
+package builder
 
 import (
 	"context"
@@ -43,8 +47,10 @@ type Builder struct {
 	// images/muslrust-chef/Dockerfile in the same solve as cook and build.
 	Embedded bool
 
-	platforms map[platform.Platform]bool
-	have      []string
+	// Platforms are the supported platforms the image has; Have lists every
+	// platform it has as the registry names them, for messages.
+	Platforms map[platform.Platform]bool
+	Have      []string
 }
 
 // Name is how messages name the builder: the pinned image, or the
@@ -56,33 +62,33 @@ func (b *Builder) Name() string {
 	return b.Pinned
 }
 
-// require checks that the image has every platform (emulate and split
+// Require checks that the image has every platform (emulate and split
 // run each platform in its own-architecture image).
-func (b *Builder) require(ps []platform.Platform) error {
+func (b *Builder) Require(ps []platform.Platform) error {
 	for _, p := range ps {
-		if !b.platforms[p] {
+		if !b.Platforms[p] {
 			return fmt.Errorf("builder image %s has no %s image (it has %s): build only those platforms (MUSLRUST_CHEF_PLATFORMS), or use a builder image for every platform (MUSLRUST_CHEF_BUILDER_IMAGE)",
-				b.Ref, p, strings.Join(b.have, ", "))
+				b.Ref, p, strings.Join(b.Have, ", "))
 		}
 	}
 	return nil
 }
 
-// InspectBuilder resolves the builder image in its registry (credentials
+// InspectPlatforms resolves the builder image in its registry (credentials
 // from the Docker config file), checks that it has every platform in ps and
 // reads its labels, so that a wrong image fails in a second with a clear
 // message instead of deep inside a build.
-func InspectBuilder(ctx context.Context, ref string, ps []platform.Platform, opts ...remote.Option) (*Builder, error) {
-	b, err := inspectBuilder(ctx, ref, opts...)
+func InspectPlatforms(ctx context.Context, ref string, ps []platform.Platform, opts ...remote.Option) (*Builder, error) {
+	b, err := Inspect(ctx, ref, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return b, b.require(ps)
+	return b, b.Require(ps)
 }
 
-// inspectBuilder reads every platform image's labels, requiring none: what
+// Inspect reads every platform image's labels, requiring none: what
 // a build needs depends on the strategy (chooseStrategy).
-func inspectBuilder(ctx context.Context, ref string, opts ...remote.Option) (*Builder, error) {
+func Inspect(ctx context.Context, ref string, opts ...remote.Option) (*Builder, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return nil, fmt.Errorf("builder image %q is not a valid reference: set MUSLRUST_CHEF_BUILDER_IMAGE to registry/repository:tag", ref)
@@ -137,10 +143,10 @@ func inspectBuilder(ctx context.Context, ref string, opts ...remote.Option) (*Bu
 			images[p] = img
 		}
 	}
-	b.have = have
-	b.platforms = map[platform.Platform]bool{}
+	b.Have = have
+	b.Platforms = map[platform.Platform]bool{}
 	for p := range images {
-		b.platforms[p] = true
+		b.Platforms[p] = true
 	}
 	// Labels of every supported platform the image has, requested or not:
 	// the flags of all of them go into the build, so that a one-platform
@@ -150,17 +156,17 @@ func inspectBuilder(ctx context.Context, ref string, opts ...remote.Option) (*Bu
 		if err != nil {
 			return nil, builderError(ref, err)
 		}
-		if err := b.readLabels(p, cf.Config.Labels); err != nil {
+		if err := b.ReadLabels(p, cf.Config.Labels); err != nil {
 			return nil, fmt.Errorf("builder image %s (%s) %v", ref, p, err)
 		}
 	}
 	return b, nil
 }
 
-// readLabels takes platform p's libc, RUSTFLAGS and cross-compilation
+// ReadLabels takes platform p's libc, RUSTFLAGS and cross-compilation
 // declaration from its image labels, refusing values no such setting has
 // (they reach the build's shell snippets, quoted).
-func (b *Builder) readLabels(p platform.Platform, labels map[string]string) error {
+func (b *Builder) ReadLabels(p platform.Platform, labels map[string]string) error {
 	libc := labels[LabelLibc]
 	if libc != "" {
 		if _, err := platform.Libc(libc); err != nil {

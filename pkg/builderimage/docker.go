@@ -1,9 +1,10 @@
-package baseimage
+package builderimage
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/moby/moby/client"
 
@@ -75,3 +76,5 @@ func (d *DockerLoader) Load(ctx context.Context, produce func(io.WriteCloser) (*
 
 // Close releases the client.
 func (d *DockerLoader) Close() error { return d.cli.Close() }
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,4 +1,4 @@
-package baseimage_test
+package builder_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
-	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -18,7 +18,7 @@ func TestCompileHelperOutsideAGoModule(t *testing.T) {
 	t.Setenv("GOFLAGS", "")
 	dir := t.TempDir()
 	ps := []platform.Platform{{OS: "linux", Arch: "amd64"}, {OS: "linux", Arch: "arm64"}}
-	if err := baseimage.CompileHelper(context.Background(), dir, ps, "", nil); err != nil {
+	if err := builder.CompileHelper(context.Background(), dir, ps, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range ps {

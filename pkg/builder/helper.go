@@ -1,4 +1,4 @@
-package baseimage
+package builder
 
 import (
 	"bytes"
@@ -83,4 +83,33 @@ func kitModuleDir() string {
 		}
 	}
 	return ""
+}
+
+// Context writes the builder stages' named build context into a temporary
+// directory: the download script and the helper CLI cross-compiled for
+// every platform in ps (CompileHelper, with version and goEnv). cleanup
+// removes the directory.
+func Context(ctx context.Context, ps []platform.Platform, version string, goEnv []string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "muslrust-chef-builder-context-")
+	if err != nil {
+		return "", nil, fmt.Errorf("creating the builder's build context: %w", err)
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	if err := os.WriteFile(filepath.Join(dir, muslrustchef.FetchVerifiedName), muslrustchef.FetchVerified, 0o755); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("creating the builder's build context: %w", err)
+	}
+	if err := CompileHelper(ctx, dir, ps, version, goEnv); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return dir, cleanup, nil
+}
+
+// EmbeddedContext is the named context of the embedded builder's stages in
+// rust:build's solve. Both architectures whatever is built: the context's
+// content, and so the builder stages' cache keys, must not depend on the
+// platforms.
+func EmbeddedContext(ctx context.Context, goEnv []string) (string, func(), error) {
+	return Context(ctx, embeddedPlatforms, "", goEnv)
 }

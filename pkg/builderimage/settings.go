@@ -1,4 +1,4 @@
-package baseimage
+package builderimage
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/imagetags"
 	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
@@ -100,7 +102,7 @@ func (s Settings) spec(ctx context.Context, ps []platform.Platform, version stri
 		Revision: config.FirstNonEmpty(s.Revision, labels["org.opencontainers.image.revision"], config.GitRevision(ctx, ".")),
 		Source:   config.FirstNonEmpty(s.Source, labels["org.opencontainers.image.source"], config.GitHubSource()),
 	}
-	extra, err := ParseBuilderArgs(s.BuilderArgs)
+	extra, err := builder.ParseBuilderArgs(s.BuilderArgs)
 	if err != nil {
 		return Spec{}, &UsageError{Err: err}
 	}
@@ -162,7 +164,7 @@ func PlanPush(ctx context.Context, s Settings) (PushRequest, error) {
 		suffix = "-" + ps[0].Arch
 	}
 	main := config.FirstNonEmpty(s.MainBranch, "main")
-	cache, err := ParseCache(s.Cache, repo, Branch(ctx, main), main, suffix)
+	cache, err := buildcache.Parse(s.Cache, repo, buildcache.Branch(ctx, main), main, suffix)
 	if err != nil {
 		return PushRequest{}, &UsageError{Err: err}
 	}
@@ -197,7 +199,7 @@ func PlanBuild(ctx context.Context, s Settings, host platform.Platform) (BuildRe
 	req := BuildRequest{Spec: spec, Name: imageName, Output: out}
 	// A local build imports a cache only when told which (it never exports).
 	if strings.TrimSpace(s.Cache) != "" {
-		cs, err := ParseCache(s.Cache, name.Repository{}, "", "", "")
+		cs, err := buildcache.Parse(s.Cache, name.Repository{}, "", "", "")
 		if err != nil {
 			return BuildRequest{}, &UsageError{Err: err}
 		}

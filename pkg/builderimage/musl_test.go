@@ -1,4 +1,4 @@
-package baseimage_test
+package builderimage_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
-	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
 )
 
 // The production Dockerfile, with only its inputs swapped: the musl
@@ -24,16 +24,16 @@ func TestBuilderDockerfileOnMuslStandin(t *testing.T) {
 	zigURL, sha := testinfra.ZigServer(t)
 
 	repo := registry + "/muslrust-chef-test/builder-musl-" + uniq()
-	req, err := baseimage.PlanPush(context.Background(), baseimage.Settings{
+	req, err := builderimage.PlanPush(context.Background(), builderimage.Settings{
 		Image: repo, Tags: "musl", Cache: "off", MuslrustImage: base, ChefVersion: "none",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Zig = baseimage.Zig{Version: testinfra.ZigVersion,
+	req.Zig = builderimage.Zig{Version: testinfra.ZigVersion,
 		SHA256: map[string]string{"amd64": sha, "arm64": sha},
 		URL:    map[string]string{"amd64": zigURL, "arm64": zigURL}}
-	res, err := baseimage.Push(context.Background(), connect(t, bk), req)
+	res, err := builderimage.Push(context.Background(), connect(t, bk), req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package baseimage_test
+package builderimage_test
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package baseimage_test
+package builderimage_test
 
 import (
 	"context"
@@ -14,7 +14,9 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
-	"github.com/muslrust-chef/muslrust-chef/pkg/baseimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
@@ -32,7 +34,7 @@ func TestPushIndexBothPlatforms(t *testing.T) {
 	t.Setenv("GITHUB_REF", "refs/tags/muslrust-chef-v1.4.2")
 	repo := registry + "/muslrust-chef-test/builder-" + uniq()
 
-	req, err := baseimage.PlanPush(context.Background(), baseimage.Settings{
+	req, err := builderimage.PlanPush(context.Background(), builderimage.Settings{
 		Image:          repo,
 		Platforms:      "linux/amd64,linux/arm64",
 		Cache:          "off",
@@ -52,7 +54,7 @@ func TestPushIndexBothPlatforms(t *testing.T) {
 	if strings.Join(gotTags, ",") != "1.4.2,1.4,1" {
 		t.Fatalf("tags from git tag muslrust-chef-v1.4.2 = %v, want 1.4.2,1.4,1", gotTags)
 	}
-	res, err := baseimage.Push(context.Background(), connect(t, bk), req)
+	res, err := builderimage.Push(context.Background(), connect(t, bk), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +140,7 @@ func TestSplitPushByDigestThenMerge(t *testing.T) {
 	var refs []string
 	byArch := map[string]string{}
 	for _, p := range []string{"linux/amd64", "linux/arm64"} {
-		req, err := baseimage.PlanPush(context.Background(), baseimage.Settings{
+		req, err := builderimage.PlanPush(context.Background(), builderimage.Settings{
 			Image: repo, Platforms: p, PushByDigest: true, MuslrustImage: base, ChefVersion: "none",
 			CrossToolchain: "none",
 			Cache:          "off",
@@ -146,7 +148,7 @@ func TestSplitPushByDigestThenMerge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := baseimage.Push(context.Background(), b, req)
+		res, err := builderimage.Push(context.Background(), b, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +158,7 @@ func TestSplitPushByDigestThenMerge(t *testing.T) {
 		refs = append(refs, res.Ref)
 		byArch[strings.TrimPrefix(p, "linux/")] = res.Digest
 	}
-	plan, err := baseimage.PlanMerge(context.Background(), strings.Join(refs, ","), "2.0.0,latest")
+	plan, err := builderimage.PlanMerge(context.Background(), strings.Join(refs, ","), "2.0.0,latest")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,17 +197,17 @@ func TestRegistryCacheOnFreshBuilder(t *testing.T) {
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
 	t.Setenv("GITHUB_REF", "refs/heads/feature/cache-test")
 	repo := registry + "/muslrust-chef-test/builder-cache-" + uniq()
-	settings := baseimage.Settings{Image: repo, Tags: "edge", MuslrustImage: base, ChefVersion: "none",
+	settings := builderimage.Settings{Image: repo, Tags: "edge", MuslrustImage: base, ChefVersion: "none",
 		CrossToolchain: "none", Revision: "r1"}
-	req, err := baseimage.PlanPush(context.Background(), settings)
+	req, err := builderimage.PlanPush(context.Background(), settings)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCache := baseimage.CacheSpec{To: repo + ":buildcache-feature-cache-test", From: []string{repo + ":buildcache-feature-cache-test", repo + ":buildcache-main"}}
+	wantCache := buildcache.Spec{To: repo + ":buildcache-feature-cache-test", From: []string{repo + ":buildcache-feature-cache-test", repo + ":buildcache-main"}}
 	if req.Cache.To != wantCache.To || strings.Join(req.Cache.From, ",") != strings.Join(wantCache.From, ",") {
 		t.Fatalf("derived cache %+v, want %+v", req.Cache, wantCache)
 	}
-	first, err := baseimage.Push(context.Background(), connect(t, bk), req)
+	first, err := builderimage.Push(context.Background(), connect(t, bk), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +217,7 @@ func TestRegistryCacheOnFreshBuilder(t *testing.T) {
 		t.Fatalf("no cache exported to %s: %v", wantCache.To, err)
 	}
 
-	second, err := baseimage.Push(context.Background(), connect(t, fresh), req)
+	second, err := builderimage.Push(context.Background(), connect(t, fresh), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,13 +242,13 @@ func TestBuildOCILayout(t *testing.T) {
 	cleanEnv(t)
 	host := hostPlatform(t)
 	dir := t.TempDir() + "/layout"
-	req, err := baseimage.PlanBuild(context.Background(), baseimage.Settings{Output: "oci:" + dir, MuslrustImage: base, ChefVersion: "none", CrossToolchain: "none"}, host)
+	req, err := builderimage.PlanBuild(context.Background(), builderimage.Settings{Output: "oci:" + dir, MuslrustImage: base, ChefVersion: "none", CrossToolchain: "none"}, host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := connect(t, bk)
 	for i := 0; i < 2; i++ { // the second run replaces the first layout
-		if _, err := baseimage.Build(context.Background(), b, req); err != nil {
+		if _, err := builderimage.Build(context.Background(), b, req); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -257,7 +259,7 @@ func TestBuildOCILayout(t *testing.T) {
 	foreign := t.TempDir()
 	os.WriteFile(foreign+"/precious.txt", []byte("x"), 0o644)
 	req.Output.Dir = foreign
-	_, err = baseimage.Build(context.Background(), b, req)
+	_, err = builderimage.Build(context.Background(), b, req)
 	assertOneLine(t, err, "muslrust-chef did not write", "refusing to replace")
 	if _, err := os.Stat(foreign + "/precious.txt"); err != nil {
 		t.Error("foreign directory was touched")
@@ -267,32 +269,32 @@ func TestBuildOCILayout(t *testing.T) {
 func TestPlanRefusals(t *testing.T) {
 	cleanEnv(t)
 	ctx := context.Background()
-	var ue *baseimage.UsageError
+	var ue *builderimage.UsageError
 	cases := []struct {
 		name string
-		s    baseimage.Settings
+		s    builderimage.Settings
 		env  map[string]string
 		want []string
 	}{
-		{"unknown platform", baseimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64,linux/s390x"}, nil,
+		{"unknown platform", builderimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64,linux/s390x"}, nil,
 			[]string{"MUSLRUST_CHEF_PLATFORMS", `unsupported platform "linux/s390x"`}},
-		{"malformed git tag", baseimage.Settings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"GITHUB_REF": "refs/tags/muslrust-chef-v1.x"},
+		{"malformed git tag", builderimage.Settings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"GITHUB_REF": "refs/tags/muslrust-chef-v1.x"},
 			[]string{`git tag "muslrust-chef-v1.x"`, "is not muslrust-chef-vX.Y.Z", "MUSLRUST_CHEF_TAGS"}},
-		{"no tag", baseimage.Settings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"GITHUB_REF": "refs/heads/main"},
+		{"no tag", builderimage.Settings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"GITHUB_REF": "refs/heads/main"},
 			[]string{"no tag for r.example/x", "MUSLRUST_CHEF_TAGS"}},
-		{"no image", baseimage.Settings{Platforms: "linux/amd64", Tags: "1"}, nil, []string{"bare tag", "image repository"}},
-		{"digest image", baseimage.Settings{Image: "r.example/x@sha256:" + strings.Repeat("a", 64), Tags: "1", Platforms: "linux/amd64"}, nil, []string{"names a digest"}},
-		{"by digest, two platforms", baseimage.Settings{Image: "r.example/x", PushByDigest: true, Platforms: "linux/amd64,linux/arm64"}, nil,
+		{"no image", builderimage.Settings{Platforms: "linux/amd64", Tags: "1"}, nil, []string{"bare tag", "image repository"}},
+		{"digest image", builderimage.Settings{Image: "r.example/x@sha256:" + strings.Repeat("a", 64), Tags: "1", Platforms: "linux/amd64"}, nil, []string{"names a digest"}},
+		{"by digest, two platforms", builderimage.Settings{Image: "r.example/x", PushByDigest: true, Platforms: "linux/amd64,linux/arm64"}, nil,
 			[]string{"one platform per run", "image:merge"}},
-		{"other cargo-chef without checksum", baseimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/arm64", ChefVersion: "0.1.99"}, nil,
+		{"other cargo-chef without checksum", builderimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/arm64", ChefVersion: "0.1.99"}, nil,
 			[]string{"cargo-chef 0.1.99 needs the sha256 of its linux/arm64 release asset", "MUSLRUST_CHEF_CARGO_CHEF_SHA256"}},
-		{"bad checksum", baseimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", ChefVersion: "0.1.99", ChefSHA256: "amd64=xyz"}, nil,
+		{"bad checksum", builderimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", ChefVersion: "0.1.99", ChefSHA256: "amd64=xyz"}, nil,
 			[]string{"not arch=<64 hex digits>"}},
-		{"unknown cross toolchain", baseimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", CrossToolchain: "zig"}, nil,
+		{"unknown cross toolchain", builderimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", CrossToolchain: "zig"}, nil,
 			[]string{`MUSLRUST_CHEF_CROSS_TOOLCHAIN="zig"`, "use none"}},
-		{"bad cache", baseimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", Cache: "r.example/cache"}, nil,
+		{"bad cache", builderimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", Cache: "r.example/cache"}, nil,
 			[]string{"MUSLRUST_CHEF_CACHE", "with a tag"}},
-		{"bad metadata json", baseimage.Settings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"DOCKER_METADATA_OUTPUT_JSON": "{tags"},
+		{"bad metadata json", builderimage.Settings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"DOCKER_METADATA_OUTPUT_JSON": "{tags"},
 			[]string{"DOCKER_METADATA_OUTPUT_JSON is not docker/metadata-action's JSON"}},
 	}
 	for _, c := range cases {
@@ -300,7 +302,7 @@ func TestPlanRefusals(t *testing.T) {
 			for k, v := range c.env {
 				t.Setenv(k, v)
 			}
-			_, err := baseimage.PlanPush(ctx, c.s)
+			_, err := builderimage.PlanPush(ctx, c.s)
 			assertOneLine(t, err, c.want...)
 			if !errors.As(err, &ue) {
 				t.Errorf("not a usage error: %T %v", err, err)
@@ -316,14 +318,14 @@ func TestPlanTagsAndCache(t *testing.T) {
 	// metadata-action's JSON names the repository and the tags.
 	t.Setenv("DOCKER_METADATA_OUTPUT_JSON", `{"tags":["ghcr.io/org/muslrust-chef:1.2.3","ghcr.io/org/muslrust-chef:1.2"],"labels":{"org.opencontainers.image.version":"1.2.3","org.opencontainers.image.revision":"feed","org.opencontainers.image.source":"https://github.com/org/repo"}}`)
 	t.Setenv("GITHUB_HEAD_REF", "dependabot/cargo/serde-1.0")
-	req, err := baseimage.PlanPush(ctx, baseimage.Settings{Platforms: "linux/arm64"})
+	req, err := builderimage.PlanPush(ctx, builderimage.Settings{Platforms: "linux/arm64"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if req.Repo.Name() != "ghcr.io/org/muslrust-chef" || len(req.Tags) != 2 || req.Tags[1].Name() != "ghcr.io/org/muslrust-chef:1.2" {
 		t.Errorf("repo %s tags %v", req.Repo, req.Tags)
 	}
-	if req.Labels != (baseimage.Labels{Version: "1.2.3", Revision: "feed", Source: "https://github.com/org/repo"}) {
+	if req.Labels != (builderimage.Labels{Version: "1.2.3", Revision: "feed", Source: "https://github.com/org/repo"}) {
 		t.Errorf("labels %+v", req.Labels)
 	}
 	// One platform: a per-platform cache, so split runners do not overwrite
@@ -333,7 +335,7 @@ func TestPlanTagsAndCache(t *testing.T) {
 		t.Errorf("cache %+v", req.Cache)
 	}
 	// Explicit tags win over metadata-action; a tag in the image name is kept.
-	req, err = baseimage.PlanPush(ctx, baseimage.Settings{Image: "r.example/team/b:edge", Tags: "nightly, r.example/team/b:extra", Platforms: "amd64,arm64",
+	req, err = builderimage.PlanPush(ctx, builderimage.Settings{Image: "r.example/team/b:edge", Tags: "nightly, r.example/team/b:extra", Platforms: "amd64,arm64",
 		Cache: "r.example/c:pr-1,r.example/c:main"})
 	if err != nil {
 		t.Fatal(err)
@@ -351,7 +353,7 @@ func TestPlanTagsAndCache(t *testing.T) {
 	t.Setenv("DOCKER_METADATA_OUTPUT_JSON", "")
 	// A pre-release tag moves no X.Y / X tag.
 	t.Setenv("GITHUB_REF", "refs/tags/muslrust-chef-v2.0.0-rc.1")
-	req, err = baseimage.PlanPush(ctx, baseimage.Settings{Image: "r.example/b", Platforms: "linux/amd64", Cache: "off"})
+	req, err = builderimage.PlanPush(ctx, builderimage.Settings{Image: "r.example/b", Platforms: "linux/amd64", Cache: "off"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,16 +362,16 @@ func TestPlanTagsAndCache(t *testing.T) {
 	}
 	// A release tag of another project is not ours: no tags from it.
 	t.Setenv("GITHUB_REF", "refs/tags/v9.9.9")
-	if _, err := baseimage.PlanPush(ctx, baseimage.Settings{Image: "r.example/b", Platforms: "linux/amd64"}); err == nil || !strings.Contains(err.Error(), "no tag for") {
+	if _, err := builderimage.PlanPush(ctx, builderimage.Settings{Image: "r.example/b", Platforms: "linux/amd64"}); err == nil || !strings.Contains(err.Error(), "no tag for") {
 		t.Errorf("foreign tag: %v", err)
 	}
 }
 
 func TestDockerfilePins(t *testing.T) {
-	if v := baseimage.DefaultCargoChefVersion(); v != "0.1.78" {
+	if v := builderimage.DefaultCargoChefVersion(); v != "0.1.78" {
 		t.Errorf("cargo-chef pin read from the Dockerfile: %q", v)
 	}
-	m := baseimage.DefaultMuslrustImage()
+	m := builder.DefaultMuslrustImage()
 	if !strings.HasPrefix(m, "clux/muslrust:") || strings.HasSuffix(m, ":latest") || !regexpDate.MatchString(m) {
 		t.Errorf("muslrust pin %q is not a version-date tag", m)
 	}

@@ -1,0 +1,106 @@
+package pipeline
+
+import (
+	"strings"
+	"time"
+
+	"github.com/muslrust-chef/muslrust-chef/images/app"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
+)
+
+// Result is what a cook or build did.
+type Result struct {
+	Config  *Config
+	Plan    *chef.Plan
+	Builder *builder.Builder
+	// Strategy is the one used (auto settled); Why says why; BuildPlatform
+	// is where the cross stages ran (cross only).
+	Strategy, Why string
+	BuildPlatform platform.Platform
+	// BuilderBuilt says whether the embedded builder's stages ran in this
+	// solve (false: reused from cache), and BuilderTook how long they took.
+	BuilderBuilt bool
+	BuilderTook  time.Duration
+	// Cache is the registry cache used (From imported, To exported);
+	// CacheDir the local cache directory instead (MUSLRUST_CHEF_CACHE=local:DIR).
+	Cache    buildcache.Spec
+	CacheDir string
+	// Context is what the main build context sent (the skeleton is sent
+	// besides it).
+	Context buildkit.ContextStats
+	// Solve has BuildKit's vertexes: which steps ran, which were cached.
+	Solve *buildkit.Result
+	// Logs maps each BuildKit step's name to its output (cargo's lines).
+	Logs map[string]string
+	// Binaries maps each platform to dist/<os>_<arch>/<bin> (build only).
+	Binaries map[platform.Platform]string
+	// Published is what the image went to (build only).
+	Published publish.Result
+}
+
+// StageRun returns the RUN step of a Dockerfile stage ("cook", "build") for
+// a platform ("" matches any) and whether it was found. A cross build has
+// one step per stage for all platforms (its cross-cook / cross-build).
+func (r *Result) StageRun(stage string, p string) (buildkit.Vertex, bool) {
+	if r.Solve == nil {
+		return buildkit.Vertex{}, false
+	}
+	if r.Strategy == StrategyCross {
+		stage, p = crossStage(stage), ""
+	}
+	for _, v := range r.Solve.Vertexes {
+		if isStageRun(v.Name, stage, p) {
+			return v, true
+		}
+	}
+	return buildkit.Vertex{}, false
+}
+
+func crossStage(stage string) string {
+	switch stage {
+	case app.StageCook:
+		return app.StageCrossCook
+	case app.StageBuild:
+		return app.StageCrossBuild
+	}
+	return stage
+}
+
+func isStageRun(vertexName, stage, p string) bool {
+	// "[linux/amd64 cook 3/3] RUN ..." or "[cook 3/3] RUN ..." (one platform);
+	// a cross stage's platform field may read "linux/amd64->arm64".
+	head, rest, ok := strings.Cut(strings.TrimPrefix(vertexName, "["), "] ")
+	if !ok || !strings.HasPrefix(rest, "RUN ") {
+		return false
+	}
+	f := strings.Fields(head)
+	switch len(f) {
+	case 2:
+		return f[0] == stage
+	case 3:
+		return f[1] == stage && (p == "" || f[0] == p)
+	}
+	return false
+}
+
+func stageKey(c *Config, p platform.Platform) string {
+	if len(c.Platforms) == 1 {
+		return ""
+	}
+	return p.String()
+}
+
+func ranOrCached(v buildkit.Vertex) string {
+	switch {
+	case v.Cached:
+		return "reused from cache"
+	case v.Started != nil && v.Completed != nil:
+		return "ran in " + v.Completed.Sub(*v.Started).Round(100*time.Millisecond).String()
+	}
+	return "ran"
+}
