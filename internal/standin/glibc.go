@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 )
 
 // recipeVersion changes whenever the way the image is assembled changes, so
@@ -201,8 +202,8 @@ func image(layerFile, arch string, extra map[string]string) (v1.Image, error) {
 		}
 		c.WorkingDir = "/"
 		c.Labels = map[string]string{
-			LabelLibc:                              "gnu",
-			LabelRustFlags:                         CrtStatic,
+			builder.LabelLibc:                      "gnu",
+			builder.LabelRustFlags:                 CrtStatic,
 			"org.opencontainers.image.description": "muslrust-chef test stand-in builder: Debian rustc/cargo with Debian's crates as a directory source",
 		}
 		for k, v := range extra {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 )
 
 // MuslRepository is the musl stand-in's repository under the test registry.
@@ -64,20 +66,20 @@ const WrapperDir = "/usr/local/bin"
 // compiler and archiver the zig wrapper's link names.
 func MuslLabels() map[string]string {
 	l := map[string]string{
-		LabelLibc:       "musl",
-		LabelRustFlags:  MuslRustFlags,
-		LabelCross:      "linux/amd64,linux/arm64",
-		LabelCrossCargo: "build",
+		builder.LabelLibc:       "musl",
+		builder.LabelRustFlags:  MuslRustFlags,
+		builder.LabelCross:      "linux/amd64,linux/arm64",
+		builder.LabelCrossCargo: "build",
 	}
 	for _, t := range MuslTriples {
-		p := LabelCrossPrefix + t + "."
+		p := builder.LabelCrossPrefix + t + "."
 		l[p+"linker"] = WrapperDir + "/zigcc-" + t
 		l[p+"cc"] = WrapperDir + "/zigcc-" + t
 		l[p+"cxx"] = WrapperDir + "/zigcxx-" + t
 		l[p+"ar"] = WrapperDir + "/zigar-" + t
 	}
 	// As the production builder declares (its CROSS_AARCH64_MUSL_CFLAGS).
-	l[LabelCrossPrefix+"aarch64-unknown-linux-musl.cflags"] = "-mno-outline-atomics"
+	l[builder.LabelCrossPrefix+"aarch64-unknown-linux-musl.cflags"] = "-mno-outline-atomics"
 	return l
 }
 

@@ -30,23 +30,16 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 )
 
-// Labels the kit reads from a builder image (pkg/pipeline documents them).
+// Deprecated: LabelCross and LabelCrossPrefix are pkg/builder's; they stay
+// here only until pkg/pipeline's cross_e2e_test.go names them there.
 const (
-	LabelLibc      = "io.muslrust-chef.libc"
-	LabelRustFlags = "io.muslrust-chef.rustflags"
+	LabelCross       = builder.LabelCross
+	LabelCrossPrefix = builder.LabelCrossPrefix
 )
-
-// Labels of the cross-compilation declaration (pkg/pipeline documents them;
-// this package cannot import it: pipeline's tests import this one).
-const (
-	LabelCross       = "io.muslrust-chef.cross"
-	LabelCrossPrefix = "io.muslrust-chef.cross."
-)
-
-// LabelCrossCargo names the cargo subcommand of cross builds.
-const LabelCrossCargo = "io.muslrust-chef.cross.cargo"
 
 // Result says what Ensure produced.
 type Result struct {

@@ -6,6 +6,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 )
 
 // The cross stand-in's amd64 image declares the aarch64 cross toolchain;
@@ -26,7 +28,7 @@ func TestCrossImageDeclaresCross(t *testing.T) {
 				}
 			}
 		case "arm64":
-			if l[LabelCross] != "" || l[LabelLibc] != "gnu" {
+			if l[builder.LabelCross] != "" || l[builder.LabelLibc] != "gnu" {
 				t.Errorf("arm64: labels %v", l)
 			}
 		default:

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -54,13 +55,11 @@ func CompileHelper(ctx context.Context, dir string, platforms []platform.Platfor
 				where = cmd.Dir
 			}
 			return fmt.Errorf("compiling the helper CLI (%s) for %s in %s failed: %s: run go build %s there to see why",
-				HelperPackage, p, where, oneLine(strings.TrimSpace(stderr.String())+" "+err.Error()), HelperPackage)
+				HelperPackage, p, where, oneline.String(strings.TrimSpace(stderr.String())+" "+err.Error()), HelperPackage)
 		}
 	}
 	return nil
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // kitModuleDir is the root of the module this file was compiled from, when
 // its go.mod is still there and is the kit's; empty (the current

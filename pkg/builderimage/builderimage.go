@@ -22,6 +22,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -93,7 +94,7 @@ func Push(ctx context.Context, b buildkit.Builder, req PushRequest) (*Pushed, er
 		return nil, errors.New("no platform to build: give linux/amd64 and/or linux/arm64")
 	}
 	if req.Repo.RepositoryStr() == "" {
-		return nil, errors.New("no image repository to push to: set MUSLRUST_CHEF_PUBLISH_IMAGE to registry/org/muslrust-chef")
+		return nil, option.Usagef("no image repository to push to: set %s to registry/org/muslrust-chef", option.Env(option.PublishImage))
 	}
 	out := &buildkit.ImageOutput{Push: true}
 	if req.PushByDigest {
@@ -103,7 +104,8 @@ func Push(ctx context.Context, b buildkit.Builder, req PushRequest) (*Pushed, er
 		out = &buildkit.ImageOutput{PushByDigest: true, Names: []string{req.Repo.Name()}}
 	} else {
 		if len(req.Tags) == 0 {
-			return nil, fmt.Errorf("no tag to push %s with: run on a git tag %sX.Y.Z, set MUSLRUST_CHEF_TAGS, pass DOCKER_METADATA_OUTPUT_JSON, or push by digest (MUSLRUST_CHEF_PUSH_BY_DIGEST=true)", req.Repo.Name(), "muslrust-chef-v")
+			return nil, option.Usagef("no tag to push %s with: run on a git tag %sX.Y.Z, set %s, pass %s, or push by digest (%s=true)", req.Repo.Name(), "muslrust-chef-v",
+				option.Env(option.Tags), option.Env(option.DockerMetadata), option.Env(option.PushByDigest))
 		}
 		for _, t := range req.Tags {
 			out.Names = append(out.Names, t.Name())
@@ -182,7 +184,7 @@ func Build(ctx context.Context, b buildkit.Builder, req BuildRequest) (*Built, e
 	}
 	ref, err := name.NewTag(req.Name)
 	if err != nil {
-		return nil, fmt.Errorf("image name %q is not a valid reference (%v): use name[:tag]", req.Name, err)
+		return nil, fmt.Errorf("image name %q is not a valid reference (%w): use name[:tag]", req.Name, err)
 	}
 	var load *DockerLoader
 	if req.Output.Kind == "docker" && b.Endpoint().Caps.ImageExporter {
@@ -264,23 +266,23 @@ func prepare(ctx context.Context, s Spec) (*prepared, error) {
 	}
 	if s.MuslrustImage != "" {
 		if _, err := name.ParseReference(s.MuslrustImage); err != nil {
-			return nil, fmt.Errorf("muslrust image %q is not a valid reference (%v): use clux/muslrust:<version>-stable-<date>[@sha256:...]", s.MuslrustImage, err)
+			return nil, fmt.Errorf("muslrust image %q is not a valid reference (%w): use clux/muslrust:<version>-stable-<date>[@sha256:...]", s.MuslrustImage, err)
 		}
 		args["MUSLRUST_IMAGE"] = s.MuslrustImage
 	}
 	if s.NoCross {
 		// The Dockerfile skips each step on an empty version, and refuses a
 		// cross declaration without them.
-		for _, a := range []string{"CROSS_RUST_TARGETS", "ZIG_VERSION", "MUSLRUST_CHEF_CROSS_PLATFORMS"} {
+		for _, a := range []string{"CROSS_RUST_TARGETS", "ZIG_VERSION", muslrustchef.ArgCrossPlatforms} {
 			args[a] = ""
 		}
 	}
 	if err := s.Zig.buildArgs(args); err != nil {
 		return nil, err
 	}
-	args["MUSLRUST_CHEF_VERSION"] = s.Labels.Version
-	args["MUSLRUST_CHEF_REVISION"] = s.Labels.Revision
-	args["MUSLRUST_CHEF_SOURCE"] = s.Labels.Source
+	args[muslrustchef.ArgVersion] = s.Labels.Version
+	args[muslrustchef.ArgRevision] = s.Labels.Revision
+	args[muslrustchef.ArgSource] = s.Labels.Source
 
 	dir, cleanup, err := builder.Context(ctx, s.Platforms, s.Labels.Version, s.GoEnv)
 	if err != nil {
