@@ -43,7 +43,9 @@ func CompileHelper(ctx context.Context, dir string, platforms []platform.Platfor
 		cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false",
 			"-ldflags=-s -w -X main.version="+version, "-o", out, HelperPackage)
 		cmd.Dir = kitModuleDir()
-		cmd.Env = append(append(os.Environ(), env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+p.Arch)
+		// The go command's own environment (PATH, HOME, GOCACHE) is inherited
+		// as exec does by default; env and the target platform come after.
+		cmd.Env = append(append(cmd.Environ(), env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+p.Arch)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {

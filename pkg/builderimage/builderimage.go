@@ -161,7 +161,7 @@ type BuildRequest struct {
 	// CacheFrom are registry caches to import (no export from a local build).
 	CacheFrom []string
 	// Docker loads the image when Output is docker and BuildKit is not
-	// the daemon's own (nil: the daemon from DOCKER_HOST).
+	// the daemon's own (nil: the local socket's daemon).
 	Docker *DockerLoader
 }
 

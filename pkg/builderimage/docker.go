@@ -20,10 +20,10 @@ type DockerLoader struct {
 	cli *client.Client
 }
 
-// NewDockerLoader connects to the daemon named by DOCKER_HOST (default the
-// local socket); opts add to or override that.
+// NewDockerLoader connects to the daemon opts name (default the local
+// socket; the targets pass client.FromEnv for DOCKER_HOST).
 func NewDockerLoader(opts ...client.Opt) (*DockerLoader, error) {
-	cli, err := client.New(append([]client.Opt{client.FromEnv}, opts...)...)
+	cli, err := client.New(opts...)
 	if err != nil {
 		return nil, option.Errorf("cannot set up the Docker client: %w: check %s", err, option.Env(option.DockerHost))
 	}

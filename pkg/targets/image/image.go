@@ -15,6 +15,7 @@ import (
 	"os"
 
 	"github.com/magefile/mage/mg"
+	"github.com/moby/moby/client"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
@@ -61,6 +62,13 @@ func (Image) Build(ctx context.Context,
 	req, err := builderimage.PlanBuild(ctx, host, s.Options(ctx)...)
 	if err != nil {
 		return fail.Fatal(ctx, "image:build", err)
+	}
+	if req.Output.Kind == "docker" {
+		// The daemon DOCKER_HOST names (and its TLS settings).
+		if req.Docker, err = builderimage.NewDockerLoader(client.FromEnv); err != nil {
+			return fail.Fatal(ctx, "image:build", err)
+		}
+		defer req.Docker.Close()
 	}
 	// One platform, no cache export: the Docker daemon's BuildKit will do,
 	// unless it must write an OCI layout without the containerd store.
