@@ -284,7 +284,7 @@ func prepare(ctx context.Context, s Spec) (*prepared, error) {
 	args[muslrustchef.ArgRevision] = s.Labels.Revision
 	args[muslrustchef.ArgSource] = s.Labels.Source
 
-	dir, cleanup, err := builder.Context(ctx, s.Platforms, s.Labels.Version, s.GoEnv)
+	dir, cleanup, err := builder.Context(ctx, s.Platforms, builder.WithVersion(s.Labels.Version), builder.WithGoEnv(s.GoEnv...))
 	if err != nil {
 		return nil, err
 	}
