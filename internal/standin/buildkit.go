@@ -61,7 +61,7 @@ func EnsureBuildkit(ctx context.Context, opts BuildkitOptions) (Result, error) {
 	for _, b := range bins {
 		sum, err := fileSHA256(filepath.Join(opts.BinDir, b))
 		if err != nil {
-			return Result{}, fmt.Errorf("the test world's %s: %v (run scripts/provision.sh, which builds it)", b, err)
+			return Result{}, fmt.Errorf("the test world's %s: %w (run scripts/provision.sh, which builds it)", b, err)
 		}
 		fmt.Fprintf(h, "%s %s\n", b, sum)
 	}
@@ -132,7 +132,7 @@ func EnsureBuildkit(ctx context.Context, opts BuildkitOptions) (Result, error) {
 	}
 	fmt.Fprintf(log, "standin: buildkit: pushing %s@%s\n", ref, d)
 	if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
-		return Result{}, fmt.Errorf("push stand-in BuildKit image: %v", err)
+		return Result{}, fmt.Errorf("push stand-in BuildKit image: %w", err)
 	}
 	return Result{Ref: ref.String() + "@" + d.String(), Built: true, Took: time.Since(start)}, nil
 }

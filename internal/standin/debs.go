@@ -44,7 +44,7 @@ func resolve(ctx context.Context, arch string, foreign, pkgs []string) ([]pkgVer
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return nil, fmt.Errorf("apt cannot resolve the stand-in packages for %s: %v: %s (run scripts/provision.d/standin.sh, which adds the arm64 architecture and updates apt's lists)",
+		return nil, fmt.Errorf("apt cannot resolve the stand-in packages for %s: %w: %s (run scripts/provision.d/standin.sh, which adds the arm64 architecture and updates apt's lists)",
 			arch, err, lastLines(out, 3))
 	}
 	var list []pkgVersion
@@ -113,7 +113,7 @@ func download(ctx context.Context, dir string, pkgs []pkgVersion) error {
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("apt-get download of %d stand-in packages failed: %v: %s", len(missing), err, lastLines(out, 3))
+		return fmt.Errorf("apt-get download of %d stand-in packages failed: %w: %s", len(missing), err, lastLines(out, 3))
 	}
 	for _, p := range pkgs {
 		if _, err := os.Stat(filepath.Join(dir, p.debFile())); err != nil {
@@ -199,7 +199,7 @@ func addDeb(ctx context.Context, deb string, tw *tar.Writer, seen map[string]boo
 	}
 	io.Copy(io.Discard, out)
 	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("dpkg-deb --fsys-tarfile: %v: %s", err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("dpkg-deb --fsys-tarfile: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return copyErr
 }

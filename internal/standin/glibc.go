@@ -151,7 +151,7 @@ func Ensure(ctx context.Context, opts Options) (Result, error) {
 		}
 		fmt.Fprintf(log, "standin: %s: pushing %s\n", arch, d)
 		if err := remote.Write(ref.Context().Digest(d.String()), img, remote.WithContext(ctx)); err != nil {
-			return Result{}, fmt.Errorf("push stand-in %s image: %v", arch, err)
+			return Result{}, fmt.Errorf("push stand-in %s image: %w", arch, err)
 		}
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{
 			Platform: &v1.Platform{OS: "linux", Architecture: arch, Variant: variant(arch)},
@@ -159,7 +159,7 @@ func Ensure(ctx context.Context, opts Options) (Result, error) {
 		os.Remove(layerFile)
 	}
 	if err := remote.WriteIndex(ref, idx, remote.WithContext(ctx)); err != nil {
-		return Result{}, fmt.Errorf("push stand-in index %s: %v", ref, err)
+		return Result{}, fmt.Errorf("push stand-in index %s: %w", ref, err)
 	}
 	return Result{Ref: ref.String(), Built: true, Took: time.Since(start)}, nil
 }

@@ -113,7 +113,7 @@ func fillLayer(ctx context.Context, tw *tar.Writer, debDir string, pkgs []pkgVer
 			return err
 		}
 		if err := addDeb(ctx, filepath.Join(debDir, p.debFile()), tw, seen); err != nil {
-			return fmt.Errorf("%s: %v", p.debFile(), err)
+			return fmt.Errorf("%s: %w", p.debFile(), err)
 		}
 	}
 	return nil

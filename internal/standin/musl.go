@@ -182,7 +182,7 @@ func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 		cmd.Dir = opts.ModuleDir
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return Result{}, fmt.Errorf("building the helper for %s: %v: %s", arch, err, lastLines(b, 3))
+			return Result{}, fmt.Errorf("building the helper for %s: %w: %s", arch, err, lastLines(b, 3))
 		}
 	}
 	for _, n := range []string{"zig.tgz", "muslrust-chef-amd64", "muslrust-chef-arm64"} {
@@ -213,7 +213,7 @@ func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 	cmd.Stdout = io.MultiWriter(&buildLog, log)
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Run(); err != nil {
-		return Result{}, fmt.Errorf("building the musl stand-in with BuildKit: %v: %s", err, lastLines([]byte(buildLog.String()), 8))
+		return Result{}, fmt.Errorf("building the musl stand-in with BuildKit: %w: %s", err, lastLines([]byte(buildLog.String()), 8))
 	}
 	return Result{Ref: ref.String(), Built: true, Took: time.Since(start)}, nil
 }

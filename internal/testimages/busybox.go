@@ -91,7 +91,7 @@ func buildBusybox(registry string) (string, error) {
 		return "", err
 	}
 	if err := remote.WriteIndex(ref, idx); err != nil {
-		return "", fmt.Errorf("pushing %s: %v", ref, err)
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
 	}
 	d, err := idx.Digest()
 	if err != nil {
@@ -109,7 +109,7 @@ func busyboxImage(bin, arch string) (v1.Image, error) {
 	// the links match what `busybox --install -s /bin` would create.
 	out, err := exec.Command(bin, "--list").Output()
 	if err != nil {
-		return nil, fmt.Errorf("%s --list: %v", bin, err)
+		return nil, fmt.Errorf("%s --list: %w", bin, err)
 	}
 	applets := strings.Fields(string(out))
 	sort.Strings(applets)

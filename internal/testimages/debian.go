@@ -12,7 +12,7 @@ func downloadBusybox(cache string) error {
 	run := func(name string, args ...string) error {
 		out, err := exec.Command(name, args...).CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+			return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 		}
 		return nil
 	}
@@ -41,7 +41,7 @@ func downloadBusybox(cache string) error {
 		cmd = exec.Command("apt-get", "download", "busybox-static:amd64", "busybox-static:arm64")
 		cmd.Dir = dl
 		if out2, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("apt-get download busybox-static: %v: %s %s", err, out, out2)
+			return fmt.Errorf("apt-get download busybox-static: %w: %s %s", err, out, out2)
 		}
 	}
 	for _, arch := range Arches {
