@@ -12,9 +12,6 @@ import (
 // The Dockerfile is the single source of its pins; Go reads them from it.
 var defaultChefVersion = builder.DockerfileArg("CARGO_CHEF_VERSION")
 
-// DefaultCargoChefVersion is the cargo-chef release the Dockerfile pins.
-func DefaultCargoChefVersion() string { return defaultChefVersion }
-
 // CargoChef selects the cargo-chef release baked into the image.
 type CargoChef struct {
 	// Version is a release such as 0.1.78; "none" skips cargo-chef; empty

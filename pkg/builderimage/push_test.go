@@ -368,7 +368,7 @@ func TestPlanTagsAndCache(t *testing.T) {
 }
 
 func TestDockerfilePins(t *testing.T) {
-	if v := builderimage.DefaultCargoChefVersion(); v != "0.1.78" {
+	if v := builder.DockerfileArg("CARGO_CHEF_VERSION"); v != "0.1.78" {
 		t.Errorf("cargo-chef pin read from the Dockerfile: %q", v)
 	}
 	m := builder.DefaultMuslrustImage()
