@@ -29,7 +29,7 @@ func TestAllocatorWarningAndRequirement(t *testing.T) {
 	ctx := context.Background()
 	bin := filepath.Join(ws, "dist", "linux_amd64", "threads")
 
-	if _, err := Build(ctx, s, e.runtime("")); err != nil {
+	if _, err := build(ctx, s, e.runtime("")); err != nil {
 		t.Fatal(err)
 	}
 	log := e.log.String()
@@ -44,7 +44,7 @@ func TestAllocatorWarningAndRequirement(t *testing.T) {
 	}
 
 	t.Setenv("MUSLRUST_CHEF_REQUIRE_ALLOCATOR", "mimalloc")
-	_, err := Build(ctx, s, e.runtime(""))
+	_, err := build(ctx, s, e.runtime(""))
 	want := "linux/amd64 threads allocates with musl malloc (mallocng), but MUSLRUST_CHEF_REQUIRE_ALLOCATOR=mimalloc: " + bin + "; add "
 	if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("required mimalloc, built on musl's malloc: %v; want one line starting %q", err, want)
@@ -52,7 +52,7 @@ func TestAllocatorWarningAndRequirement(t *testing.T) {
 
 	s.Features = str("mimalloc")
 	mark := len(e.log.String())
-	if _, err := Build(ctx, s, e.runtime("")); err != nil {
+	if _, err := build(ctx, s, e.runtime("")); err != nil {
 		t.Fatalf("required mimalloc, built with it: %v", err)
 	}
 	log = e.log.String()[mark:]
@@ -67,7 +67,7 @@ func TestAllocatorWarningAndRequirement(t *testing.T) {
 	}
 
 	t.Setenv("MUSLRUST_CHEF_REQUIRE_ALLOCATOR", "tcmalloc")
-	_, err = Build(ctx, s, e.runtime(""))
+	_, err = build(ctx, s, e.runtime(""))
 	if err == nil || err.Error() != `MUSLRUST_CHEF_REQUIRE_ALLOCATOR: unknown allocator "tcmalloc": use mimalloc or jemalloc (or leave it unset to only warn)` {
 		t.Errorf("unknown allocator: %v", err)
 	}

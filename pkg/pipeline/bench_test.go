@@ -41,7 +41,7 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 		b.StartTimer()
 
 		start := time.Now()
-		if _, err := Build(ctx, s, e.runtime(fresh)); err != nil {
+		if _, err := build(ctx, s, e.runtime(fresh)); err != nil {
 			b.Fatal(err)
 		}
 		cold += time.Since(start)
@@ -54,7 +54,7 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 			b.Fatal(err)
 		}
 		plainReq := func() buildkit.Request {
-			r, err := Resolve(s)
+			r, _, err := resolve(s)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -72,7 +72,7 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			layout, err := newContextLayout(r, "", nil)
+			layout, err := newContextLayout(&r, "", nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -86,7 +86,7 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 		b.StartTimer()
 
 		start = time.Now()
-		r, err := Build(ctx, s, e.runtime(fresh))
+		r, err := build(ctx, s, e.runtime(fresh))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -166,7 +166,7 @@ func BenchmarkCrossEmulateNative(b *testing.B) {
 			s.Strategy = str(m.strategy)
 			s.Output = str("oci:" + filepath.Join(b.TempDir(), "oci"))
 			start := time.Now()
-			r, err := Build(ctx, s, e.runtime(fresh))
+			r, err := build(ctx, s, e.runtime(fresh))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -9,7 +9,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
-	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 )
 
 // twoBins is a workspace with two binaries in two members and metadata.
@@ -38,60 +38,17 @@ func clearEnv(t *testing.T) {
 	}
 }
 
-func TestResolveBinAndPrecedence(t *testing.T) {
+// Flags takes the builder's libc and RUSTFLAGS unless configured.
+func TestConfigFlags(t *testing.T) {
 	clearEnv(t)
 	ws := twoBins(t)
-	_, err := Resolve(Settings{Workspace: str(ws)})
-	if err == nil || err.Error() != "the workspace has 2 binaries (alpha, pb): choose one with -bin or MUSLRUST_CHEF_BIN" {
-		t.Fatalf("no bin given: %v", err)
-	}
-	_, err = Resolve(Settings{Workspace: str(ws), Bin: str("gamma")})
-	if err == nil || err.Error() != `bin "gamma" not found; known bins: alpha, pb` {
-		t.Fatalf("unknown bin: %v", err)
-	}
-
-	// Package metadata over workspace metadata over defaults.
-	c, err := Resolve(Settings{Workspace: str(ws), Bin: str("pb")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Package != "pb" || c.Image != "registry.example/beta" || c.Profile != "dist" ||
-		platform.Join(c.Platforms) != "linux/arm64" || strings.Join(c.Features, ",") != "x,y" ||
-		!c.Locked || !c.Strip || c.Strategy != StrategyCross || c.StrategyFrom != "strategy in [package.metadata.muslrust-chef]" || c.Builder != "" || c.BuilderArgs["CARGO_CHEF_VERSION"] != "" {
-		t.Fatalf("metadata: %+v", c)
-	}
-	// Environment over metadata, flag over environment.
-	t.Setenv("MUSLRUST_CHEF_PROFILE", "release")
-	t.Setenv("MUSLRUST_CHEF_PLATFORMS", "amd64")
-	t.Setenv("MUSLRUST_CHEF_STRIP", "false")
 	t.Setenv("MUSLRUST_CHEF_LIBC", "gnu")
-	c, err = Resolve(Settings{Workspace: str(ws), Bin: str("alpha"), Platforms: str("linux/arm64,linux/amd64")})
+	c, _, err := resolve(Settings{Workspace: str(ws), Bin: str("alpha"), Platforms: str("linux/arm64,linux/amd64")})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if c.Package != "pa" || c.Image != "registry.example/ws" || c.Profile != "release" || c.Strip ||
-		platform.Join(c.Platforms) != "linux/amd64,linux/arm64" || c.Libc != "gnu" {
-		t.Fatalf("env and flags: %+v", c)
 	}
 	if f := c.Flags(c.Platforms[1], "musl", "-C x"); f.Triple != "aarch64-unknown-linux-gnu" || f.RustFlags != "-C x" || f.Package != "pa" || f.Bin != "alpha" {
 		t.Fatalf("flags: %+v", f)
-	}
-
-	_, err = Resolve(Settings{Workspace: str(ws), Bin: str("alpha"), Platforms: str("amd64,arm64"), Strategy: str("split")})
-	if err == nil || !strings.Contains(err.Error(), "split builds exactly one platform per run, got linux/amd64") {
-		t.Fatalf("split with two platforms: %v", err)
-	}
-	// No metadata strategy for alpha: the default, auto.
-	if c.Strategy != StrategyAuto || c.StrategyFrom != "the default" {
-		t.Fatalf("default strategy %q from %q", c.Strategy, c.StrategyFrom)
-	}
-	_, err = Resolve(Settings{Workspace: str(ws), Bin: str("alpha"), Strategy: str("qemu")})
-	if err == nil || !strings.Contains(err.Error(), `MUSLRUST_CHEF_STRATEGY="qemu" (from -strategy) is unknown: use cross`) {
-		t.Fatalf("unknown strategy: %v", err)
-	}
-	t.Setenv("MUSLRUST_CHEF_STRATEGY", "Emulate")
-	if c, err = Resolve(Settings{Workspace: str(ws), Bin: str("pb")}); err != nil || c.Strategy != StrategyEmulate || c.StrategyFrom != "MUSLRUST_CHEF_STRATEGY" {
-		t.Fatalf("environment over metadata: %+v %v", c, err)
 	}
 }
 
@@ -121,7 +78,7 @@ func TestSnippetEvaluatesToTheFlags(t *testing.T) {
 
 // Values outside Cargo's grammar are refused by Resolve, with one line,
 // before the builder image is read or BuildKit contacted.
-func TestResolveRefusesShellText(t *testing.T) {
+func TestValidateRefusesShellText(t *testing.T) {
 	clearEnv(t)
 	ws := twoBins(t)
 	for _, c := range []struct {
@@ -129,7 +86,6 @@ func TestResolveRefusesShellText(t *testing.T) {
 	}{
 		{"MUSLRUST_CHEF_FEATURES", "loud,$(touch x)", "pb", `feature "$(touch x)" is not a valid cargo feature: use a name of letters, digits, _, -, + and ., or package/feature, or dep:package, and separate features with commas`},
 		{"MUSLRUST_CHEF_PROFILE", "dist;touch /x", "pb", `profile "dist;touch /x" is not a valid cargo profile name: use letters, digits, - and _`},
-		{"MUSLRUST_CHEF_BIN", "pb;id", "", `binary "pb;id" is not a valid cargo binary name: use letters, digits, - and _`},
 		{"MUSLRUST_CHEF_RUSTFLAGS", "-C x\n-C y", "pb", `MUSLRUST_CHEF_RUSTFLAGS "-C x\n-C y" holds a control character at byte 4: remove it`},
 	} {
 		t.Run(c.env, func(t *testing.T) {
@@ -138,28 +94,17 @@ func TestResolveRefusesShellText(t *testing.T) {
 			if c.bin != "" {
 				s.Bin = str(c.bin)
 			}
-			_, err := Resolve(s)
-			if err == nil || err.Error() != c.want {
+			cfg, _, err := resolve(s)
+			if err == nil {
+				err = cfg.validate()
+			}
+			if err == nil || config.Explain(err) != c.want {
 				t.Fatalf("%s=%q: error %v, want %q", c.env, c.val, err, c.want)
 			}
 		})
 	}
 	t.Setenv("MUSLRUST_CHEF_FEATURES", "x,pa/y,dep:z")
-	if _, err := Resolve(Settings{Workspace: str(ws), Bin: str("pb")}); err != nil {
+	if cfg, _, err := resolve(Settings{Workspace: str(ws), Bin: str("pb")}); err != nil || cfg.validate() != nil {
 		t.Fatalf("valid features refused: %v", err)
-	}
-}
-
-// A package name from the workspace reaches cargo clean -p: one outside
-// Cargo's grammar is refused while resolving.
-func TestResolveRefusesBadPackageName(t *testing.T) {
-	clearEnv(t)
-	ws := t.TempDir()
-	fixtures.WriteFile(t, ws, "Cargo.toml", "[package]\nname = \"app;id\"\nversion = \"0.1.0\"\n")
-	fixtures.WriteFile(t, ws, "src/main.rs", "fn main() {}\n")
-	fixtures.WriteFile(t, ws, "Cargo.lock", "version = 3\n")
-	_, err := Resolve(Settings{Workspace: str(ws)})
-	if err == nil || err.Error() != `Cargo.toml: package "app;id" is not a valid cargo package name: use letters, digits, - and _` {
-		t.Fatalf("error %v", err)
 	}
 }

@@ -113,12 +113,12 @@ func dockerignore(file, wsRel string) ([]string, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %v", file, err)
+		return nil, fmt.Errorf("cannot read %s: %w", file, err)
 	}
 	defer f.Close()
 	pats, err := ignorefile.ReadAll(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v: fix the pattern", file, err)
+		return nil, fmt.Errorf("%s: %w: fix the pattern", file, err)
 	}
 	out := make([]string, 0, len(pats))
 	for _, p := range pats {

@@ -11,28 +11,29 @@ import (
 // Cook plans the workspace and builds only the cook stage for every
 // platform, exporting the registry cache: it warms the dependency layer
 // (on main, for every branch that imports main's cache).
-func Cook(ctx context.Context, s Settings, rt Runtime) (*Result, error) {
-	r, req, done, err := prepare(ctx, s, &rt, "cook")
+func Cook(ctx context.Context, c Config, opts ...Option) (*Result, error) {
+	o := newOptions(opts)
+	r := &Result{Config: &c}
+	planned, err := plan(ctx, planIn{Config: &c, What: "cook", Workspace: o.workspace, Log: o.log})
+	r.Plan = planned.Plan
 	if err != nil {
 		return r, err
 	}
+	var done func()
+	r.Solved, done, err = solve(ctx, solveIn{Config: &c, Planned: planned, What: "cook", Opts: o})
 	defer done()
-	req.Target = app.StageCook
-	if r.Strategy == StrategyCross {
-		req.Target = app.StageCrossCook
-	}
-	if err := solve(ctx, rt, req, r); err != nil {
+	if err != nil {
 		return r, err
 	}
 	if r.Strategy == StrategyCross {
 		if v, ok := r.StageRun(app.StageCook, ""); ok {
-			fmt.Fprintf(rt.Log, "cook: %s on %s %s\n", platform.Join(r.Config.Platforms), r.BuildPlatform, ranOrCached(v))
+			fmt.Fprintf(o.log, "cook: %s on %s %s\n", platform.Join(c.Platforms), r.BuildPlatform, ranOrCached(v))
 		}
 		return r, nil
 	}
-	for _, p := range r.Config.Platforms {
-		if v, ok := r.StageRun(app.StageCook, stageKey(r.Config, p)); ok {
-			fmt.Fprintf(rt.Log, "cook: %s %s\n", p, ranOrCached(v))
+	for _, p := range c.Platforms {
+		if v, ok := r.StageRun(app.StageCook, stageKey(&c, p)); ok {
+			fmt.Fprintf(o.log, "cook: %s %s\n", p, ranOrCached(v))
 		}
 	}
 	return r, nil

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -9,7 +10,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
-	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Credentials reach cargo only inside the cook and build RUN steps: tokens
@@ -26,27 +27,31 @@ type Credentials struct {
 
 // credentials turns the caller's credentials into the build's secrets and
 // SSH forwarding, and says in the log which (never their values).
-func credentials(rt *Runtime, plan *chef.Plan, what string) ([]buildkit.Secret, []buildkit.SSHAgent, error) {
+func credentials(cr Credentials, plan *chef.Plan, what string, log io.Writer) ([]buildkit.Secret, []buildkit.SSHAgent, error) {
 	var secrets []buildkit.Secret
-	if toks := rt.Credentials.CargoTokens; len(toks) > 0 {
-		names := config.TokenNames(toks)
+	if toks := cr.CargoTokens; len(toks) > 0 {
+		names := make([]string, 0, len(toks))
+		for k := range toks {
+			names = append(names, k)
+		}
+		sort.Strings(names)
 		var b strings.Builder
 		for _, k := range names {
-			if strings.ContainsAny(toks[k], "\r\n\x00") || !config.IsCargoTokenEnv(k) {
+			if strings.ContainsAny(toks[k], "\r\n\x00") || !cargoTokenEnv.MatchString(k) {
 				return nil, nil, fmt.Errorf("%s cannot be passed to cargo: set it to the token alone, on one line", k)
 			}
 			b.WriteString(k + "=" + toks[k] + "\n")
 		}
 		secrets = append(secrets, buildkit.Secret{ID: app.SecretCargoTokens, Value: []byte(b.String())})
-		fmt.Fprintf(rt.Log, "%s: cargo registry tokens %s reach cargo as a BuildKit secret (not in any layer or cache)\n", what, strings.Join(names, ", "))
+		fmt.Fprintf(log, "%s: cargo registry tokens %s reach cargo as a BuildKit secret (not in any layer or cache)\n", what, strings.Join(names, ", "))
 	}
 	var ssh []buildkit.SSHAgent
 	if srcs := gitSSHSources(plan); len(srcs) > 0 {
-		if rt.Credentials.SSHAgent == "" {
-			return nil, nil, fmt.Errorf("Cargo.lock has git+ssh sources (%s) but SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add a key that can read them", strings.Join(srcs, ", "))
+		if cr.SSHAgent == "" {
+			return nil, nil, option.Usagef("Cargo.lock has git+ssh sources (%s) but %s is not set: start ssh-agent and ssh-add a key that can read them", strings.Join(srcs, ", "), option.Env(option.SSHAgent))
 		}
-		ssh = append(ssh, buildkit.SSHAgent{ID: app.SSHDefault, Paths: []string{rt.Credentials.SSHAgent}})
-		fmt.Fprintf(rt.Log, "%s: forwarding the SSH agent for git+ssh sources (%s); cargo fetches them with git (CARGO_NET_GIT_FETCH_WITH_CLI=true)\n", what, strings.Join(srcs, ", "))
+		ssh = append(ssh, buildkit.SSHAgent{ID: app.SSHDefault, Paths: []string{cr.SSHAgent}})
+		fmt.Fprintf(log, "%s: forwarding the SSH agent for git+ssh sources (%s); cargo fetches them with git (CARGO_NET_GIT_FETCH_WITH_CLI=true)\n", what, strings.Join(srcs, ", "))
 	}
 	return secrets, ssh, nil
 }
@@ -67,5 +72,9 @@ func gitSSHSources(plan *chef.Plan) []string {
 	sort.Strings(out)
 	return out
 }
+
+// cargoTokenEnv matches the variables cargo reads registry tokens from:
+// each line of the secret is one of them.
+var cargoTokenEnv = regexp.MustCompile(`^CARGO_REGISTRY_TOKEN$|^CARGO_REGISTRIES_[A-Z0-9_]+_TOKEN$`)
 
 var gitSSHSource = regexp.MustCompile(`(?m)^source\s*=\s*"git\+ssh://(?:[^@/"]*@)?([^/:"]+)`)

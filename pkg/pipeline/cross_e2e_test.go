@@ -71,7 +71,7 @@ func TestCrossBuildBothPlatformsAndEdit(t *testing.T) {
 	s.Strategy = nil // the default: auto
 
 	start := time.Now()
-	r, err := Build(ctx, s, e.runtime(""))
+	r, err := build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestCrossBuildBothPlatformsAndEdit(t *testing.T) {
 	text = fmt.Sprintf("hello from crossapp v%d", time.Now().UnixNano()%1e9)
 	replaceIn(t, filepath.Join(ws, "crates/crossapp/src/main.rs"), `"hello from crossapp v1"`, `"`+text+`"`)
 	start = time.Now()
-	r, err = Build(ctx, s, e.runtime(""))
+	r, err = build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestCrossBadInput(t *testing.T) {
 		s := e.crossSettings(fixtures.CopyTree(t, testdataCross), "linux/amd64,linux/arm64", e.image("crossapp")+"-nocross")
 		s.Builder = str(builderWithLabels(t, e, "nocross", map[string]string{standin.LabelCross: ""}))
 		s.Strategy = str(StrategyCross)
-		_, err := Build(ctx, s, e.runtime(""))
+		_, err := build(ctx, s, e.runtime(""))
 		want := "-strategy=cross: builder image " + *s.Builder + " (linux/amd64) declares no cross-compilation (label io.muslrust-chef.cross is absent): use MUSLRUST_CHEF_STRATEGY=emulate, or a builder image that declares cross-compilation to linux/amd64,linux/arm64"
 		if err == nil || err.Error() != want {
 			t.Fatalf("error %v\nwant %s", err, want)
@@ -157,7 +157,7 @@ func TestCrossBadInput(t *testing.T) {
 		s := e.crossSettings(ws, "linux/amd64,linux/arm64", e.image("crossapp")+"-badcc")
 		s.Builder = str(bad)
 		s.Strategy = nil
-		_, err := Build(ctx, s, e.runtime(""))
+		_, err := build(ctx, s, e.runtime(""))
 		if err == nil {
 			t.Fatal("a builder declaring a missing C compiler built")
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -127,7 +128,7 @@ func TestChooseStrategy(t *testing.T) {
 	} {
 		got, _, why, err := chooseStrategy(c.c, c.b, c.bp, true)
 		if c.wantErr != "" {
-			if err == nil || !strings.HasPrefix(err.Error(), c.wantErr) {
+			if err == nil || !strings.HasPrefix(config.Explain(err), c.wantErr) {
 				t.Errorf("%s: error %v, want %q", c.name, err, c.wantErr)
 			}
 			continue
@@ -139,7 +140,7 @@ func TestChooseStrategy(t *testing.T) {
 	// A libc override the declaration does not cover.
 	c := cfg(StrategyCross, both...)
 	c.Libc = "musl"
-	if _, _, _, err := chooseStrategy(c, b, amd64(), true); err == nil || !strings.Contains(err.Error(), "cross-compiles for libc gnu, but MUSLRUST_CHEF_LIBC=musl") {
+	if _, _, _, err := chooseStrategy(c, b, amd64(), true); err == nil || !strings.Contains(config.Explain(err), "cross-compiles for libc gnu, but MUSLRUST_CHEF_LIBC=musl") {
 		t.Errorf("libc override: %v", err)
 	}
 	if _, _, _, err := chooseStrategy(cfg(StrategyCross, both...), b, platform.Platform{}, false); err == nil || !strings.Contains(err.Error(), "cannot tell which platform BuildKit builds on") {

@@ -117,7 +117,7 @@ func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
 	s := e.settings(ws, "linux/amd64,linux/arm64", e.image("app"))
 
 	start := time.Now()
-	r, err := Build(ctx, s, e.runtime(""))
+	r, err := build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
 	v2 := fmt.Sprintf("v%d", time.Now().UnixNano()%1e9)
 	replaceIn(t, filepath.Join(ws, "crates/app/src/main.rs"), `"hello from app v1"`, `"hello from app `+v2+`"`)
 	start = time.Now()
-	r, err = Build(ctx, s, e.runtime(""))
+	r, err = build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
 
 	replaceIn(t, filepath.Join(ws, "crates/app/Cargo.toml"), `version = "1.0.0"`, `version = "1.0.1"`)
 	replaceIn(t, filepath.Join(ws, "Cargo.lock"), "name = \"app\"\nversion = \"1.0.0\"", "name = \"app\"\nversion = \"1.0.1\"")
-	r, err = Build(ctx, s, e.runtime(""))
+	r, err = build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestCookCacheServesFreshBuildkitd(t *testing.T) {
 	s.Strategy = nil
 	s.Cache = str(cacheRef)
 	start := time.Now()
-	r, err := Cook(ctx, s, e.runtime(""))
+	r, err := cook(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestCookCacheServesFreshBuildkitd(t *testing.T) {
 
 	fresh := testinfra.FreshBuildkitd(t)
 	start = time.Now()
-	r, err = Build(ctx, s, e.runtime(fresh))
+	r, err = build(ctx, s, e.runtime(fresh))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 	image := e.image("app")
 	s := e.settings(ws, "linux/amd64,linux/arm64", image)
 	start := time.Now()
-	em, err := Build(ctx, s, e.runtime(""))
+	em, err := build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,9 +279,9 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 			sp := e.settings(ws, p.String(), image)
 			sp.Strategy = str(StrategySplit)
 			rt := e.runtime("")
-			rt.GitHubOutput = out
+			rt = append(rt, WithGitHubOutput(out))
 			start := time.Now()
-			r, err := Build(ctx, sp, rt)
+			r, err := build(ctx, sp, rt)
 			if err != nil {
 				t.Fatalf("split %s: %v", p, err)
 			}
@@ -351,7 +351,7 @@ func TestBadInput(t *testing.T) {
 		ws := fixtures.CopyTree(t, testdataApp)
 		replaceIn(t, filepath.Join(ws, "crates/app/src/main.rs"), `let text = "hello from app v1";`, `let text = undefined_name;`)
 		image := e.image("broken") + "-" + fmt.Sprint(time.Now().UnixNano())
-		_, err := Build(ctx, e.settings(ws, "linux/amd64", image), e.runtime(""))
+		_, err := build(ctx, e.settings(ws, "linux/amd64", image), e.runtime(""))
 		if err == nil {
 			t.Fatal("a compile error built")
 		}
@@ -364,7 +364,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("unknown bin", func(t *testing.T) {
 		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64", e.image("app"))
 		s.Bin = str("nope")
-		_, err := Build(ctx, s, e.runtime(""))
+		_, err := build(ctx, s, e.runtime(""))
 		if err == nil || err.Error() != `bin "nope" not found; known bins: app` {
 			t.Fatalf("error %v", err)
 		}
@@ -373,7 +373,7 @@ func TestBadInput(t *testing.T) {
 		one := amd64OnlyBuilder(t, e, standin.MuslImage(t))
 		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64,linux/arm64", e.image("app"))
 		s.Builder = str(one)
-		_, err := Build(ctx, s, e.runtime(""))
+		_, err := build(ctx, s, e.runtime(""))
 		if err == nil || !strings.Contains(err.Error(), "has no linux/arm64 image (it has linux/amd64)") {
 			t.Fatalf("error %v", err)
 		}
@@ -381,7 +381,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("unreachable runtime base fails before the build", func(t *testing.T) {
 		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64", e.image("app"))
 		s.Base = str("127.0.0.1:1/nothing/base:1")
-		r, err := Build(ctx, s, e.runtime(""))
+		r, err := build(ctx, s, e.runtime(""))
 		if err == nil || !strings.Contains(err.Error(), "base image 127.0.0.1:1/nothing/base:1") || !strings.Contains(err.Error(), "unreachable") {
 			t.Fatalf("error %v", err)
 		}
@@ -392,7 +392,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("shell text in a knob is refused before BuildKit", func(t *testing.T) {
 		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64", e.image("app"))
 		s.Features = str("loud,$(touch x)")
-		r, err := Build(ctx, s, e.runtime(""))
+		r, err := build(ctx, s, e.runtime(""))
 		want := `feature "$(touch x)" is not a valid cargo feature: use a name of letters, digits, _, -, + and ., or package/feature, or dep:package, and separate features with commas`
 		if err == nil || err.Error() != want {
 			t.Fatalf("error %v\nwant %s", err, want)
@@ -408,7 +408,7 @@ func TestBadInput(t *testing.T) {
 		fixtures.WriteFile(t, home, "linux_amd64/app", "not a build output\n")
 		s := e.settings(ws, "linux/amd64", e.image("app"))
 		s.Dist = str(home)
-		r, err := Build(ctx, s, e.runtime(""))
+		r, err := build(ctx, s, e.runtime(""))
 		if err == nil || !strings.Contains(err.Error(), home+" is a non-empty directory muslrust-chef did not write") || strings.Contains(err.Error(), "\n") {
 			t.Fatalf("error %v", err)
 		}
@@ -424,7 +424,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("unreachable builder", func(t *testing.T) {
 		s := e.settings(fixtures.CopyTree(t, testdataApp), "linux/amd64", e.image("app"))
 		s.Builder = str("127.0.0.1:1/nothing/builder:1")
-		_, err := Build(ctx, s, e.runtime(""))
+		_, err := build(ctx, s, e.runtime(""))
 		if err == nil || !strings.Contains(err.Error(), "builder image 127.0.0.1:1/nothing/builder:1 is unreachable") || strings.Contains(err.Error(), "\n") {
 			t.Fatalf("error %v", err)
 		}

@@ -41,7 +41,7 @@ func TestDefaultBuilderIsBuiltInTheSameSolve(t *testing.T) {
 		mark := len(e.log.String())
 		defer func() { log = e.log.String()[mark:] }()
 		start := time.Now()
-		r, err := Build(ctx, s, e.runtime(host))
+		r, err := build(ctx, s, e.runtime(host))
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}

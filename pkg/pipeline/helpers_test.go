@@ -13,7 +13,10 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -106,17 +109,72 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-func (e *env) runtime(host string) Runtime {
+func (e *env) runtime(host string) []Option {
 	if host == "" {
 		host = e.bkHost
 	}
 	hp, _ := platform.Host()
-	return Runtime{
-		ConnectOptions: []buildkit.Option{buildkit.WithHost(host), buildkit.WithProgress(e.progress, "plain")},
-		Stdout:         e.log, Log: e.log,
-		Created: time.Unix(0, 0), Host: hp,
+	return []Option{
+		WithConnectOptions(buildkit.WithHost(host), buildkit.WithProgress(e.progress, "plain")),
+		WithStdout(e.log), WithLog(e.log),
+		WithCreated(time.Unix(0, 0)), WithHost(hp),
 	}
 }
+
+// Settings are the knobs a test gives as flags; the environment, Cargo.toml
+// metadata and defaults follow, as for the targets.
+type Settings = config.RustArgs
+
+// resolve reads s and the environment as rust:build does (config.Rust,
+// builder.BuildArgs) into the Config and the workspace read once.
+func resolve(s Settings) (Config, *chef.Workspace, error) {
+	rs, err := config.Rust(s)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	args, err := builder.BuildArgs(rs.BuilderArgs, rs.MuslrustImage)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	return Config{
+		Workspace: rs.WorkspaceDir, PlanDir: rs.PlanDir, Dist: rs.Dist,
+		Bin: rs.Bin, Package: rs.Package, Manifest: rs.Manifest, Platforms: rs.Platforms,
+		Strategy: rs.Strategy, StrategyFrom: rs.StrategyFrom,
+		Image: rs.Image, Tags: rs.Tags, Output: rs.Output, Base: rs.Base,
+		Builder: rs.Builder, BuilderArgs: args,
+		Profile: rs.Profile, Features: rs.Features, NoDefaultFeatures: rs.NoDefaultFeatures, Locked: rs.Locked, Strip: rs.Strip,
+		Libc: rs.Libc, RustFlags: rs.RustFlags, RequireAllocator: rs.RequireAllocator,
+		Cache: rs.Cache, MainBranch: rs.MainBranch,
+	}, rs.Workspace, nil
+}
+
+// build and cook run Build and Cook on s as the targets do, with errors
+// worded for a mage user (config.Explain), which the tests assert.
+func build(ctx context.Context, s Settings, opts []Option) (*Result, error) {
+	return runWith(ctx, Build, s, opts)
+}
+
+func cook(ctx context.Context, s Settings, opts []Option) (*Result, error) {
+	return runWith(ctx, Cook, s, opts)
+}
+
+func runWith(ctx context.Context, f func(context.Context, Config, ...Option) (*Result, error), s Settings, opts []Option) (*Result, error) {
+	c, ws, err := resolve(s)
+	if err != nil {
+		return &Result{}, explained{err}
+	}
+	r, err := f(ctx, c, append(opts, WithWorkspace(ws))...)
+	if err != nil {
+		return r, explained{err}
+	}
+	return r, nil
+}
+
+// explained is err as fail.Fatal words it for the user.
+type explained struct{ err error }
+
+func (e explained) Error() string { return config.Explain(e.err) }
+func (e explained) Unwrap() error { return e.err }
 
 // settings for the testdata workspace at ws: the env's builder, a
 // scratch runtime base, dist inside the test's temp dir, no cache unless set.

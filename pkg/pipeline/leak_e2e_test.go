@@ -193,7 +193,7 @@ func TestContextSendsOnlyWorkspaceAndPathCrate(t *testing.T) {
 	s.Cache = str(cacheRef)
 	start := time.Now()
 	rt := e.runtime("")
-	r, err := Build(ctx, s, rt)
+	r, err := build(ctx, s, rt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,17 +231,26 @@ func TestContextSendsOnlyWorkspaceAndPathCrate(t *testing.T) {
 
 	// The build stage's /src, exported by a stage appended to the very
 	// request the build sent (same context, same layout).
-	r2, req, done, err := prepare(ctx, s, &rt, "build")
+	c, ws2, err := resolve(s)
 	if err != nil {
 		t.Fatal(err)
 	}
+	o := newOptions(append(rt, WithWorkspace(ws2)))
+	planned, err := plan(ctx, planIn{Config: &c, What: "build", Workspace: o.workspace, Host: o.host, Slim: o.slim, Log: o.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, bk, req, done, err := setup(ctx, solveIn{Config: &c, Planned: planned, What: "build", Opts: o})
 	defer done()
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.DockerfileContent = append(append([]byte{}, req.DockerfileContent...), []byte("\nFROM scratch AS muslrust-chef-test-src\nCOPY --from=build /src/ /\n")...)
 	req.Target = "muslrust-chef-test-src"
 	out := filepath.Join(t.TempDir(), "src")
 	req.Local = &buildkit.LocalOutput{Dir: out}
 	req.CacheFrom, req.CacheTo = nil, ""
-	if err := solve(ctx, rt, req, r2); err != nil {
+	if err := run(ctx, bk, o, req, &s2); err != nil {
 		t.Fatal(err)
 	}
 	var files []string

@@ -54,7 +54,7 @@ func TestCrossMuslMimallocAllocator(t *testing.T) {
 	s.Strategy = nil
 
 	start := time.Now()
-	r, err := Build(context.Background(), s, e.runtime(""))
+	r, err := build(context.Background(), s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}

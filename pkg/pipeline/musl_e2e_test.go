@@ -37,7 +37,7 @@ func TestCrossMuslBothPlatformsAndEdit(t *testing.T) {
 	s.Strategy = nil
 
 	start := time.Now()
-	r, err := Build(ctx, s, e.runtime(""))
+	r, err := build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestCrossMuslBothPlatformsAndEdit(t *testing.T) {
 	text = fmt.Sprintf("hello from crossapp v%d", time.Now().UnixNano()%1e9)
 	replaceIn(t, filepath.Join(ws, "crates/crossapp/src/main.rs"), `"hello from crossapp v1"`, `"`+text+`"`)
 	start = time.Now()
-	r, err = Build(ctx, s, e.runtime(""))
+	r, err = build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func offlineBuild(t *testing.T) {
 	s := e.settings(ws, "linux/amd64", "app")
 	s.Output = str("oci:" + filepath.Join(t.TempDir(), "oci"))
 	s.Cache = nil
-	r, err := Build(ctx, s, e.runtime(""))
+	r, err := build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func offlineBuild(t *testing.T) {
 	// local:DIR: BuildKit's local cache exporter, written beside and renamed in.
 	dir := filepath.Join(t.TempDir(), "cache")
 	s.Cache = str("local:" + dir)
-	r, err = Build(ctx, s, e.runtime(""))
+	r, err = build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func offlineBuild(t *testing.T) {
 	foreign := t.TempDir()
 	fixtures.WriteFile(t, foreign, "notes.txt", "mine\n")
 	s.Cache = str("local:" + foreign)
-	_, err = Build(ctx, s, e.runtime(""))
+	_, err = build(ctx, s, e.runtime(""))
 	if err == nil || !strings.Contains(err.Error(), "is a non-empty directory muslrust-chef did not write") {
 		t.Fatalf("a foreign cache directory: %v", err)
 	}

@@ -244,7 +244,7 @@ dependencies = [
 	s.Cache = str(cacheRef)
 
 	// Without the token: cargo's own authentication error, nothing built.
-	r0, err := Build(ctx, s, e.runtime(""))
+	r0, err := build(ctx, s, e.runtime(""))
 	cookLog := r0.stageLogs("cook", "")
 	if err == nil || !strings.Contains(err.Error(), "cargo failed in [cook") || !strings.Contains(cookLog, "failed to authenticate") {
 		t.Fatalf("build without the token: %v, want cargo's authentication error; cook printed:\n%s", err, cookLog)
@@ -260,8 +260,8 @@ dependencies = [
 	}
 
 	rt := e.runtime("")
-	rt.Credentials = Credentials{CargoTokens: map[string]string{"CARGO_REGISTRIES_CORP_TOKEN": token}}
-	r, err := Build(ctx, s, rt)
+	rt = append(rt, WithCredentials(Credentials{CargoTokens: map[string]string{"CARGO_REGISTRIES_CORP_TOKEN": token}}))
+	r, err := build(ctx, s, rt)
 	if err != nil {
 		t.Fatal(err)
 	}

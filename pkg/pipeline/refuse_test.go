@@ -15,15 +15,15 @@ import (
 // builder is read, BuildKit contacted or the plan written, not after the
 // compile: the BuildKit address here leads nowhere, and no plan appears.
 func TestForeignOutputsRefusedFirst(t *testing.T) {
-	type runner func(context.Context, Settings, Runtime) (*Result, error)
+	type runner func(context.Context, Settings, []Option) (*Result, error)
 	for _, c := range []struct {
 		name, want string
 		set        func(*Settings, string)
 		runs       []runner // rust:cook writes no dist/
 	}{
-		{"dist", "local output: ", func(s *Settings, d string) { s.Dist = str(d) }, []runner{Build}},
-		{"cache", "cache directory: ", func(s *Settings, d string) { s.Cache = str("local:" + d) }, []runner{Build, Cook}},
-		{"oci", "output: ", func(s *Settings, d string) { s.Output = str("oci:" + d) }, []runner{Build}},
+		{"dist", "local output: ", func(s *Settings, d string) { s.Dist = str(d) }, []runner{build}},
+		{"cache", "cache directory: ", func(s *Settings, d string) { s.Cache = str("local:" + d) }, []runner{build, cook}},
+		{"oci", "output: ", func(s *Settings, d string) { s.Output = str("oci:" + d) }, []runner{build}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ws := fixtures.CopyTree(t, testdataApp)
@@ -35,7 +35,7 @@ func TestForeignOutputsRefusedFirst(t *testing.T) {
 				Dist: str(filepath.Join(ws, "dist")), PlanDir: str(plan), Output: str("registry"), Cache: str("off"),
 			}
 			c.set(&s, foreign)
-			rt := Runtime{ConnectOptions: []buildkit.Option{buildkit.WithHost("unix://" + filepath.Join(t.TempDir(), "no.sock"))}}
+			rt := []Option{WithConnectOptions(buildkit.WithHost("unix://" + filepath.Join(t.TempDir(), "no.sock")))}
 			for _, run := range c.runs {
 				r, err := run(context.Background(), s, rt)
 				want := c.want + foreign + " is a non-empty directory muslrust-chef did not write"

@@ -5,38 +5,17 @@ import (
 	"time"
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
-	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
-	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
-// Result is what a cook or build did.
+// Result is what a cook or build did: the stages' outputs.
 type Result struct {
-	Config  *Config
-	Plan    *chef.Plan
-	Builder *builder.Builder
-	// Strategy is the one used (auto settled); Why says why; BuildPlatform
-	// is where the cross stages ran (cross only).
-	Strategy, Why string
-	BuildPlatform platform.Platform
-	// BuilderBuilt says whether the embedded builder's stages ran in this
-	// solve (false: reused from cache), and BuilderTook how long they took.
-	BuilderBuilt bool
-	BuilderTook  time.Duration
-	// Cache is the registry cache used (From imported, To exported);
-	// CacheDir the local cache directory instead (MUSLRUST_CHEF_CACHE=local:DIR).
-	Cache    buildcache.Spec
-	CacheDir string
-	// Context is what the main build context sent (the skeleton is sent
-	// besides it).
-	Context buildkit.ContextStats
-	// Solve has BuildKit's vertexes: which steps ran, which were cached.
-	Solve *buildkit.Result
-	// Logs maps each BuildKit step's name to its output (cargo's lines).
-	Logs map[string]string
+	Config *Config
+	Plan   *chef.Plan
+	Solved
 	// Binaries maps each platform to dist/<os>_<arch>/<bin> (build only).
 	Binaries map[platform.Platform]string
 	// Published is what the image went to (build only).
@@ -46,7 +25,7 @@ type Result struct {
 // StageRun returns the RUN step of a Dockerfile stage ("cook", "build") for
 // a platform ("" matches any) and whether it was found. A cross build has
 // one step per stage for all platforms (its cross-cook / cross-build).
-func (r *Result) StageRun(stage string, p string) (buildkit.Vertex, bool) {
+func (r *Solved) StageRun(stage string, p string) (buildkit.Vertex, bool) {
 	if r.Solve == nil {
 		return buildkit.Vertex{}, false
 	}

@@ -5,36 +5,151 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	bkclient "github.com/moby/buildkit/client"
-
-	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
+	"github.com/muslrust-chef/muslrust-chef/images/app"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
-// solve runs the request, collecting every step's log lines, and turns a
+// solveIn is what the solve stage needs.
+type solveIn struct {
+	Config  *Config
+	Planned planOut
+	// What is the log prefix and the stage BuildKit builds: "cook" (the
+	// cook stage, exporting only the cache) or "build" (the export stage,
+	// dist/<os>_<arch>/<bin> written to Config.Dist).
+	What string
+	Opts *options
+}
+
+// Solved is what a solve did.
+type Solved struct {
+	Builder *builder.Builder
+	// Strategy is the one used (auto settled); Why says why; BuildPlatform
+	// is where the cross stages ran (cross only).
+	Strategy, Why string
+	BuildPlatform platform.Platform
+	// BuilderBuilt says whether the embedded builder's stages ran in this
+	// solve (false: reused from cache), and BuilderTook how long they took.
+	BuilderBuilt bool
+	BuilderTook  time.Duration
+	// Cache is the registry cache used (From imported, To exported);
+	// CacheDir the local cache directory instead (a local:DIR cache).
+	Cache    buildcache.Spec
+	CacheDir string
+	// Context is what the main build context sent (the skeleton is sent
+	// besides it).
+	Context buildkit.ContextStats
+	// Solve has BuildKit's vertexes: which steps ran, which were cached.
+	Solve *buildkit.Result
+	// Logs maps each BuildKit step's name to its output (cargo's lines).
+	Logs map[string]string
+}
+
+// solve reads the builder, connects to BuildKit, settles the strategy and
+// runs the cook stage, or the build with its export of dist. done closes
+// what the solve opened; for a build it also ends the turn this run holds
+// on dist (export.go), so the caller defers it past publish.
+func solve(ctx context.Context, in solveIn) (Solved, func(), error) {
+	s, bk, req, done, err := setup(ctx, in)
+	if err != nil {
+		return s, done, err
+	}
+	return s, done, run(ctx, bk, in.Opts, req, &s)
+}
+
+// setup is solve up to the request it runs: the builder read, BuildKit
+// connected, the strategy settled and, for a build, the turn on dist.
+func setup(ctx context.Context, in solveIn) (s Solved, bk buildkit.Builder, req buildkit.Request, done func(), err error) {
+	c, o := in.Config, in.Opts
+	done = func() {}
+	if c.Builder == "" {
+		s.Builder, err = builder.Embedded(c.BuilderArgs)
+	} else {
+		s.Builder, err = builder.Inspect(ctx, c.Builder, o.builderOptions...)
+	}
+	if err != nil {
+		return s, bk, req, done, err
+	}
+	// Emulate and split need every platform's image; fail before BuildKit
+	// is even contacted, as before cross existed.
+	if c.Strategy == StrategyEmulate || c.Strategy == StrategySplit {
+		if err := s.Builder.Require(c.Platforms); err != nil {
+			return s, bk, req, done, err
+		}
+	}
+	bk = o.buildKit
+	if bk == nil {
+		if bk, err = buildkit.Connect(ctx, o.connect...); err != nil {
+			return s, bk, req, done, err
+		}
+		done = func() { bk.Close() }
+	}
+	bp, bpKnown := buildPlatform(bk.Endpoint().Platforms, o.host)
+	if s.Strategy, s.BuildPlatform, s.Why, err = chooseStrategy(c, s.Builder, bp, bpKnown); err != nil {
+		return s, bk, req, done, err
+	}
+	c.Strategy = s.Strategy
+	fmt.Fprintf(o.log, "%s: strategy %s (%s)\n", in.What, s.Strategy, s.Why)
+	var cleanup func()
+	req, cleanup, err = request(ctx, requestIn{Config: c, Planned: in.Planned, Solved: &s, What: in.What, Opts: o})
+	done = then(cleanup, done)
+	if err != nil {
+		return s, bk, req, done, err
+	}
+	req.Target = stageTarget(in.What, s.Strategy)
+	if in.What == "build" {
+		release, err := exportTo(ctx, &req, c.Dist, o.log)
+		if err != nil {
+			return s, bk, req, done, err
+		}
+		done = then(release, done)
+	}
+	return s, bk, req, done, nil
+}
+
+// then runs first, then second.
+func then(first, second func()) func() {
+	return func() { first(); second() }
+}
+
+// stageTarget is the Dockerfile stage a cook or build solves.
+func stageTarget(what, strategy string) string {
+	switch {
+	case what == "cook" && strategy == StrategyCross:
+		return app.StageCrossCook
+	case what == "cook":
+		return app.StageCook
+	case strategy == StrategyCross:
+		return app.StageCrossExport
+	}
+	return app.StageExport
+}
+
+// run runs the request, collecting every step's log lines, and turns a
 // failing cargo step into one line quoting cargo's first error.
-func solve(ctx context.Context, rt Runtime, req buildkit.Request, r *Result) error {
+func run(ctx context.Context, bk buildkit.Builder, o *options, req buildkit.Request, s *Solved) error {
 	lc := &logCollector{names: map[string]string{}, logs: map[string]*strings.Builder{}}
 	req.OnStatus = func(ss *bkclient.SolveStatus) {
 		lc.add(ss)
-		if rt.OnStatus != nil {
-			rt.OnStatus(ss)
+		if o.onStatus != nil {
+			o.onStatus(ss)
 		}
 	}
-	res, err := rt.BuildKit.Solve(ctx, req)
-	r.Solve = res
-	r.Logs = lc.byName()
-	if r.Builder != nil && r.Builder.Embedded {
+	res, err := bk.Solve(ctx, req)
+	s.Solve = res
+	s.Logs = lc.byName()
+	if s.Builder != nil && s.Builder.Embedded {
 		if ran, took, found := builderStages(res); found {
-			r.BuilderBuilt, r.BuilderTook = ran, took
+			s.BuilderBuilt, s.BuilderTook = ran, took
 			if ran {
-				fmt.Fprintf(rt.Log, "builder: built in %s\n", took.Round(time.Second))
+				fmt.Fprintf(o.log, "builder: built in %s\n", took.Round(time.Second))
 			} else {
-				fmt.Fprintln(rt.Log, "builder: reused")
+				fmt.Fprintln(o.log, "builder: reused")
 			}
 		}
 	}
@@ -49,10 +164,10 @@ func solve(ctx context.Context, rt Runtime, req buildkit.Request, r *Result) err
 			head, _, _ := strings.Cut(strings.TrimPrefix(v.Name, "["), "]")
 			// The template's own checks (a declared tool missing from the
 			// builder, a build platform mismatch) say what to do already.
-			if msg := templateError(r.Logs[v.Name]); msg != "" {
+			if msg := templateError(s.Logs[v.Name]); msg != "" {
 				return &buildkit.Error{Err: err, Msg: fmt.Sprintf("[%s] %s", head, msg)}
 			}
-			if first := firstCargoError(r.Logs[v.Name]); first != "" {
+			if first := firstCargoError(s.Logs[v.Name]); first != "" {
 				return &buildkit.Error{Err: err, Msg: fmt.Sprintf("cargo failed in [%s]: %s: fix it and run again (cargo's full output is in the progress above)", head, first)}
 			}
 		}
@@ -88,87 +203,4 @@ func firstCargoError(log string) string {
 		}
 	}
 	return msg
-}
-
-type logCollector struct {
-	mu    sync.Mutex
-	names map[string]string
-	logs  map[string]*strings.Builder
-}
-
-func (l *logCollector) add(ss *bkclient.SolveStatus) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, v := range ss.Vertexes {
-		l.names[v.Digest.String()] = v.Name
-	}
-	for _, lg := range ss.Logs {
-		b := l.logs[lg.Vertex.String()]
-		if b == nil {
-			b = &strings.Builder{}
-			l.logs[lg.Vertex.String()] = b
-		}
-		b.Write(lg.Data)
-	}
-}
-
-func (l *logCollector) byName() map[string]string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := map[string]string{}
-	for d, b := range l.logs {
-		n := l.names[d]
-		if n == "" {
-			n = d
-		}
-		out[n] += b.String()
-	}
-	return out
-}
-
-// builderStages reports how the embedded builder's stages went in a solve:
-// reused (every step cached) or built, and how long the steps that ran
-// took, from the first start to the last completion.
-func builderStages(res *buildkit.Result) (ran bool, took time.Duration, found bool) {
-	if res == nil {
-		return false, 0, false
-	}
-	var first, last time.Time
-	for _, v := range res.Vertexes {
-		if !isBuilderStep(v.Name) {
-			continue
-		}
-		found = true
-		if v.Cached || v.Started == nil || v.Completed == nil {
-			continue
-		}
-		ran = true
-		if first.IsZero() || v.Started.Before(first) {
-			first = *v.Started
-		}
-		if v.Completed.After(last) {
-			last = *v.Completed
-		}
-	}
-	if ran {
-		took = last.Sub(first)
-	}
-	return ran, took, found
-}
-
-// isBuilderStep says whether a vertex is a RUN step of either builder
-// stage: "[muslrust-chef 3/7] RUN ..." or "[linux/arm64 muslrust-chef-native
-// 2/7] RUN ...". Only RUN steps do the builder's work; its FROM is resolved
-// (not cached) on every solve.
-func isBuilderStep(vertexName string) bool {
-	head, rest, ok := strings.Cut(strings.TrimPrefix(vertexName, "["), "] ")
-	if !ok || !strings.HasPrefix(vertexName, "[") || !strings.HasPrefix(rest, "RUN ") {
-		return false
-	}
-	for _, f := range strings.Fields(head) {
-		if f == muslrustchef.StageName || f == builder.NativeStageName {
-			return true
-		}
-	}
-	return false
 }

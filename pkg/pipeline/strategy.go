@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -75,7 +76,7 @@ func chooseStrategy(c *Config, b *builder.Builder, bp platform.Platform, bpKnown
 			return "", fmt.Errorf("builder image %s (%s) cannot cross-compile to %s (its label %s=%s)", b.Ref, bp, platform.Join(miss), builder.LabelCross, platform.Join(d.Platforms))
 		}
 		if c.Libc != "" && b.Libc[bp] != "" && c.Libc != b.Libc[bp] {
-			return "", fmt.Errorf("builder image %s (%s) cross-compiles for libc %s, but MUSLRUST_CHEF_LIBC=%s", b.Ref, bp, b.Libc[bp], c.Libc)
+			return "", option.Errorf("builder image %s (%s) cross-compiles for libc %s, but %s=%s", b.Ref, bp, b.Libc[bp], option.Env(option.Libc), c.Libc)
 		}
 		return fmt.Sprintf("builder image %s (%s) declares %s=%s", b.Ref, bp, builder.LabelCross, platform.Join(d.Platforms)), nil
 	}
@@ -83,7 +84,7 @@ func chooseStrategy(c *Config, b *builder.Builder, bp platform.Platform, bpKnown
 	case StrategyCross:
 		why, err := crossReason()
 		if err != nil {
-			return "", bp, "", fmt.Errorf("%s=cross: %v: use MUSLRUST_CHEF_STRATEGY=emulate, or a builder image that declares cross-compilation to %s", c.StrategyFrom, err, want)
+			return "", bp, "", option.Usagef("%s=cross: %w: use %s=emulate, or a builder image that declares cross-compilation to %s", c.StrategyFrom, err, option.Env(option.Strategy), want)
 		}
 		return StrategyCross, bp, "chosen by " + c.StrategyFrom + "; " + why, nil
 	case StrategyEmulate, StrategySplit:

@@ -1,16 +1,60 @@
 package pipeline
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
+
+// verifyIn is what verify checks: every configured platform's binary in
+// dist, against the libc the solve built it for.
+type verifyIn struct {
+	Config *Config
+	Solved *Solved
+	Log    io.Writer
+}
+
+// verify checks that each exported binary is a static executable for its
+// platform and libc, on the required allocator, and returns them by
+// platform. Each binary is verified once per run: slim trusts this.
+func verify(in verifyIn) (map[platform.Platform]string, error) {
+	c, s := in.Config, in.Solved
+	bins := map[platform.Platform]string{}
+	for _, p := range c.Platforms {
+		bin := filepath.Join(c.Dist, p.DistDir(), c.Bin)
+		res, err := elfcheck.VerifyLibc(bin, p, expectedLibc(c, s, p))
+		if err != nil {
+			var le *elfcheck.LibcError
+			if errors.As(err, &le) {
+				return bins, err
+			}
+			return bins, option.Errorf("built %s for %s, but it is not a static executable: %w: build with a static toolchain (musl, or gnu with -C target-feature=+crt-static via %s)", bin, p, err, option.Env(option.RustFlags))
+		}
+		if err := elfcheck.RequireAllocator(res, c.RequireAllocator); err != nil {
+			return bins, err
+		}
+		bins[p] = bin
+		v, _ := s.StageRun(app.StageCook, stageKey(c, p))
+		fmt.Fprintf(in.Log, "build: %s verified static, %s, %s (cook %s)\n", bin, res.Libc, res.Alloc, ranOrCached(v))
+		if w := elfcheck.AllocatorWarning(res); w != "" {
+			fmt.Fprintf(in.Log, "build: %s\n", w)
+		}
+	}
+	return bins, nil
+}
 
 // expectedLibc is the C library p's binary must link: the one of the
 // triple cargo built it for (the libc setting, else the label of the
 // builder image that compiled it: the build platform's when cross
 // compiling), so that verify catches a builder whose toolchain links
 // another libc than its triple says.
-func expectedLibc(c *Config, r *Result, p platform.Platform) elfcheck.Libc {
+func expectedLibc(c *Config, r *Solved, p platform.Platform) elfcheck.Libc {
 	libc := c.Libc
 	if libc == "" && r.Builder != nil {
 		from := p

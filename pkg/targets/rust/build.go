@@ -4,13 +4,12 @@ import (
 	"context"
 	"os"
 
-	"github.com/magefile/mage/mg"
-
+	builderpkg "github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/pipeline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
-	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
+	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/fail"
 	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/interrupt"
 )
 
@@ -52,59 +51,78 @@ func (Rust) Build(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	rt, err := runtime(ctx, "rust:build", workspace)
-	if err != nil {
-		return err
-	}
-	s := pipeline.Settings{Workspace: workspace, Bin: bin, Platforms: platforms, Image: image, Tags: tags,
+	args := config.RustArgs{Workspace: workspace, Bin: bin, Platforms: platforms, Image: image, Tags: tags,
 		Output: output, Base: base, Builder: builder, Profile: profile, Features: features,
 		Strategy: strategy, Cache: cache}
-	if _, err := pipeline.Build(ctx, s, rt); err != nil {
-		return interrupt.Fatal(ctx, "rust:build", 1, err)
+	c, opts, err := resolve(ctx, args)
+	if err == nil {
+		_, err = pipeline.Build(ctx, c, opts...)
 	}
-	return nil
+	return fail.Fatal(ctx, "rust:build", err)
 }
 
-// runtime gathers what rust:build and rust:cook share with rust:slim: the
-// OCI labels, SOURCE_DATE_EPOCH and the host platform, plus the cargo
+// resolve reads the knobs of rust:cook and rust:build (config.Rust) and
+// what they share with rust:slim: the OCI labels, SOURCE_DATE_EPOCH and
+// the host platform, the BuildKit and registry options, plus the cargo
 // registry tokens and the SSH agent from the environment.
-func runtime(ctx context.Context, target string, workspace *string) (pipeline.Runtime, error) {
+func resolve(ctx context.Context, args config.RustArgs) (pipeline.Config, []pipeline.Option, error) {
+	s, err := config.Rust(args)
+	if err != nil {
+		return pipeline.Config{}, nil, err
+	}
+	builderArgs, err := builderpkg.BuildArgs(s.BuilderArgs, s.MuslrustImage)
+	if err != nil {
+		return pipeline.Config{}, nil, err
+	}
+	c := pipeline.Config{
+		Workspace: s.WorkspaceDir, PlanDir: s.PlanDir, Dist: s.Dist,
+		Bin: s.Bin, Package: s.Package, Manifest: s.Manifest, Platforms: s.Platforms,
+		Strategy: s.Strategy, StrategyFrom: s.StrategyFrom,
+		Image: s.Image, Tags: s.Tags, Output: s.Output, Base: s.Base,
+		Builder: s.Builder, BuilderArgs: builderArgs,
+		Profile: s.Profile, Features: s.Features, NoDefaultFeatures: s.NoDefaultFeatures, Locked: s.Locked, Strip: s.Strip,
+		Libc: s.Libc, RustFlags: s.RustFlags, RequireAllocator: s.RequireAllocator,
+		Cache: s.Cache, MainBranch: s.MainBranch,
+	}
 	created, err := config.Epoch()
 	if err != nil {
-		return pipeline.Runtime{}, mg.Fatal(2, target+": "+err.Error())
+		return c, nil, err
+	}
+	bkOpts, err := config.BuildkitOptions()
+	if err != nil {
+		return c, nil, err
+	}
+	tokens, err := config.CargoTokens(os.Environ())
+	if err != nil {
+		return c, nil, err
+	}
+	regOpts, err := config.RegistryOptions()
+	if err != nil {
+		return c, nil, err
 	}
 	// An unsupported host only matters for tar and docker outputs, which
 	// then fail with a message naming the platforms to choose from.
 	host, _ := platform.Host()
-	bkOpts, err := config.BuildkitOptions()
-	if err != nil {
-		return pipeline.Runtime{}, mg.Fatal(2, target+": "+err.Error())
-	}
-	tokens, err := config.CargoTokens(os.Environ())
-	if err != nil {
-		return pipeline.Runtime{}, mg.Fatal(2, target+": "+err.Error())
-	}
-	regOpts, err := registryOptions()
-	if err != nil {
-		return pipeline.Runtime{}, mg.Fatal(2, target+": "+err.Error())
-	}
-	return pipeline.Runtime{
-		ConnectOptions:  bkOpts,
-		Credentials:     pipeline.Credentials{CargoTokens: tokens, SSHAgent: config.SSHAgent()},
-		RegistryOptions: regOpts,
-		GitHubOutput:    config.GitHubOutput(),
-		Stdout:          os.Stdout,
-		Log:             os.Stderr,
-		Labels: slim.Labels{
-			Source:   config.FirstNonEmpty(config.Source.Value(nil), config.GitHubSource()),
-			Revision: config.FirstNonEmpty(config.Revision.Value(nil), config.GitRevision(ctx, config.Workspace.Value(workspace))),
-			Version:  config.Version.Value(nil),
-		},
-		Created: created,
-		Host:    host,
+	return c, []pipeline.Option{
+		pipeline.WithWorkspace(s.Workspace),
+		pipeline.WithConnectOptions(bkOpts...),
+		pipeline.WithCredentials(pipeline.Credentials{CargoTokens: tokens, SSHAgent: config.SSHAgent()}),
+		pipeline.WithRegistryOptions(regOpts...),
+		pipeline.WithGitHubOutput(config.GitHubOutput()),
+		pipeline.WithStdout(os.Stdout),
+		pipeline.WithLog(os.Stderr),
+		pipeline.WithLabels(labels(ctx, nil, nil, nil, s.WorkspaceDir)),
+		pipeline.WithCreated(created),
+		pipeline.WithHost(host),
 	}, nil
 }
 
-// registryOptions reads the registry deadlines: a registry that stops
-// answering fails the push instead of hanging the job.
-func registryOptions() ([]publish.RegistryOption, error) { return config.RegistryOptions() }
+// labels are the image's OCI labels: flag > environment > what GitHub
+// Actions or git say (source, revision).
+func labels(ctx context.Context, source, revision, version *string, workspace string) slim.Labels {
+	return slim.Labels{
+		Source:   config.FirstNonEmpty(config.Source.Value(source), config.GitHubSource()),
+		Revision: config.FirstNonEmpty(config.Revision.Value(revision), config.GitRevision(ctx, workspace)),
+		Version:  config.Version.Value(version),
+	}
+}

@@ -111,7 +111,7 @@ func TestBuildAndCookTargets(t *testing.T) {
 	}
 
 	err = (Rust{}).Build(ctx, s(ws), s("nope"), nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil)
-	if err == nil || mg.ExitStatus(err) != 1 || err.Error() != `rust:build: bin "nope" not found; known bins: app` {
+	if err == nil || mg.ExitStatus(err) != 2 || err.Error() != `rust:build: bin "nope" not found; known bins: app` {
 		t.Fatalf("unknown bin: %v (exit %d)", err, mg.ExitStatus(err))
 	}
 	err = (Rust{}).Build(ctx, s(ws), nil, s("linux/amd64"), nil, nil, nil, nil, nil, nil, nil, s("split"), nil)

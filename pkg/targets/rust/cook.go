@@ -3,7 +3,9 @@ package rust
 import (
 	"context"
 
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/pipeline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/fail"
 	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/interrupt"
 )
 
@@ -29,14 +31,11 @@ func (Rust) Cook(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	rt, err := runtime(ctx, "rust:cook", workspace)
-	if err != nil {
-		return err
-	}
-	s := pipeline.Settings{Workspace: workspace, Bin: bin, Platforms: platforms, Image: image,
+	args := config.RustArgs{Workspace: workspace, Bin: bin, Platforms: platforms, Image: image,
 		Builder: builder, Profile: profile, Features: features, Strategy: strategy, Cache: cache}
-	if _, err := pipeline.Cook(ctx, s, rt); err != nil {
-		return interrupt.Fatal(ctx, "rust:cook", 1, err)
+	c, opts, err := resolve(ctx, args)
+	if err == nil {
+		_, err = pipeline.Cook(ctx, c, opts...)
 	}
-	return nil
+	return fail.Fatal(ctx, "rust:cook", err)
 }

@@ -53,7 +53,7 @@ func (Rust) Slim(ctx context.Context,
 	// An unsupported host only matters for tar and docker outputs, which
 	// then fail with a message naming the platforms to choose from.
 	host, _ := platform.Host()
-	regOpts, err := registryOptions()
+	regOpts, err := config.RegistryOptions()
 	if err != nil {
 		return mg.Fatal(2, "rust:slim: "+err.Error())
 	}

@@ -1,0 +1,92 @@
+package pipeline
+
+import (
+	"path"
+	"strings"
+
+	"github.com/muslrust-chef/muslrust-chef/images/app"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
+	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+// buildArgs turns the configuration and the builder's declarations into the
+// embedded Dockerfile's build arguments: the pinned builder, the
+// workspace's place under /src, and the cargo flags as shell snippets
+// (snippet, crossSnippet) in which every value is single-quoted. The
+// Dockerfile uses the other arguments only as quoted environment
+// references. The cross targets are returned for the build log.
+func buildArgs(c *Config, b *builder.Builder, strategy string, bp platform.Platform, locals []string, workspaceDir string) (map[string]string, []Target, error) {
+	wsInImage := path.Join("/src", workspaceDir)
+	args := builder.Args(b)
+	args[app.ArgWorkspaceDir] = "."
+	if workspaceDir != "" {
+		args[app.ArgWorkspaceDir] = workspaceDir
+	}
+	if strategy == StrategyCross {
+		// One snippet for all triples, independent of the target platform,
+		// so BuildKit solves the cross stages once for every platform.
+		targets := c.CrossTargets(b, bp)
+		sn, err := crossSnippet(targets, locals, wsInImage, app.OutDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		args[app.ArgCross] = sn
+		args[app.ArgCrossFrom] = bp.String()
+		return args, targets, nil
+	}
+	// Flags for every platform the builder has (not only the requested
+	// ones): build args are part of the cook step's cache key, and this way
+	// a split build of one platform shares it with an emulate build.
+	for p := range b.Libc {
+		sn, err := snippet(c.Flags(p, b.Libc[p], b.RustFlags[p]), locals, wsInImage)
+		if err != nil {
+			return nil, nil, err
+		}
+		args[app.ArgFlagsPrefix+p.Arch] = sn
+	}
+	return args, nil, nil
+}
+
+// crossArgs are a cross target's cargo arguments as the snippet runs them.
+func crossArgs(t Target) []string {
+	args := t.Flags.BuildArgs()
+	if t.Toolchain.Cargo == builder.CargoZigbuild {
+		args[0] = builder.CargoZigbuild
+	}
+	return args
+}
+
+func envSummary(env []string) string {
+	if len(env) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(env, " ")
+}
+
+// Target is the ONE value per platform that decides how cook and build
+// invoke cargo: the cargo flags (profile, features, --target triple,
+// RUSTFLAGS, strip) and, when cross-compiling, the triple's toolchain.
+// Both stages evaluate the same rendering of it.
+type Target struct {
+	Platform  platform.Platform
+	Flags     cargo.Flags
+	Toolchain builder.Toolchain
+}
+
+// CrossTargets returns the targets of a cross build on the builder image
+// of platform from.
+func (c *Config) CrossTargets(b *builder.Builder, from platform.Platform) []Target {
+	decl := b.Cross[from]
+	var out []Target
+	for _, p := range c.Platforms {
+		f := c.Flags(p, b.Libc[from], b.RustFlags[from])
+		tc := decl.Triples[f.Triple]
+		tc.Cargo = decl.Cargo
+		if tc.RustFlags != "" && c.RustFlags == "" {
+			f.RustFlags = tc.RustFlags
+		}
+		out = append(out, Target{Platform: p, Flags: f, Toolchain: tc})
+	}
+	return out
+}

@@ -1,0 +1,103 @@
+package pipeline
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	bkclient "github.com/moby/buildkit/client"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
+	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
+)
+
+// Option sets what Build, Cook and Slim take besides the configuration.
+type Option func(*options)
+
+type options struct {
+	buildKit       buildkit.Builder
+	connect        []buildkit.Option
+	gitHubOutput   string
+	stdout, log    io.Writer
+	onStatus       func(*bkclient.SolveStatus)
+	labels         slim.Labels
+	created        time.Time
+	host           platform.Platform
+	registry       []publish.RegistryOption
+	slim           []slim.Option
+	builderOptions []remote.Option
+	credentials    Credentials
+	workspace      *chef.Workspace
+}
+
+func newOptions(opts []Option) *options {
+	o := &options{stdout: os.Stdout, log: io.Discard}
+	for _, opt := range opts {
+		opt(o)
+	}
+	if o.host.Arch == "" {
+		o.host, _ = platform.Host()
+	}
+	return o
+}
+
+// WithBuildKit uses a connected builder instead of connecting one.
+func WithBuildKit(b buildkit.Builder) Option { return func(o *options) { o.buildKit = b } }
+
+// WithConnectOptions are passed to buildkit.Connect, which tries in its
+// order: the host given, the current buildx builder, the Docker daemon's
+// BuildKit when it can do what the build needs, else a BuildKit container
+// started (or reused) through the Docker API.
+func WithConnectOptions(opts ...buildkit.Option) Option {
+	return func(o *options) { o.connect = append(o.connect, opts...) }
+}
+
+// WithGitHubOutput appends the step outputs (image, digest, platform) to
+// file ($GITHUB_OUTPUT in Actions); without it nothing is written.
+func WithGitHubOutput(file string) Option { return func(o *options) { o.gitHubOutput = file } }
+
+// WithStdout receives the published reference (default os.Stdout).
+func WithStdout(w io.Writer) Option { return func(o *options) { o.stdout = w } }
+
+// WithLog receives the progress lines (default: discarded).
+func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
+
+// WithOnStatus sees every BuildKit status update.
+func WithOnStatus(f func(*bkclient.SolveStatus)) Option { return func(o *options) { o.onStatus = f } }
+
+// WithLabels are the image's OCI labels; a version label left empty is
+// the image tag's (unless latest).
+func WithLabels(l slim.Labels) Option { return func(o *options) { o.labels = l } }
+
+// WithCreated is the image's creation time (SOURCE_DATE_EPOCH).
+func WithCreated(t time.Time) Option { return func(o *options) { o.created = t } }
+
+// WithHost is the platform tar and docker outputs hold (default: this
+// machine's), and the one the cross stages prefer to run on.
+func WithHost(p platform.Platform) Option { return func(o *options) { o.host = p } }
+
+// WithRegistryOptions reach every registry push (deadlines, transports).
+func WithRegistryOptions(opts ...publish.RegistryOption) Option {
+	return func(o *options) { o.registry = append(o.registry, opts...) }
+}
+
+// WithSlimOptions reach pkg/slim (the base image's transport in tests).
+func WithSlimOptions(opts ...slim.Option) Option {
+	return func(o *options) { o.slim = append(o.slim, opts...) }
+}
+
+// WithBuilderOptions are used when inspecting a published builder image.
+func WithBuilderOptions(opts ...remote.Option) Option {
+	return func(o *options) { o.builderOptions = append(o.builderOptions, opts...) }
+}
+
+// WithCredentials pass private dependencies' credentials to cargo.
+func WithCredentials(c Credentials) Option { return func(o *options) { o.credentials = c } }
+
+// WithWorkspace is the workspace as already read (chef.Load) for
+// Config.Workspace, so that it is not read a second time.
+func WithWorkspace(ws *chef.Workspace) Option { return func(o *options) { o.workspace = ws } }
