@@ -119,7 +119,7 @@ func cmdLocate(args []string, stdout, _ io.Writer) error {
 		return fmt.Errorf("no binary at %s: build it first with cargo build --profile %s --target %s --bin %s (or fix --bin/--target/--profile/--target-dir)",
 			path, flags.ProfileName(), triple, *bin)
 	case err != nil:
-		return fmt.Errorf("cannot read %s: %v", path, err)
+		return fmt.Errorf("cannot read %s: %w", path, err)
 	case st.IsDir():
 		return fmt.Errorf("%s is a directory, not a binary: check --bin", path)
 	}
@@ -146,7 +146,7 @@ func copyAtomic(src, dst, name string) (string, error) {
 	}
 	in, err := os.Open(src)
 	if err != nil {
-		return "", fmt.Errorf("cannot read %s: %v", src, err)
+		return "", fmt.Errorf("cannot read %s: %w", src, err)
 	}
 	defer in.Close()
 	st, err := in.Stat()
@@ -158,45 +158,19 @@ func copyAtomic(src, dst, name string) (string, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return "", fmt.Errorf("--out %s: cannot write in %s: no such directory; create it first", dst, dir)
 	}
-	out, err := atomicdir.BeginFile(dst, atomicdir.FileOptions{Hint: "choose another --out"})
+	// The copy's own failure is told apart from the output's.
+	var copyErr error
+	err = atomicdir.WriteFile(dst, st.Mode().Perm()|0o111, atomicdir.FileOptions{Hint: "choose another --out"}, func(w io.Writer) error {
+		_, copyErr = io.Copy(w, in)
+		return copyErr
+	})
+	if copyErr != nil {
+		return "", fmt.Errorf("copying %s to %s: %w", src, dst, copyErr)
+	}
 	if err != nil {
-		return "", fmt.Errorf("--out %s: %w", dst, err)
-	}
-	defer out.Abort()
-	tmp, err := os.OpenFile(out.Path(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("--out %s: cannot write in %s: %v", dst, dir, unwrapPath(err))
-	}
-	defer tmp.Close()
-	if _, err := io.Copy(tmp, in); err != nil {
-		return "", fmt.Errorf("copying %s to %s: %v", src, dst, err)
-	}
-	// Keep the executable bits of the original (0755 from cargo).
-	if err := tmp.Chmod(st.Mode().Perm() | 0o111); err != nil {
-		return "", err
-	}
-	if err := tmp.Sync(); err != nil {
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := out.Commit(); err != nil {
 		return "", fmt.Errorf("--out %s: %w", dst, err)
 	}
 	return dst, nil
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
 }
 
 func cmdVerify(args []string, stdout, stderr io.Writer) error {

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/zigcc"
 )
 
@@ -32,7 +34,7 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 func cmdZig(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		if len(args) == 0 {
-			return usagef("zig needs a tool: muslrust-chef %s", oneLine(zigSynopsis))
+			return usagef("zig needs a tool: muslrust-chef %s", oneline.String(zigSynopsis))
 		}
 		fmt.Fprintln(stdout, "Usage: muslrust-chef "+zigSynopsis)
 		return nil
@@ -132,14 +134,8 @@ func cmdZigLinks(args []string, stdout io.Writer) error {
 		}
 		for _, tool := range []zigcc.Tool{zigcc.CC, zigcc.CXX, zigcc.AR} {
 			link := filepath.Join(*dir, zigcc.LinkName(tool, t))
-			tmp := link + ".tmp"
-			os.Remove(tmp)
-			if err := os.Symlink(self, tmp); err != nil {
-				return fmt.Errorf("zig links: %v", unwrapPath(err))
-			}
-			if err := os.Rename(tmp, link); err != nil {
-				os.Remove(tmp)
-				return fmt.Errorf("zig links: %v", unwrapPath(err))
+			if err := atomicdir.Symlink(self, link, atomicdir.FileOptions{Hint: "choose another --dir"}); err != nil {
+				return fmt.Errorf("zig links: %w", err)
 			}
 			fmt.Fprintln(stdout, link)
 		}
@@ -167,7 +163,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "muslrust-chef: "+oneLine(err.Error()))
+	fmt.Fprintln(stderr, "muslrust-chef: "+oneline.Err(err))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return 2

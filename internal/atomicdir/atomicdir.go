@@ -15,79 +15,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"sync"
 )
 
 // Marker is the file in every directory the kit writes; its content says
 // which part of the kit wrote it.
 const Marker = ".muslrust-chef"
-
-// tempTag is in the name of every sibling the kit creates
-// (".<name>.muslrust-chef-new-<pid>-<n>", ".<name>.muslrust-chef-old-<pid>-<n>"),
-// so a later run can recognise and remove what a killed run left behind;
-// the pid keeps it from removing the temporary directory of a run still
-// going.
-const tempTag = ".muslrust-chef-"
-
-func tempPrefix(dst, kind string) string {
-	return "." + filepath.Base(dst) + tempTag + kind + "-" + strconv.Itoa(os.Getpid()) + "-"
-}
-
-var tempName = regexp.MustCompile(regexp.QuoteMeta(tempTag) + `(new|old)-([0-9]+)-[0-9]+$`)
-
-// IsTemp reports whether a file name is one of the temporary siblings the
-// kit writes outputs through, so tests can check that none is left.
-func IsTemp(name string) bool { return tempName.MatchString(name) }
-
-// live holds the temporary paths this process is using, each with the
-// flock(2) it holds on the directory for as long as it exists. The lock is
-// what tells a run still writing from a killed one's leftover, in this
-// process or another, in any PID namespace (two CI containers on one
-// checkout), and it dies with its process. Where the file system has no
-// flock, the pid in the name and this map tell them apart instead.
-var live = struct {
-	sync.Mutex
-	paths map[string]*os.File
-}{paths: map[string]*os.File{}}
-
-func mkTemp(parent, prefix string) (string, error) {
-	live.Lock()
-	defer live.Unlock()
-	p, err := os.MkdirTemp(parent, prefix)
-	if err != nil {
-		return p, err
-	}
-	f, lerr := lockDir(p)
-	if lerr != nil {
-		f = nil // no flock here: the pid and this map still protect it
-	}
-	live.paths[p] = f
-	return p, nil
-}
-
-func removeTemp(p string) error {
-	err := os.RemoveAll(p)
-	forgetTemp(p)
-	return err
-}
-
-func forgetTemp(p string) {
-	live.Lock()
-	if f := live.paths[p]; f != nil {
-		f.Close()
-	}
-	delete(live.paths, p)
-	live.Unlock()
-}
-
-func isLive(p string) bool {
-	live.Lock()
-	defer live.Unlock()
-	_, ok := live.paths[p]
-	return ok
-}
 
 // TestHookBeforeSwap, when set, runs after the new tree is complete and
 // just before it is swapped into place. Tests use it to stop the process
@@ -101,12 +33,24 @@ var testHookBetweenRenames func(dst string)
 type Options struct {
 	// Writer names what wrote the directory, for the marker ("rust:plan").
 	Writer string
-	// Hint ends the refusal message: what the user should do instead
-	// ("set MUSLRUST_CHEF_PLAN_DIR to a new or empty directory").
+	// Fix ends the refusal message: what the user should do instead. It is
+	// an error, wrapped, so that it can name options (option.Errorf("set %s
+	// to a new or empty directory", option.Env(option.PlanDir))) and
+	// pkg/config renders their knobs. It takes precedence over Hint.
+	Fix error
+	// Hint is Fix as plain text; it goes once every caller sets Fix.
 	Hint string
 	// Merge keeps the entries of the old directory the new tree does not
 	// have (a split build adds dist/linux_arm64 beside linux_amd64).
 	Merge bool
+}
+
+// fix is what ends a refusal: Fix, else Hint.
+func fix(err error, hint string) error {
+	if err != nil {
+		return err
+	}
+	return errors.New(hint)
 }
 
 // Dir is one replacement in progress.
@@ -120,26 +64,22 @@ type Dir struct {
 // kit), removes what a killed earlier run left beside it, and creates the
 // temporary directory the caller writes the new tree into (Path).
 func Begin(dst string, opts Options) (*Dir, error) {
-	abs, err := filepath.Abs(dst)
+	abs, parent, err := makeParent(dst)
 	if err != nil {
 		return nil, err
 	}
-	parent := filepath.Dir(abs)
 	if parent == abs {
-		return nil, fmt.Errorf("%s is the root directory: refusing to replace it; %s", dst, opts.Hint)
-	}
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %v; choose a writable path", parent, unwrap(err))
+		return nil, fmt.Errorf("%s is the root directory: refusing to replace it; %w", dst, fix(opts.Fix, opts.Hint))
 	}
 	if err := recoverAndClean(abs); err != nil {
 		return nil, err
 	}
-	if err := checkOwned(abs, dst, opts.Hint); err != nil {
+	if err := checkOwned(abs, dst, fix(opts.Fix, opts.Hint)); err != nil {
 		return nil, err
 	}
 	tmp, err := mkTemp(parent, tempPrefix(abs, "new"))
 	if err != nil {
-		return nil, fmt.Errorf("cannot write next to %s: %v; choose a writable path", dst, unwrap(err))
+		return nil, fmt.Errorf("cannot write next to %s: %w; choose a writable path", dst, unwrap(err))
 	}
 	d := &Dir{dst: abs, tmp: tmp, opts: opts}
 	if err := os.Chmod(tmp, 0o755); err != nil {
@@ -156,15 +96,18 @@ func Begin(dst string, opts Options) (*Dir, error) {
 // Check reports, without changing anything, the error Begin would give for
 // dst: callers run it before a long build so that an output they would
 // refuse at its end is refused at the start.
-func Check(dst, hint string) error {
+func Check(dst, hint string) error { return CheckFix(dst, errors.New(hint)) }
+
+// CheckFix is Check with the end of the refusal as an error (Options.Fix).
+func CheckFix(dst string, fix error) error {
 	abs, err := filepath.Abs(dst)
 	if err != nil {
 		return err
 	}
 	if filepath.Dir(abs) == abs {
-		return fmt.Errorf("%s is the root directory: refusing to replace it; %s", dst, hint)
+		return fmt.Errorf("%s is the root directory: refusing to replace it; %w", dst, fix)
 	}
-	return checkOwned(abs, dst, hint)
+	return checkOwned(abs, dst, fix)
 }
 
 // Path is the temporary directory to write the new tree into.
@@ -191,14 +134,14 @@ func (d *Dir) Commit() error {
 		return err
 	}
 	// dst may have changed during a long build.
-	if err := checkOwned(d.dst, d.dst, d.opts.Hint); err != nil {
+	if err := checkOwned(d.dst, d.dst, fix(d.opts.Fix, d.opts.Hint)); err != nil {
 		return err
 	}
 	_, statErr := os.Lstat(d.dst)
 	exists := statErr == nil
 	if exists && d.opts.Merge {
 		if err := keepOld(d.dst, d.tmp); err != nil {
-			return fmt.Errorf("cannot carry the other entries of %s over: %v", d.dst, err)
+			return fmt.Errorf("cannot carry the other entries of %s over: %w", d.dst, err)
 		}
 	}
 	if TestHookBeforeSwap != nil {
@@ -206,7 +149,7 @@ func (d *Dir) Commit() error {
 	}
 	if !exists {
 		if err := os.Rename(d.tmp, d.dst); err != nil {
-			return fmt.Errorf("cannot move the output into %s: %v; choose a writable path", d.dst, unwrap(err))
+			return fmt.Errorf("cannot move the output into %s: %w; choose a writable path", d.dst, unwrap(err))
 		}
 		forgetTemp(d.tmp)
 		d.done = true
@@ -216,11 +159,11 @@ func (d *Dir) Commit() error {
 		// d.tmp now holds the old tree.
 		d.done = true
 		if err := removeTemp(d.tmp); err != nil {
-			return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %v", d.dst, d.tmp, unwrap(err))
+			return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %w", d.dst, d.tmp, unwrap(err))
 		}
 		return nil
 	} else if !errors.Is(err, errNoExchange) {
-		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
+		return fmt.Errorf("cannot replace %s: %w", d.dst, unwrap(err))
 	}
 	return d.renameTwice()
 }
@@ -232,7 +175,7 @@ func (d *Dir) Commit() error {
 func (d *Dir) renameTwice() error {
 	old, err := mkTemp(filepath.Dir(d.dst), tempPrefix(d.dst, "old"))
 	if err != nil {
-		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
+		return fmt.Errorf("cannot replace %s: %w", d.dst, unwrap(err))
 	}
 	// Only forgotten, never removed here: on a failed swap it may hold
 	// the only copy of the old tree, which the next Begin puts back.
@@ -241,19 +184,19 @@ func (d *Dir) renameTwice() error {
 		return err
 	}
 	if err := os.Rename(d.dst, old); err != nil {
-		return fmt.Errorf("cannot replace %s: %v; is it writable?", d.dst, unwrap(err))
+		return fmt.Errorf("cannot replace %s: %w; is it writable?", d.dst, unwrap(err))
 	}
 	if testHookBetweenRenames != nil {
 		testHookBetweenRenames(d.dst)
 	}
 	if err := os.Rename(d.tmp, d.dst); err != nil {
 		os.Rename(old, d.dst)
-		return fmt.Errorf("cannot replace %s: %v", d.dst, unwrap(err))
+		return fmt.Errorf("cannot replace %s: %w", d.dst, unwrap(err))
 	}
 	forgetTemp(d.tmp)
 	d.done = true
 	if err := os.RemoveAll(old); err != nil {
-		return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %v", d.dst, old, unwrap(err))
+		return fmt.Errorf("replaced %s, but cannot remove its old content at %s: %w", d.dst, old, unwrap(err))
 	}
 	return nil
 }
@@ -265,30 +208,30 @@ func (d *Dir) writeMarker() error {
 	}
 	content += "; the kit replaces it as a whole on its next run. Do not keep other files here.\n"
 	if err := os.WriteFile(filepath.Join(d.tmp, Marker), []byte(content), 0o644); err != nil {
-		return fmt.Errorf("cannot write in %s: %v; choose a writable path", filepath.Dir(d.tmp), unwrap(err))
+		return fmt.Errorf("cannot write in %s: %w; choose a writable path", filepath.Dir(d.tmp), unwrap(err))
 	}
 	return nil
 }
 
 // checkOwned refuses to replace anything but a missing or empty directory
 // or one carrying the marker. shown is dst as the user wrote it.
-func checkOwned(dst, shown, hint string) error {
+func checkOwned(dst, shown string, fix error) error {
 	st, err := os.Lstat(dst)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %v; %s", shown, unwrap(err), hint)
+		return fmt.Errorf("cannot read %s: %w; %w", shown, unwrap(err), fix)
 	}
 	if st.Mode()&os.ModeSymlink != 0 {
-		return fmt.Errorf("%s is a symbolic link: refusing to replace it; %s", shown, hint)
+		return fmt.Errorf("%s is a symbolic link: refusing to replace it; %w", shown, fix)
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("%s exists and is not a directory: refusing to replace it; %s", shown, hint)
+		return fmt.Errorf("%s exists and is not a directory: refusing to replace it; %w", shown, fix)
 	}
 	f, err := os.Open(dst)
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %v; %s", shown, unwrap(err), hint)
+		return fmt.Errorf("cannot read %s: %w; %w", shown, unwrap(err), fix)
 	}
 	defer f.Close()
 	if _, err := f.Readdirnames(1); errors.Is(err, io.EOF) {
@@ -297,116 +240,7 @@ func checkOwned(dst, shown, hint string) error {
 	if m, err := os.Lstat(filepath.Join(dst, Marker)); err == nil && m.Mode().IsRegular() {
 		return nil
 	}
-	return fmt.Errorf("%s is a non-empty directory muslrust-chef did not write (it has no %s file): refusing to replace it; %s", shown, Marker, hint)
-}
-
-// recoverAndClean handles what a killed run left beside dst: an old tree
-// moved aside while dst is missing goes back; every other sibling with the
-// kit's temporary naming is removed.
-func recoverAndClean(dst string) error {
-	parent, base := filepath.Dir(dst), filepath.Base(dst)
-	entries, err := os.ReadDir(parent)
-	if err != nil {
-		return fmt.Errorf("cannot read %s: %v; choose a readable path", parent, unwrap(err))
-	}
-	re := regexp.MustCompile(`^` + regexp.QuoteMeta("."+base+tempTag) + `(new|old)-([0-9]+)-[0-9]+$`)
-	_, dstErr := os.Lstat(dst)
-	for _, e := range entries {
-		m := re.FindStringSubmatch(e.Name())
-		if m == nil || !e.IsDir() {
-			continue
-		}
-		p := filepath.Join(parent, e.Name())
-		if isLive(p) {
-			continue // this process writing the same output right now
-		}
-		lock, err := lockDir(p)
-		if errors.Is(err, errInUse) {
-			continue // another run writing the same output right now
-		}
-		if err != nil {
-			// No flock on this file system: judge by the pid.
-			if pid, err := strconv.Atoi(m[2]); err == nil && pid != os.Getpid() && alive(pid) {
-				continue
-			}
-		} else {
-			defer lock.Close()
-		}
-		if m[1] == "old" && errors.Is(dstErr, os.ErrNotExist) {
-			if err := os.Rename(p, dst); err == nil {
-				dstErr = nil
-				continue
-			}
-		}
-		if err := os.RemoveAll(p); err != nil {
-			return fmt.Errorf("cannot remove %s, left by an interrupted run: %v; remove it by hand", p, unwrap(err))
-		}
-	}
-	return nil
-}
-
-// keepOld links (or copies) each entry of old that the new tree lacks into
-// it, so that the swap keeps them.
-func keepOld(old, tmp string) error {
-	entries, err := os.ReadDir(old)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.Name() == Marker {
-			continue
-		}
-		if _, err := os.Lstat(filepath.Join(tmp, e.Name())); err == nil {
-			continue
-		}
-		if err := linkTree(filepath.Join(old, e.Name()), filepath.Join(tmp, e.Name())); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func linkTree(src, dst string) error {
-	return filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		switch {
-		case info.IsDir():
-			return os.MkdirAll(target, info.Mode().Perm()|0o700)
-		case info.Mode()&os.ModeSymlink != 0:
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(l, target)
-		case info.Mode().IsRegular():
-			if os.Link(p, target) == nil {
-				return nil
-			}
-			return copyFile(p, target, info.Mode().Perm())
-		}
-		return nil // sockets, devices: nothing the kit writes
-	})
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return fmt.Errorf("%s is a non-empty directory muslrust-chef did not write (it has no %s file): refusing to replace it; %w", shown, Marker, fix)
 }
 
 func unwrap(err error) error {

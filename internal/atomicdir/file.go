@@ -3,6 +3,7 @@ package atomicdir
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -19,7 +20,10 @@ type File struct {
 // FileOptions say who writes the file and which existing file it may
 // replace.
 type FileOptions struct {
-	// Hint ends the refusal message: what the user should do instead.
+	// Fix ends the refusal message: what the user should do instead, as
+	// an error (see Options.Fix). It takes precedence over Hint.
+	Fix error
+	// Hint is Fix as plain text; it goes once every caller sets Fix.
 	Hint string
 	// Owned reports whether the existing regular file at path is one the
 	// writer would have produced, so that replacing it loses nothing a
@@ -33,23 +37,25 @@ type FileOptions struct {
 // it, and creates the temporary path the caller writes the new file to
 // (Path).
 func BeginFile(dst string, opts FileOptions) (*File, error) {
-	abs, err := filepath.Abs(dst)
+	return beginFile(dst, opts, false)
+}
+
+// beginFile is BeginFile; link allows replacing a symbolic link at dst
+// (the output is one).
+func beginFile(dst string, opts FileOptions, link bool) (*File, error) {
+	abs, parent, err := makeParent(dst)
 	if err != nil {
 		return nil, err
-	}
-	parent := filepath.Dir(abs)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %v; choose a writable path", parent, unwrap(err))
 	}
 	if err := recoverAndClean(abs); err != nil {
 		return nil, err
 	}
-	if err := checkOwnedFile(abs, dst, opts); err != nil {
+	if err := checkOwnedFile(abs, dst, opts, link); err != nil {
 		return nil, err
 	}
 	tmp, err := mkTemp(parent, tempPrefix(abs, "new"))
 	if err != nil {
-		return nil, fmt.Errorf("cannot write next to %s: %v; choose a writable path", dst, unwrap(err))
+		return nil, fmt.Errorf("cannot write next to %s: %w; choose a writable path", dst, unwrap(err))
 	}
 	return &File{dst: abs, tmp: tmp}, nil
 }
@@ -76,7 +82,7 @@ func (f *File) Commit() error {
 		TestHookBeforeSwap(f.dst)
 	}
 	if err := os.Rename(f.Path(), f.dst); err != nil {
-		return fmt.Errorf("cannot move the output into %s: %v; choose a writable path", f.dst, unwrap(err))
+		return fmt.Errorf("cannot move the output into %s: %w; choose a writable path", f.dst, unwrap(err))
 	}
 	f.Abort()
 	return nil
@@ -89,26 +95,71 @@ func CheckFile(dst string, opts FileOptions) error {
 	if err != nil {
 		return err
 	}
-	return checkOwnedFile(abs, dst, opts)
+	return checkOwnedFile(abs, dst, opts, false)
 }
 
-func checkOwnedFile(dst, shown string, opts FileOptions) error {
+func checkOwnedFile(dst, shown string, opts FileOptions, link bool) error {
+	fix := fix(opts.Fix, opts.Hint)
 	st, err := os.Lstat(dst)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %v; %s", shown, unwrap(err), opts.Hint)
+		return fmt.Errorf("cannot read %s: %w; %w", shown, unwrap(err), fix)
 	}
 	switch {
+	case st.Mode()&os.ModeSymlink != 0 && link:
+		return nil
 	case st.Mode()&os.ModeSymlink != 0:
-		return fmt.Errorf("%s is a symbolic link: refusing to replace it; %s", shown, opts.Hint)
+		return fmt.Errorf("%s is a symbolic link: refusing to replace it; %w", shown, fix)
 	case st.IsDir():
-		return fmt.Errorf("%s is a directory: refusing to replace it with a file; %s", shown, opts.Hint)
+		return fmt.Errorf("%s is a directory: refusing to replace it with a file; %w", shown, fix)
 	case !st.Mode().IsRegular():
-		return fmt.Errorf("%s is not a regular file: refusing to replace it; %s", shown, opts.Hint)
+		return fmt.Errorf("%s is not a regular file: refusing to replace it; %w", shown, fix)
 	case st.Size() == 0 || opts.Owned == nil || opts.Owned(dst):
 		return nil
 	}
-	return fmt.Errorf("%s exists and is not a file muslrust-chef wrote: refusing to replace it; %s", shown, opts.Hint)
+	return fmt.Errorf("%s exists and is not a file muslrust-chef wrote: refusing to replace it; %w", shown, fix)
+}
+
+// WriteFile replaces the file dst with what write writes, all or nothing:
+// BeginFile's checks, then write fills a new file (mode perm, whatever the
+// umask) at the temporary path, which is synced and renamed over dst. An
+// error from write is returned as it is; on any error dst is left as it
+// was and nothing is left beside it.
+func WriteFile(dst string, perm os.FileMode, opts FileOptions, write func(w io.Writer) error) error {
+	f, err := BeginFile(dst, opts)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	out, err := os.OpenFile(f.Path(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %w", filepath.Dir(dst), unwrap(err))
+	}
+	defer out.Close()
+	if err := write(out); err != nil {
+		return err
+	}
+	for _, step := range []func() error{func() error { return out.Chmod(perm) }, out.Sync, out.Close} {
+		if err := step(); err != nil {
+			return fmt.Errorf("cannot write %s: %w; choose a writable path", dst, unwrap(err))
+		}
+	}
+	return f.Commit()
+}
+
+// Symlink replaces dst (absent, a symbolic link, or a file BeginFile would
+// replace) with a symbolic link to target in one rename, so that dst is
+// the old entry or the new link at every instant.
+func Symlink(target, dst string, opts FileOptions) error {
+	f, err := beginFile(dst, opts, true)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := os.Symlink(target, f.Path()); err != nil {
+		return fmt.Errorf("cannot write in %s: %w", filepath.Dir(dst), unwrap(err))
+	}
+	return f.Commit()
 }

@@ -22,13 +22,9 @@ var errInUse = errors.New("in use by another process")
 // returned function releases it. The lock is flock(2)'s: it dies with its
 // process, so a killed run never leaves it held.
 func LockParent(ctx context.Context, dst string, waiting func()) (func(), error) {
-	abs, err := filepath.Abs(dst)
+	_, parent, err := makeParent(dst)
 	if err != nil {
 		return nil, err
-	}
-	parent := filepath.Dir(abs)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %v; choose a writable path", parent, unwrap(err))
 	}
 	told := false
 	for {
@@ -65,4 +61,17 @@ func lockDir(path string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// makeParent creates the directory dst goes in and returns dst's absolute
+// path and that directory.
+func makeParent(dst string) (abs, parent string, err error) {
+	if abs, err = filepath.Abs(dst); err != nil {
+		return "", "", err
+	}
+	parent = filepath.Dir(abs)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", "", fmt.Errorf("cannot create %s: %w; choose a writable path", parent, unwrap(err))
+	}
+	return abs, parent, nil
 }

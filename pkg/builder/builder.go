@@ -8,20 +8,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 // Labels a builder image may carry; the kit reads them for each platform.
@@ -189,18 +187,16 @@ func (b *Builder) ReadLabels(p platform.Platform, labels map[string]string) erro
 }
 
 func builderError(ref string, err error) error {
-	var terr *transport.Error
-	var operr *net.OpError
-	var dnserr *net.DNSError
-	msg := oneline.Err(err)
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("inspecting builder image %s: %w", ref, err)
-	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
-		return option.Errorf("the registry of builder image %s refused the credentials (HTTP %d): run docker login for it, or set %s to an image you can pull", ref, terr.StatusCode, option.Env(option.Builder))
-	case errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound:
+	}
+	msg := oneline.Err(err)
+	switch p := publish.Classify(err); {
+	case p.Kind == publish.Denied:
+		return option.Errorf("the registry of builder image %s refused the credentials (HTTP %d): run docker login for it, or set %s to an image you can pull", ref, p.Status, option.Env(option.Builder))
+	case p.Kind == publish.NotFound:
 		return option.Errorf("builder image %s does not exist (%s): fix %s or push the image", ref, msg, option.Env(option.Builder))
-	case errors.As(err, &dnserr), errors.As(err, &operr):
+	case p.Socket:
 		return option.Errorf("builder image %s is unreachable (%s): check %s and that its registry is up", ref, msg, option.Env(option.Builder))
 	}
 	return option.Errorf("cannot read builder image %s: %s: check %s", ref, msg, option.Env(option.Builder))

@@ -9,9 +9,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 // Output is where Build puts the image.
@@ -96,7 +96,7 @@ func Build(ctx context.Context, b buildkit.Builder, req BuildRequest) (*Built, e
 			return nil, err
 		}
 		var res *buildkit.Result
-		err = WriteLayout(dst, func(dir string) error {
+		err = publish.WriteLayout(dst, "image:build's OCI image layout", func(dir string) error {
 			r.req.OCILayout = &buildkit.OCILayoutOutput{Dir: dir, Names: []string{ref.Name()}}
 			res, err = b.Solve(ctx, r.req)
 			return err
@@ -124,26 +124,4 @@ func Build(ctx context.Context, b buildkit.Builder, req BuildRequest) (*Built, e
 		}
 		return &Built{Where: req.Name, Result: res}, nil
 	}
-}
-
-// WriteLayout writes the OCI layout at dst through write, which fills the
-// directory it is given: a sibling temporary directory that replaces dst in
-// one swap when write succeeds (internal/atomicdir). A non-empty dst the
-// kit did not write is refused before write runs.
-func WriteLayout(dst string, write func(dir string) error) error {
-	d, err := atomicdir.Begin(dst, atomicdir.Options{
-		Writer: "image:build's OCI image layout",
-		Hint:   "set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>",
-	})
-	if err != nil {
-		return fmt.Errorf("output: %w", err)
-	}
-	defer d.Abort()
-	if err := write(d.Path()); err != nil {
-		return err
-	}
-	if err := d.Commit(); err != nil {
-		return fmt.Errorf("output: %w", err)
-	}
-	return nil
 }

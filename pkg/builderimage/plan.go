@@ -9,9 +9,9 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/imagetags"
-	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 // Option is one input of PlanPush or PlanBuild, as the user wrote it:
@@ -21,7 +21,6 @@ type Option func(*settings)
 type settings struct {
 	image, platforms, output, cache string
 	tags                            []string
-	tagsFrom                        string
 	mainBranch, branch              string
 	pushByDigest                    bool
 	muslrustImage                   string
@@ -30,7 +29,7 @@ type settings struct {
 	crossToolchain                  string
 	builderArgs                     string
 	labels, fallback                Labels
-	tagEnv                          func(string) string
+	metadata, gitHubRef             string
 }
 
 // WithImage is the image reference: registry/org/muslrust-chef[:tag] for
@@ -41,11 +40,8 @@ func WithImage(ref string) Option { return func(s *settings) { s.image = ref } }
 // (default linux/amd64,linux/arm64).
 func WithPlatforms(list string) Option { return func(s *settings) { s.platforms = list } }
 
-// WithTags are the explicit tags, bare or full references; from names
-// where they came from in messages.
-func WithTags(from string, tags ...string) Option {
-	return func(s *settings) { s.tags, s.tagsFrom = tags, from }
-}
+// WithTags are the explicit tags, bare or full references.
+func WithTags(tags ...string) Option { return func(s *settings) { s.tags = tags } }
 
 // WithCache is the registry cache: refs (the first exported), or off;
 // empty derives <repo>:buildcache-<branch> and the main branch's.
@@ -89,12 +85,14 @@ func WithLabels(l Labels) Option { return func(s *settings) { s.labels = l } }
 // GitHub repository).
 func WithLabelDefaults(l Labels) Option { return func(s *settings) { s.fallback = l } }
 
-// WithTagEnv is how the tag resolution reads docker/metadata-action's
-// output and the GitHub ref (imagetags.Input.Getenv).
-func WithTagEnv(getenv func(string) string) Option { return func(s *settings) { s.tagEnv = getenv } }
+// WithTagSources are what CI says about tags: docker/metadata-action's
+// JSON output and the GitHub ref of the workflow run (imagetags.Input).
+func WithTagSources(metadata, gitHubRef string) Option {
+	return func(s *settings) { s.metadata, s.gitHubRef = metadata, gitHubRef }
+}
 
 func collect(opts []Option) settings {
-	s := settings{tagsFrom: option.Env(option.Tags).String()}
+	var s settings
 	for _, o := range opts {
 		o(&s)
 	}
@@ -158,7 +156,7 @@ func PlanPush(ctx context.Context, opts ...Option) (PushRequest, error) {
 			imageTag = ref.Identifier()
 		}
 	}
-	res, err := imagetags.Resolve(ctx, imagetags.Input{Repo: repo, Explicit: s.tags, ExplicitFrom: s.tagsFrom, Getenv: s.tagEnv})
+	res, err := imagetags.Resolve(ctx, imagetags.Input{Repo: repo, Explicit: s.tags, Metadata: s.metadata, GitHubRef: s.gitHubRef})
 	if err != nil {
 		return PushRequest{}, option.Usagef("%w", err)
 	}
@@ -214,7 +212,7 @@ func PlanBuild(ctx context.Context, host platform.Platform, opts ...Option) (Bui
 		return BuildRequest{}, option.Usagef("%s %q is not a valid name[:tag] (%w)", option.Env(option.PublishImage), imageName, err)
 	}
 	version := ""
-	if res, err := imagetags.Resolve(ctx, imagetags.Input{Getenv: s.tagEnv}); err == nil {
+	if res, err := imagetags.Resolve(ctx, imagetags.Input{Metadata: s.metadata, GitHubRef: s.gitHubRef}); err == nil {
 		version = res.Version
 	}
 	spec, err := s.spec([]platform.Platform{host}, version, nil)
@@ -240,18 +238,18 @@ type MergePlan struct {
 }
 
 // PlanMerge validates the digests and resolves the tags (same rules as
-// image:push, WithTags and WithTagEnv) in the digests' repository.
+// image:push, WithTags and WithTagSources) in the digests' repository.
 func PlanMerge(ctx context.Context, digests []string, opts ...Option) (MergePlan, error) {
 	s := collect(opts)
 	if len(digests) == 0 {
 		return MergePlan{}, option.Usagef("no digests to merge: set %s (or %s) to repo@sha256:...,repo@sha256:... from the per-platform image:push -bydigest runs", option.Env(option.Digests), option.Flag(option.Digests))
 	}
-	ds, err := merge.ParseDigests(digests)
+	ds, err := publish.ParseDigests(digests)
 	if err != nil {
 		return MergePlan{}, option.Usagef("%w", err)
 	}
 	repo := ds[0].Context()
-	res, err := imagetags.Resolve(ctx, imagetags.Input{Repo: repo, Explicit: s.tags, ExplicitFrom: s.tagsFrom, Getenv: s.tagEnv})
+	res, err := imagetags.Resolve(ctx, imagetags.Input{Repo: repo, Explicit: s.tags, Metadata: s.metadata, GitHubRef: s.gitHubRef})
 	if err != nil {
 		return MergePlan{}, option.Usagef("%w", err)
 	}

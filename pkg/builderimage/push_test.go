@@ -17,9 +17,9 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
-	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 var triples = map[string]string{"amd64": "x86_64-unknown-linux-musl", "arm64": "aarch64-unknown-linux-musl"}
@@ -163,7 +163,7 @@ func TestSplitPushByDigestThenMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := merge.Merge(context.Background(), merge.Request{Digests: plan.Digests, Tags: plan.Tags})
+	m, err := publish.Merge(context.Background(), plan.Digests, plan.Tags)
 	if err != nil {
 		t.Fatal(err)
 	}

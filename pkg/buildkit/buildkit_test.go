@@ -135,11 +135,10 @@ func TestPushByDigest(t *testing.T) {
 }
 
 // One build covers the local exporter (a directory per platform), the target
-// stage, a named context, SOURCE_DATE_EPOCH from the environment and a secret.
+// stage, a named context, SOURCE_DATE_EPOCH (WithSourceDateEpoch) and a secret.
 func TestLocalExportNamedContextArgsSecret(t *testing.T) {
 	base := testimages.Busybox(t)
-	b := connectShared(t)
-	t.Setenv(SourceDateEpochEnv, "1700000000")
+	b := connectShared(t, WithSourceDateEpoch("1700000000"))
 	runID := uniq()
 	ctxDir := writeFiles(t, map[string]string{
 		"Dockerfile": `ARG BASE
@@ -221,7 +220,7 @@ func TestRegistryCacheFreshBuilder(t *testing.T) {
 	fresh := testinfra.FreshBuildkitd(t)
 	// With SOURCE_DATE_EPOCH passed through, the rebuild must give the very
 	// same image digest, not only cached steps.
-	t.Setenv(SourceDateEpochEnv, "1700000000")
+	epoch := WithSourceDateEpoch("1700000000")
 	id := uniq()
 	ctxDir := writeFiles(t, map[string]string{
 		"Dockerfile": `ARG BASE
@@ -243,7 +242,7 @@ RUN sleep 1 && echo done > /done
 		Image:      &ImageOutput{Names: []string{registry + "/muslrust-chef-test/buildkit-cached:" + id}, Push: true},
 	}
 
-	first := connectShared(t)
+	first := connectShared(t, epoch)
 	start := time.Now()
 	res1, err := first.Solve(context.Background(), req)
 	if err != nil {
@@ -254,7 +253,7 @@ RUN sleep 1 && echo done > /done
 		t.Fatalf("first build executed no RUN step; the test input is not unique: %+v", res1.Vertexes)
 	}
 
-	second, err := Connect(context.Background(), WithHost(fresh), WithProgress(testinfra.ProgressLog(t), "plain"))
+	second, err := Connect(context.Background(), WithHost(fresh), WithProgress(testinfra.ProgressLog(t), "plain"), epoch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +379,7 @@ func processWith(marker string) bool {
 func TestUnreachableBuildkit(t *testing.T) {
 	for _, addr := range []string{"unix:///nonexistent/buildkitd.sock", "tcp://127.0.0.1:1"} {
 		start := time.Now()
-		_, err := Connect(context.Background(), WithHost(addr), WithProbeTimeout(5*time.Second))
+		_, err := Connect(context.Background(), WithHost(addr))
 		assertOneLine(t, err)
 		for _, want := range []string{addr, "not answering", "start buildkitd", HostEnv} {
 			if !strings.Contains(err.Error(), want) {
@@ -392,8 +391,7 @@ func TestUnreachableBuildkit(t *testing.T) {
 		}
 		t.Log(err)
 	}
-	t.Setenv(HostEnv, "unix:///nonexistent/from-env.sock")
-	_, err := Connect(context.Background(), WithProbeTimeout(5*time.Second))
+	_, err := Connect(context.Background(), WithHostFrom("unix:///nonexistent/from-env.sock", HostEnv))
 	if err == nil || !strings.Contains(err.Error(), "from "+HostEnv) {
 		t.Errorf("BUILDKIT_HOST not used or not named: %v", err)
 	}
@@ -480,7 +478,6 @@ func TestUnknownPlatform(t *testing.T) {
 func TestDockerDaemonBuilder(t *testing.T) {
 	dockerHost := testinfra.ClassicStoreDockerd(t)
 	registry := testinfra.Registry(t)
-	t.Setenv(HostEnv, "")
 	b, err := Connect(context.Background(),
 		WithDockerConfigDir(t.TempDir()), // no buildx builder selected
 		WithDockerHost(dockerHost),

@@ -15,6 +15,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	dockercliconfig "github.com/docker/cli/cli/config"
 	dockerclient "github.com/moby/moby/client"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
 // buildxCurrent is buildx's $DOCKER_CONFIG/buildx/current file: the builder
@@ -46,8 +48,8 @@ func (c config) configDir() string {
 // dockerContext returns the Docker CLI's current context name and the daemon
 // address of the default context; buildx keys its "current" file with the
 // context name, or with the daemon address for the default context.
-func (c config) dockerContext() (name, defaultHost string) {
-	name = os.Getenv("DOCKER_CONTEXT")
+func (c config) currentContext() (name, defaultHost string) {
+	name = c.dockerContext
 	if name == "" {
 		if f, err := dockercliconfig.Load(c.configDir()); err == nil {
 			name = f.CurrentContext
@@ -63,9 +65,6 @@ func (c config) daemonHost() string {
 	if c.dockerHost != "" {
 		return c.dockerHost
 	}
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		return h
-	}
 	return defaultDockerHost
 }
 
@@ -73,7 +72,7 @@ func (c config) daemonHost() string {
 // selected (buildx then falls back to the Docker daemon, as do we).
 func (c config) currentBuildx() (*buildxNodeGroup, error) {
 	root := filepath.Join(c.configDir(), "buildx")
-	ctxName, host := c.dockerContext()
+	ctxName, host := c.currentContext()
 	keys := []string{ctxName}
 	if ctxName == "default" {
 		keys = append(keys, host)
@@ -83,7 +82,7 @@ func (c config) currentBuildx() (*buildxNodeGroup, error) {
 	if dt, err := os.ReadFile(filepath.Join(root, "current")); err == nil {
 		var cur buildxCurrent
 		if err := json.Unmarshal(dt, &cur); err != nil {
-			return nil, fmt.Errorf("reading buildx's current builder %s: %v: fix or delete that file, or set %s", filepath.Join(root, "current"), err, HostEnv)
+			return nil, fmt.Errorf("reading buildx's current builder %s: %w: fix or delete that file, or set %s", filepath.Join(root, "current"), err, HostEnv)
 		}
 		if cur.Name != "" && (cur.Global || contains(keys, cur.Key)) {
 			name = cur.Name
@@ -117,7 +116,7 @@ func (c config) currentBuildx() (*buildxNodeGroup, error) {
 	}
 	var ng buildxNodeGroup
 	if err := json.Unmarshal(dt, &ng); err != nil {
-		return nil, fmt.Errorf("reading buildx builder %s: %v: fix it with `docker buildx rm %s` and `docker buildx create`, or set %s", path, err, name, HostEnv)
+		return nil, fmt.Errorf("reading buildx builder %s: %w: fix it with `docker buildx rm %s` and `docker buildx create`, or set %s", path, err, name, HostEnv)
 	}
 	return &ng, nil
 }
@@ -189,13 +188,13 @@ func connectBuildxContainer(ctx context.Context, cfg config, builderName, node, 
 				source, name, cli.DaemonHost(), builderName, HostEnv)
 		}
 		return nil, fmt.Errorf("%s: the Docker daemon at %s is not answering (%s): start dockerd, `docker buildx use` another builder, or set %s",
-			source, cli.DaemonHost(), oneLine(err), HostEnv)
+			source, cli.DaemonHost(), oneline.Lines(err), HostEnv)
 	}
 	if !ins.Container.State.Running {
 		cfg.logf("buildkit: starting %s's stopped container %s", source, name)
 		if _, err := cli.ContainerStart(ctx, name, dockerclient.ContainerStartOptions{}); err != nil {
 			closeCli()
-			return nil, fmt.Errorf("%s: cannot start its container %s (%s): `docker buildx inspect --bootstrap %s`, or set %s", source, name, oneLine(err), builderName, HostEnv)
+			return nil, fmt.Errorf("%s: cannot start its container %s (%s): `docker buildx inspect --bootstrap %s`, or set %s", source, name, oneline.Lines(err), builderName, HostEnv)
 		}
 		if err := waitReady(ctx, cli, name, cfg.startTimeout); err != nil {
 			closeCli()
@@ -238,7 +237,7 @@ func connectNamedContainer(ctx context.Context, cfg config, name, dockerContext,
 		closeCli()
 		why := "is not running"
 		if err != nil {
-			why = "cannot be inspected (" + oneLine(err) + ")"
+			why = "cannot be inspected (" + oneline.Lines(err) + ")"
 			if cerrdefs.IsNotFound(err) {
 				why = "does not exist"
 			}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/opencontainers/go-digest"
@@ -55,8 +54,6 @@ func nodeGroup(name, driver, node, endpoint string) *buildxNodeGroup {
 }
 
 func TestCurrentBuildxSelection(t *testing.T) {
-	t.Setenv("DOCKER_HOST", "")
-	t.Setenv("DOCKER_CONTEXT", "")
 	dir := t.TempDir()
 	cfg := config{dockerConfigDir: dir}
 	if ng, err := cfg.currentBuildx(); err != nil || ng != nil {
@@ -80,6 +77,19 @@ func TestCurrentBuildxSelection(t *testing.T) {
 	writeBuildx(t, dir, buildxCurrent{Key: defaultDockerHost, Name: "default"}, nil)
 	if ng, _ := cfg.currentBuildx(); ng == nil || ng.Driver != "docker" {
 		t.Fatalf("default builder: %+v", ng)
+	}
+	// The selection follows the Docker context (DOCKER_CONTEXT) and, for
+	// the default context, the daemon address (DOCKER_HOST) given as options.
+	writeBuildx(t, dir, buildxCurrent{Key: "arm-box", Name: "ci"}, nil)
+	if ng, _ := cfg.currentBuildx(); ng != nil {
+		t.Fatalf("builder of another context used: %+v", ng)
+	}
+	if ng, _ := newConfig([]Option{WithDockerConfigDir(dir), WithDockerContext("arm-box")}).currentBuildx(); ng == nil || ng.Name != "ci" {
+		t.Fatalf("builder of context arm-box: %+v", ng)
+	}
+	writeBuildx(t, dir, buildxCurrent{Key: "tcp://elsewhere:2375", Name: "ci"}, nil)
+	if ng, _ := newConfig([]Option{WithDockerConfigDir(dir), WithDockerHost("tcp://elsewhere:2375")}).currentBuildx(); ng == nil || ng.Name != "ci" {
+		t.Fatalf("builder of DOCKER_HOST's endpoint: %+v", ng)
 	}
 }
 
@@ -118,9 +128,6 @@ func TestContextHost(t *testing.T) {
 // BUILDKIT_HOST is unset, and BUILDKIT_HOST wins when set.
 func TestConnectThroughBuildx(t *testing.T) {
 	addr := testinfra.Buildkitd(t)
-	t.Setenv("DOCKER_HOST", "")
-	t.Setenv("DOCKER_CONTEXT", "")
-	t.Setenv(HostEnv, "")
 	dir := t.TempDir()
 	writeBuildx(t, dir, buildxCurrent{Key: defaultDockerHost, Name: "remote-ci"}, nodeGroup("remote-ci", "remote", "remote-ci0", addr))
 	b, err := Connect(context.Background(), WithDockerConfigDir(dir))
@@ -136,9 +143,8 @@ func TestConnectThroughBuildx(t *testing.T) {
 		t.Errorf("platforms %v", e.Platforms)
 	}
 
-	t.Setenv(HostEnv, addr)
 	writeBuildx(t, dir, buildxCurrent{Key: defaultDockerHost, Name: "remote-ci"}, nodeGroup("remote-ci", "remote", "remote-ci0", "unix:///nonexistent.sock"))
-	b, err = Connect(context.Background(), WithDockerConfigDir(dir))
+	b, err = Connect(context.Background(), WithDockerConfigDir(dir), WithHostFrom(addr, HostEnv))
 	if err != nil {
 		t.Fatalf("BUILDKIT_HOST should win over buildx: %v", err)
 	}
@@ -152,11 +158,9 @@ func TestConnectThroughBuildx(t *testing.T) {
 // was tried and how to start it.
 func TestConnectBuildxDockerContainerMissing(t *testing.T) {
 	testinfra.DockerSocket(t)
-	t.Setenv(HostEnv, "")
-	t.Setenv("DOCKER_CONTEXT", "")
 	dir := t.TempDir()
 	writeBuildx(t, dir, buildxCurrent{Key: defaultDockerHost, Global: true, Name: "gone"}, nodeGroup("gone", "docker-container", "gone0", defaultDockerHost))
-	_, err := Connect(context.Background(), WithDockerConfigDir(dir), WithProbeTimeout(10*time.Second))
+	_, err := Connect(context.Background(), WithDockerConfigDir(dir))
 	assertOneLine(t, err)
 	for _, want := range []string{"buildx_buildkit_gone0 does not exist", `buildx builder "gone"`, "docker buildx inspect --bootstrap gone"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -167,7 +171,6 @@ func TestConnectBuildxDockerContainerMissing(t *testing.T) {
 }
 
 func TestUnsupportedBuildxDriver(t *testing.T) {
-	t.Setenv(HostEnv, "")
 	dir := t.TempDir()
 	writeBuildx(t, dir, buildxCurrent{Global: true, Name: "k8s"}, nodeGroup("k8s", "kubernetes", "k8s0", "kubernetes:///k8s"))
 	_, err := Connect(context.Background(), WithDockerConfigDir(dir))

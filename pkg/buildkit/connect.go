@@ -8,13 +8,9 @@ package buildkit
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/containerd/platforms"
 	bkclient "github.com/moby/buildkit/client"
@@ -30,6 +26,8 @@ import (
 	_ "github.com/moby/buildkit/client/connhelper/nerdctlcontainer"
 	_ "github.com/moby/buildkit/client/connhelper/podmancontainer"
 	_ "github.com/moby/buildkit/client/connhelper/ssh"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
 // HostEnv is the standard variable naming the BuildKit address.
@@ -96,151 +94,6 @@ type Builder interface {
 	Close() error
 }
 
-// Option configures Connect.
-type Option func(*config)
-
-type config struct {
-	host            string
-	hostSource      string
-	dockerClient    *dockerclient.Client
-	dockerHost      string
-	dockerConfigDir string
-	skipBuildx      bool
-	skipDocker      bool
-	probeTimeout    time.Duration
-	progressOut     io.Writer
-	progressMode    string
-	clientOpts      []bkclient.ClientOpt
-	log             io.Writer
-	needs           Needs
-	image           string
-	containerName   string
-	network         string
-	buildkitdConfig []byte
-	skipStart       bool
-	startTimeout    time.Duration
-}
-
-func (c config) logf(format string, args ...any) {
-	fmt.Fprintf(c.log, format+"\n", args...)
-}
-
-// Needs says what a build requires of BuildKit. The Docker daemon's built-in
-// BuildKit is chosen only when it can do all of it; otherwise Connect goes
-// on to start a BuildKit container.
-type Needs struct {
-	MultiPlatform bool // several platforms in one solve
-	CacheExport   bool // a registry cache export
-	NamedContexts bool // named build contexts (every build of this kit)
-	PushByDigest  bool // the image exporter's push-by-digest
-	Archives      bool // image archives and OCI layouts (the oci/docker exporters)
-}
-
-// DefaultNeeds is what the kit's builds use: named contexts always, and
-// several platforms and a registry cache by default.
-var DefaultNeeds = Needs{MultiPlatform: true, CacheExport: true, NamedContexts: true}
-
-// missing lists, in words, what caps lack of n.
-func (n Needs) missing(caps Capabilities) []string {
-	var m []string
-	if n.NamedContexts && !caps.NamedContexts {
-		m = append(m, "named build contexts (its BuildKit is older than v0.11; Docker 24.0 or newer has them)")
-	}
-	if n.MultiPlatform && !caps.MultiPlatform {
-		m = append(m, "several platforms in one build (needs the containerd image store)")
-	}
-	if n.CacheExport && !caps.CacheExport {
-		m = append(m, "registry cache export (needs the containerd image store)")
-	}
-	if n.PushByDigest && !caps.PushByDigest {
-		m = append(m, "push by digest")
-	}
-	if n.Archives && !caps.ImageExporter {
-		m = append(m, "image archives and OCI layouts (needs the containerd image store)")
-	}
-	return m
-}
-
-// WithHost uses this BuildKit address instead of BUILDKIT_HOST and the
-// fallbacks (same syntax as BUILDKIT_HOST: unix://, tcp://, docker-container://...).
-func WithHost(addr string) Option { return WithHostFrom(addr, "WithHost") }
-
-// WithHostFrom is WithHost naming where the address came from (a mage
-// argument, a MUSLRUST_CHEF_* variable), so errors can point the user there.
-func WithHostFrom(addr, source string) Option {
-	return func(c *config) { c.host, c.hostSource = addr, source }
-}
-
-// WithDockerClient uses this Engine API client for the Docker daemon
-// fallback instead of one built from DOCKER_HOST. The Builder does not close it.
-func WithDockerClient(cli *dockerclient.Client) Option {
-	return func(c *config) { c.dockerClient = cli }
-}
-
-// WithDockerHost points the Docker daemon fallback at this address
-// (unix:///var/run/docker.sock, tcp://...), overriding DOCKER_HOST.
-func WithDockerHost(host string) Option { return func(c *config) { c.dockerHost = host } }
-
-// WithDockerConfigDir reads registry credentials and buildx builders from this
-// directory instead of DOCKER_CONFIG or ~/.docker.
-func WithDockerConfigDir(dir string) Option { return func(c *config) { c.dockerConfigDir = dir } }
-
-// WithoutBuildx skips the buildx builder step of the resolution order.
-func WithoutBuildx() Option { return func(c *config) { c.skipBuildx = true } }
-
-// WithoutDockerDaemon skips the Docker daemon step of the resolution order,
-// for callers that need a full buildkitd anyway.
-func WithoutDockerDaemon() Option { return func(c *config) { c.skipDocker = true } }
-
-// WithNeeds says what the build requires (default DefaultNeeds), which
-// decides whether the Docker daemon's built-in BuildKit will do.
-func WithNeeds(n Needs) Option { return func(c *config) { c.needs = n } }
-
-// WithLog receives one line per step of the resolution order (default
-// os.Stderr).
-func WithLog(w io.Writer) Option { return func(c *config) { c.log = w } }
-
-// WithBuildkitImage is the image of the BuildKit container Connect starts
-// when nothing else can build (default DefaultImage): repo:tag@sha256:...,
-// or a mirror of it.
-func WithBuildkitImage(ref string) Option { return func(c *config) { c.image = ref } }
-
-// WithContainerName names the BuildKit container Connect starts (default
-// DefaultContainer); its state volume is the name plus StateSuffix.
-func WithContainerName(name string) Option { return func(c *config) { c.containerName = name } }
-
-// WithContainerNetwork runs the started BuildKit container in this Docker
-// network mode ("host" reaches registries on the machine's loopback, as
-// buildx's network=host driver option does); default the daemon's bridge.
-func WithContainerNetwork(mode string) Option { return func(c *config) { c.network = mode } }
-
-// WithBuildkitdConfig gives the started container this buildkitd.toml
-// (registry mirrors, plain-HTTP registries, ...), as buildx's
-// --buildkitd-config does.
-func WithBuildkitdConfig(toml []byte) Option { return func(c *config) { c.buildkitdConfig = toml } }
-
-// WithoutStart makes Connect fail instead of starting a BuildKit container.
-func WithoutStart() Option { return func(c *config) { c.skipStart = true } }
-
-// WithStartTimeout bounds how long a started container may take to answer.
-func WithStartTimeout(d time.Duration) Option { return func(c *config) { c.startTimeout = d } }
-
-// WithProbeTimeout bounds how long Connect waits for the endpoint to answer.
-func WithProbeTimeout(d time.Duration) Option { return func(c *config) { c.probeTimeout = d } }
-
-// WithProgress sends BuildKit's progress display to w in the given mode
-// ("auto", "tty", "plain", "quiet", "rawjson"); an empty mode means
-// BUILDKIT_PROGRESS or "auto". The default writer is os.Stderr.
-func WithProgress(w io.Writer, mode string) Option {
-	return func(c *config) { c.progressOut, c.progressMode = w, mode }
-}
-
-// WithClientOpts passes extra options (TLS credentials, tracing) to the
-// BuildKit client for BUILDKIT_HOST and buildx remote endpoints.
-func WithClientOpts(opts ...bkclient.ClientOpt) Option {
-	return func(c *config) { c.clientOpts = append(c.clientOpts, opts...) }
-}
-
 type builder struct {
 	cfg      config
 	bk       *bkclient.Client
@@ -253,22 +106,14 @@ type builder struct {
 var _ Builder = (*builder)(nil)
 
 // Connect resolves the BuildKit endpoint, logging one line per step:
-// WithHost or BUILDKIT_HOST; else the current buildx builder; else the
+// WithHost (BUILDKIT_HOST, passed by the caller); else the current buildx builder; else the
 // Docker daemon's embedded BuildKit if it can do what WithNeeds asks; else a
 // BuildKit container (WithBuildkitImage) that it starts through the Docker
 // API, or reuses from an earlier run. It checks that the endpoint answers
 // and probes its workers and capabilities.
 func Connect(ctx context.Context, opts ...Option) (Builder, error) {
-	cfg := config{probeTimeout: 15 * time.Second, startTimeout: 60 * time.Second, progressOut: os.Stderr,
-		log: os.Stderr, needs: DefaultNeeds, image: DefaultImage, containerName: DefaultContainer}
-	for _, o := range opts {
-		o(&cfg)
-	}
-
+	cfg := newConfig(opts)
 	host, source := cfg.host, cfg.hostSource
-	if host == "" {
-		host, source = os.Getenv(HostEnv), HostEnv
-	}
 	if host != "" {
 		cfg.logf("buildkit: using %s from %s", host, source)
 		if name, dctx, ok := parseDockerContainer(host); ok {
@@ -278,28 +123,20 @@ func Connect(ctx context.Context, opts ...Option) (Builder, error) {
 	}
 	cfg.logf("buildkit: %s is unset", HostEnv)
 
-	if !cfg.skipBuildx {
-		b, found, err := connectBuildx(ctx, cfg)
-		if found || err != nil {
-			return b, err
-		}
+	if b, found, err := connectBuildx(ctx, cfg); found || err != nil {
+		return b, err
 	}
 
-	if !cfg.skipDocker {
-		b, missing, err := connectDocker(ctx, cfg, fallbackSource)
-		if err != nil {
-			return nil, err
-		}
-		if len(missing) == 0 {
-			cfg.logf("buildkit: using %s", b.Endpoint().Describe())
-			return b, nil
-		}
-		b.Close()
-		cfg.logf("buildkit: not using %s: it cannot do %s", b.Endpoint().Describe(), strings.Join(missing, ", "))
+	b, missing, err := connectDocker(ctx, cfg, fallbackSource)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.skipStart {
-		return nil, errors.New("no BuildKit configured: " + HostEnv + " is unset and no buildx builder is selected: start buildkitd and set " + HostEnv + "=unix:///run/buildkit/buildkitd.sock, or `docker buildx create --use --driver docker-container`")
+	if len(missing) == 0 {
+		cfg.logf("buildkit: using %s", b.Endpoint().Describe())
+		return b, nil
 	}
+	b.Close()
+	cfg.logf("buildkit: not using %s: it cannot do %s", b.Endpoint().Describe(), strings.Join(missing, ", "))
 	return startContainer(ctx, cfg)
 }
 
@@ -315,7 +152,7 @@ func startContainer(ctx context.Context, cfg config) (Builder, error) {
 	if err != nil {
 		closeCli()
 		return nil, fmt.Errorf("no BuildKit found: %s is unset, no buildx builder is selected, and the Docker daemon at %s is not answering (%s): start buildkitd and set %s=unix:///run/buildkit/buildkitd.sock, or start dockerd",
-			HostEnv, cli.DaemonHost(), oneLine(err), HostEnv)
+			HostEnv, cli.DaemonHost(), oneline.Lines(err), HostEnv)
 	}
 	if err := checkEngineAPI(cli.DaemonHost(), ping.APIVersion); err != nil {
 		closeCli()
@@ -340,7 +177,7 @@ const fallbackSource = "Docker daemon (no " + HostEnv + ", no buildx builder)"
 
 // connectAddress dials a buildkitd address and probes it.
 func connectAddress(ctx context.Context, cfg config, addr, source string) (Builder, error) {
-	c, err := bkclient.New(ctx, addr, cfg.clientOpts...)
+	c, err := bkclient.New(ctx, addr)
 	if err != nil {
 		return nil, unreachable(addr, source, err)
 	}
@@ -366,7 +203,7 @@ func unreachable(addr, source string, err error) error {
 // dialError keeps the informative end of grpc's dial failure ("dial unix
 // /x.sock: connect: no such file or directory") and drops its preamble.
 func dialError(err error) string {
-	s := oneLine(err)
+	s := oneline.Lines(err)
 	if i := strings.LastIndex(s, "Error while dialing: "); i >= 0 {
 		s = s[i+len("Error while dialing: "):]
 	} else if i := strings.Index(s, "desc = "); i >= 0 {
@@ -426,16 +263,4 @@ func (b *builder) Close() error {
 		b.closeExtra()
 	}
 	return err
-}
-
-// oneLine folds multi-line error text (BuildKit adds stacks and logs) into
-// one line so every error this package returns fits in one terminal line.
-func oneLine(err error) string {
-	if err == nil {
-		return ""
-	}
-	s := strings.TrimSpace(err.Error())
-	s = strings.ReplaceAll(s, "\r", "")
-	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " | ")), " ")
-	return s
 }

@@ -1,33 +1,19 @@
 package buildkit
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/distribution/reference"
-	dockercliconfig "github.com/docker/cli/cli/config"
 	bkclient "github.com/moby/buildkit/client"
-	"github.com/moby/moby/api/pkg/authconfig"
-	"github.com/moby/moby/api/pkg/stdcopy"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/mount"
-	"github.com/moby/moby/api/types/registry"
 	dockerclient "github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
 // DefaultImage is the BuildKit image Connect starts when nothing else can
@@ -127,380 +113,29 @@ type ContainerInfo struct {
 }
 
 // dockerAPI returns an Engine API client for host ("" means the configured
-// daemon: WithDockerClient, WithDockerHost, DOCKER_HOST) and a func closing
-// it when it is ours.
+// daemon: WithDockerHost, default the local socket) and a func closing it.
+// The address is always the option's: the Engine API client's own
+// DOCKER_HOST lookup would bypass the caller. Its TLS and API version
+// variables (DOCKER_CERT_PATH, DOCKER_TLS_VERIFY, DOCKER_API_VERSION) are
+// the Docker client's convention and stay its own, as the Docker config
+// directory does.
 func (c config) dockerAPI(host string) (*dockerclient.Client, func(), error) {
-	if host == "" && c.dockerClient != nil {
-		return c.dockerClient, func() {}, nil
-	}
-	opts := []dockerclient.Opt{dockerclient.FromEnv}
 	if host == "" {
-		host = c.dockerHost
+		host = c.daemonHost()
 	}
-	if host != "" {
-		opts = append(opts, dockerclient.WithHost(host))
-	}
-	cli, err := dockerclient.New(opts...)
+	cli, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithHost(host))
 	if err != nil {
-		shown := host
-		if shown == "" {
-			shown = c.daemonHost()
-		}
-		return nil, nil, fmt.Errorf("cannot set up a Docker client for %s: %s: fix DOCKER_HOST, or set %s to a buildkitd", shown, oneLine(err), HostEnv)
+		return nil, nil, fmt.Errorf("cannot set up a Docker client for %s: %s: fix DOCKER_HOST, or set %s to a buildkitd", host, oneline.Lines(err), HostEnv)
 	}
 	return cli, func() { cli.Close() }, nil
 }
 
-// containerDialer runs `buildctl dial-stdio` in the container through the
-// Engine API's exec endpoint for every connection grpc opens: the same
-// transport as buildx's docker-container driver, without a docker CLI.
-func containerDialer(cli *dockerclient.Client, name string) func(context.Context, string) (net.Conn, error) {
-	return func(ctx context.Context, _ string) (net.Conn, error) {
-		_, conn, err := execAttach(ctx, cli, name, []string{"buildctl", "dial-stdio"})
-		if err != nil {
-			return nil, err
-		}
-		return demux(conn), nil
-	}
-}
-
-// execAttach starts cmd in the container with its standard streams attached.
-func execAttach(ctx context.Context, cli *dockerclient.Client, name string, cmd []string) (string, *hijacked, error) {
-	ex, err := cli.ExecCreate(ctx, name, dockerclient.ExecCreateOptions{Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true})
-	if err != nil {
-		return "", nil, err
-	}
-	if ex.ID == "" {
-		return "", nil, fmt.Errorf("the Docker daemon returned no exec ID for %q in %s", strings.Join(cmd, " "), name)
-	}
-	res, err := cli.ExecAttach(ctx, ex.ID, dockerclient.ExecAttachOptions{})
-	if err != nil {
-		return "", nil, err
-	}
-	return ex.ID, &hijacked{Conn: res.Conn, r: res.Reader}, nil
-}
-
-// hijacked reads through the response's buffered reader, which may already
-// hold the first bytes after the HTTP upgrade.
-type hijacked struct {
-	net.Conn
-	r io.Reader
-}
-
-func (h *hijacked) Read(p []byte) (int, error) { return h.r.Read(p) }
-
-// demuxConn strips the Engine API's stdout/stderr framing: grpc reads
-// stdout only; buildctl's stderr is kept for the error message when the
-// stream ends badly.
-type demuxConn struct {
-	net.Conn
-	pr     *io.PipeReader
-	mu     sync.Mutex
-	stderr bytes.Buffer
-}
-
-func demux(c net.Conn) net.Conn {
-	pr, pw := io.Pipe()
-	d := &demuxConn{Conn: c, pr: pr}
-	go func() {
-		_, err := stdcopy.StdCopy(pw, lockedWriter{d}, c)
-		if err == nil {
-			d.mu.Lock()
-			if s := strings.TrimSpace(d.stderr.String()); s != "" {
-				err = errors.New("buildctl dial-stdio: " + s)
-			}
-			d.mu.Unlock()
-		}
-		pw.CloseWithError(err)
-	}()
-	return d
-}
-
-type lockedWriter struct{ d *demuxConn }
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.d.mu.Lock()
-	defer w.d.mu.Unlock()
-	if w.d.stderr.Len() < 4096 {
-		w.d.stderr.Write(p)
-	}
-	return len(p), nil
-}
-
-func (d *demuxConn) Read(p []byte) (int, error) { return d.pr.Read(p) }
-
-// run executes cmd in the container and returns its output and exit code.
-func run(ctx context.Context, cli *dockerclient.Client, name string, cmd ...string) (string, int, error) {
-	id, conn, err := execAttach(ctx, cli, name, cmd)
-	if err != nil {
-		return "", -1, err
-	}
-	defer conn.Close()
-	if cw, ok := conn.Conn.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite()
-	}
-	var out bytes.Buffer
-	if _, err := stdcopy.StdCopy(&out, &out, conn); err != nil {
-		return out.String(), -1, err
-	}
-	res, err := cli.ExecInspect(ctx, id, dockerclient.ExecInspectOptions{})
-	if err != nil {
-		return out.String(), -1, err
-	}
-	return out.String(), res.ExitCode, nil
-}
-
-// waitReady polls `buildctl debug workers` in the container until buildkitd
-// answers, as buildx does after starting its container.
-func waitReady(ctx context.Context, cli *dockerclient.Client, name string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for try := 1; ; try++ {
-		out, code, err := run(ctx, cli, name, "buildctl", "debug", "workers")
-		if err == nil && code == 0 {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		if time.Now().After(deadline) {
-			why := strings.TrimSpace(out)
-			if err != nil {
-				why = oneLine(err)
-			}
-			return fmt.Errorf("buildkitd in container %s did not answer within %s (%s; last log lines: %s): see `docker logs %s`",
-				name, limit, oneLineString(why), containerLogTail(ctx, cli, name), name)
-		}
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(time.Duration(min(try, 10)) * 100 * time.Millisecond):
-		}
-	}
-}
-
-func containerLogTail(ctx context.Context, cli *dockerclient.Client, name string) string {
-	rc, err := cli.ContainerLogs(ctx, name, dockerclient.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: "3"})
-	if err != nil {
-		return "unavailable: " + oneLine(err)
-	}
-	defer rc.Close()
-	var out bytes.Buffer
-	stdcopy.StdCopy(&out, &out, io.LimitReader(rc, 8192))
-	return oneLineString(out.String())
-}
-
-func oneLineString(s string) string { return oneLine(errors.New(s)) }
-
-// startSpec says which container to ensure.
-type startSpec struct {
-	image   string
-	name    string
-	network string // Docker network mode; "" is the daemon's default (bridge)
-	config  []byte // buildkitd.toml; nil runs buildkitd with its defaults
-}
-
-func (s startSpec) hash() string {
-	return digest.FromString(s.image + "\x00" + s.network + "\x00" + string(s.config)).Encoded()[:16]
-}
-
-func (s startSpec) describe() string {
-	d := s.image
-	if s.network != "" {
-		d += ", network " + s.network
-	}
-	if s.config != nil {
-		d += ", buildkitd.toml " + digest.FromBytes(s.config).Encoded()[:12]
-	}
-	return d
-}
-
-// ensureContainer returns a running BuildKit container named spec.name,
-// creating it (and its state volume) from spec.image when it does not
-// exist, replacing it (keeping the volume) when it was created with other
-// settings, and starting it when it is stopped. It logs one line saying
-// which.
-func ensureContainer(ctx context.Context, cfg config, cli *dockerclient.Client, spec startSpec) (ContainerInfo, error) {
-	info := ContainerInfo{Name: spec.name, Image: spec.image, Volume: spec.name + StateSuffix}
-	ins, err := cli.ContainerInspect(ctx, spec.name, dockerclient.ContainerInspectOptions{})
-	switch {
-	case err == nil:
-		cur := ins.Container.Config.Labels[labelImage]
-		if ins.Container.Config.Labels[labelSpec] == spec.hash() {
-			if !ins.Container.State.Running {
-				cfg.logf("buildkit: starting the stopped container %s (%s, state in volume %s)", spec.name, spec.image, info.Volume)
-				if _, err := cli.ContainerStart(ctx, spec.name, dockerclient.ContainerStartOptions{}); err != nil {
-					return info, fmt.Errorf("cannot start the BuildKit container %s: %s: remove it with `docker rm -f %s` and run again", spec.name, oneLine(err), spec.name)
-				}
-			} else {
-				cfg.logf("buildkit: reusing the running container %s (%s, state in volume %s)", spec.name, spec.image, info.Volume)
-			}
-			return info, waitReady(ctx, cli, spec.name, cfg.startTimeout)
-		}
-		if ins.Container.Config.Labels[labelOwner] == "" {
-			return info, fmt.Errorf("a container named %s exists but was not started by muslrust-chef: remove or rename it (`docker rm -f %s`), or choose another name", spec.name, spec.name)
-		}
-		cfg.logf("buildkit: replacing container %s (created from %s with other settings) with one from %s; the cache in volume %s is kept", spec.name, cur, spec.describe(), info.Volume)
-		if _, err := cli.ContainerRemove(ctx, spec.name, dockerclient.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			return info, fmt.Errorf("cannot remove the outdated BuildKit container %s: %s: remove it with `docker rm -f %s`", spec.name, oneLine(err), spec.name)
-		}
-	case cerrdefs.IsNotFound(err):
-	default:
-		return info, fmt.Errorf("cannot inspect container %s on the Docker daemon at %s: %s", spec.name, cli.DaemonHost(), oneLine(err))
-	}
-
-	if err := ensureImage(ctx, cfg, cli, spec.image); err != nil {
-		return info, err
-	}
-	runRef := runnable(spec.image)
-	cfg.logf("buildkit: starting container %s from %s, state in volume %s (reused by later runs)", spec.name, spec.describe(), info.Volume)
-	if _, err := cli.VolumeCreate(ctx, dockerclient.VolumeCreateOptions{Name: info.Volume, Labels: map[string]string{labelOwner: spec.name}}); err != nil {
-		return info, fmt.Errorf("cannot create volume %s for BuildKit's state: %s", info.Volume, oneLine(err))
-	}
-	useInit := true // reaps the processes BuildKit's containers leave behind
-	hc := &container.HostConfig{
-		// buildkitd creates mounts, namespaces and cgroups for every RUN
-		// step: like buildx's docker-container driver, it runs privileged.
-		Privileged:    true,
-		Init:          &useInit,
-		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
-		Mounts:        []mount.Mount{{Type: mount.TypeVolume, Source: info.Volume, Target: stateDir}},
-	}
-	if spec.network != "" {
-		hc.NetworkMode = container.NetworkMode(spec.network)
-	}
-	cc := &container.Config{Image: runRef, Labels: map[string]string{labelOwner: "1", labelImage: spec.image, labelSpec: spec.hash()}}
-	if spec.config != nil {
-		cc.Cmd = []string{"--config", configPath}
-	}
-	if di, err := cli.Info(ctx, dockerclient.InfoOptions{}); err == nil {
-		for _, o := range di.Info.SecurityOptions {
-			// Privileged containers are refused under user namespace remapping
-			// unless they share the host's.
-			if strings.Contains(o, "name=userns") {
-				hc.UsernsMode = "host"
-			}
-		}
-	}
-	_, err = cli.ContainerCreate(ctx, dockerclient.ContainerCreateOptions{
-		Name:       spec.name,
-		Config:     cc,
-		HostConfig: hc,
-	})
-	if err != nil && !cerrdefs.IsConflict(err) {
-		return info, fmt.Errorf("cannot create the BuildKit container %s from %s: %s", spec.name, spec.image, oneLine(err))
-	}
-	// On a conflict another run created it at the same moment: start and
-	// wait for it just the same.
-	info.Created = err == nil
-	if info.Created && spec.config != nil {
-		if err := copyConfig(ctx, cli, spec.name, spec.config); err != nil {
-			cli.ContainerRemove(ctx, spec.name, dockerclient.ContainerRemoveOptions{Force: true})
-			return info, fmt.Errorf("cannot copy buildkitd.toml into the BuildKit container %s: %s", spec.name, oneLine(err))
-		}
-	}
-	if _, err := cli.ContainerStart(ctx, spec.name, dockerclient.ContainerStartOptions{}); err != nil {
-		if info.Created {
-			// Leave no container that can never start; the next run
-			// creates it afresh (the volume stays).
-			cli.ContainerRemove(ctx, spec.name, dockerclient.ContainerRemoveOptions{Force: true})
-		}
-		return info, fmt.Errorf("cannot start the BuildKit container %s: %s: it must run privileged (rootless or locked-down Docker cannot): set %s to a buildkitd you run yourself",
-			spec.name, oneLine(err), HostEnv)
-	}
-	return info, waitReady(ctx, cli, spec.name, cfg.startTimeout)
-}
-
-// copyConfig puts buildkitd.toml at configPath before the container starts.
-func copyConfig(ctx context.Context, cli *dockerclient.Client, name string, config []byte) error {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dir, file := path.Split(configPath)
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(dir, "/"), Mode: 0o755}); err != nil {
-		return err
-	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: strings.TrimPrefix(dir, "/") + file, Mode: 0o644, Size: int64(len(config))}); err != nil {
-		return err
-	}
-	if _, err := tw.Write(config); err != nil {
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	_, err := cli.CopyToContainer(ctx, name, dockerclient.CopyToContainerOptions{DestinationPath: "/", Content: &buf})
-	return err
-}
-
-// runnable is the reference a container is created from: a digest when
-// there is one, since a pull by digest stores no tag.
-func runnable(ref string) string {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return ref
-	}
-	if c, ok := named.(reference.Canonical); ok {
-		return reference.TrimNamed(named).String() + "@" + c.Digest().String()
-	}
-	return reference.TagNameOnly(named).String()
-}
-
-// ensureImage pulls ref through the daemon unless it already has it.
-func ensureImage(ctx context.Context, cfg config, cli *dockerclient.Client, ref string) error {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return fmt.Errorf("BuildKit image %q is not a valid image reference (%s): use repo:tag@sha256:<digest>", ref, oneLine(err))
-	}
-	if c, ok := named.(reference.Canonical); ok {
-		if err := c.Digest().Validate(); err != nil && !errors.Is(err, digest.ErrDigestUnsupported) {
-			return fmt.Errorf("BuildKit image %q has an invalid digest: %s", ref, oneLine(err))
-		}
-	}
-	if _, err := cli.ImageInspect(ctx, runnable(ref)); err == nil {
-		return nil
-	}
-	cfg.logf("buildkit: pulling %s (first run only)", ref)
-	auth := cfg.registryAuth(reference.Domain(named))
-	start := time.Now()
-	resp, err := cli.ImagePull(ctx, runnable(ref), dockerclient.ImagePullOptions{RegistryAuth: auth})
-	if err == nil {
-		err = resp.Wait(ctx)
-		resp.Close()
-	}
-	if err != nil {
-		return fmt.Errorf("cannot pull the BuildKit image %s through the Docker daemon (%s): check the network and `docker login`, set the image with MUSLRUST_CHEF_BUILDKIT_IMAGE (a mirror), or set %s to a running buildkitd", ref, oneLine(err), HostEnv)
-	}
-	cfg.logf("buildkit: pulled %s in %s", ref, time.Since(start).Round(100*time.Millisecond))
-	return nil
-}
-
-// registryAuth encodes the Docker config's credentials for host, or "".
-func (c config) registryAuth(host string) string {
-	f, err := dockercliconfig.Load(c.configDir())
-	if err != nil {
-		return ""
-	}
-	key := host
-	if host == "docker"+".io" {
-		key = "https://index." + host + "/v1/"
-	}
-	ac, err := f.GetAuthConfig(key)
-	if err != nil || (ac.Username == "" && ac.IdentityToken == "" && ac.RegistryToken == "") {
-		return ""
-	}
-	s, err := authconfig.Encode(registry.AuthConfig{Username: ac.Username, Password: ac.Password, ServerAddress: ac.ServerAddress,
-		IdentityToken: ac.IdentityToken, RegistryToken: ac.RegistryToken})
-	if err != nil {
-		return ""
-	}
-	return s
-}
-
 // connectContainer dials buildkitd inside a running container and probes it.
 func connectContainer(ctx context.Context, cfg config, cli *dockerclient.Client, closeCli func(), name, source string) (*builder, error) {
-	bk, err := bkclient.New(ctx, "", append([]bkclient.ClientOpt{bkclient.WithContextDialer(containerDialer(cli, name))}, cfg.clientOpts...)...)
+	bk, err := bkclient.New(ctx, "", bkclient.WithContextDialer(containerDialer(cli, name)))
 	if err != nil {
 		closeCli()
-		return nil, fmt.Errorf("cannot reach buildkitd in container %s: %s", name, oneLine(err))
+		return nil, fmt.Errorf("cannot reach buildkitd in container %s: %s", name, oneline.Lines(err))
 	}
 	b := &builder{cfg: cfg, bk: bk, closeExtra: closeCli, endpoint: Endpoint{
 		Kind:    KindBuildkitd,
@@ -528,7 +163,7 @@ func (c config) contextHost(name string) (string, error) {
 	file := filepath.Join(c.configDir(), "contexts", "meta", digest.FromString(name).Encoded(), "meta.json")
 	dt, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("Docker context %q is not in %s: %s", name, filepath.Dir(filepath.Dir(file)), oneLine(err))
+		return "", fmt.Errorf("Docker context %q is not in %s: %s", name, filepath.Dir(filepath.Dir(file)), oneline.Lines(err))
 	}
 	var meta struct {
 		Endpoints map[string]struct{ Host string }

@@ -133,7 +133,6 @@ func TestStartedBuildkitContainer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(HostEnv, "")
 	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +271,6 @@ func TestStartedBuildkitContainer(t *testing.T) {
 func TestStartRefusesForeignContainer(t *testing.T) {
 	dockerHost := testinfra.DockerSocket(t)
 	image := standin.BuildkitImage(t)
-	t.Setenv(HostEnv, "")
 	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
 	if err != nil {
 		t.Fatal(err)
@@ -298,34 +296,6 @@ func TestStartRefusesForeignContainer(t *testing.T) {
 	t.Log(err)
 }
 
-// An image that cannot be pulled fails in one line naming the image and the
-// knob that overrides it, and leaves no container behind.
-func TestStartUnpullableImage(t *testing.T) {
-	dockerHost := testinfra.DockerSocket(t)
-	registry := testinfra.Registry(t)
-	t.Setenv(HostEnv, "")
-	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	name := "muslrust-chef-test-nopull-" + uniq()
-	t.Cleanup(func() { removeContainer(t, cli, name) })
-	missing := registry + "/muslrust-chef-test/no-such-buildkit:v0.0.0@sha256:" + strings.Repeat("0", 64)
-	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost),
-		WithBuildkitImage(missing), WithContainerName(name), WithLog(testinfra.ProgressLog(t)))
-	assertOneLine(t, err)
-	for _, want := range []string{"cannot pull the BuildKit image " + missing, "MUSLRUST_CHEF_BUILDKIT_IMAGE", HostEnv} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q: %v", want, err)
-		}
-	}
-	if _, err := cli.ContainerInspect(context.Background(), name, dockerclient.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
-		t.Errorf("a container was left behind: %v", err)
-	}
-	t.Log(err)
-}
-
 // With host networking and a buildkitd.toml (as buildx's network=host and
 // --buildkitd-config), the started BuildKit reaches a plain-HTTP registry on
 // this machine's loopback: it pulls a base image, builds two platforms and
@@ -335,7 +305,6 @@ func TestStartedBuildkitLocalRegistry(t *testing.T) {
 	registry := testinfra.Registry(t)
 	base := testimages.Busybox(t)
 	image := standin.BuildkitImage(t)
-	t.Setenv(HostEnv, "")
 	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
 	if err != nil {
 		t.Fatal(err)
@@ -416,8 +385,6 @@ func TestStartSpecHash(t *testing.T) {
 func TestBuildxDockerContainerThroughAPI(t *testing.T) {
 	dockerHost := testinfra.DockerSocket(t)
 	image := standin.BuildkitImage(t)
-	t.Setenv(HostEnv, "")
-	t.Setenv("DOCKER_CONTEXT", "")
 	cli, err := dockerclient.New(dockerclient.WithHost(dockerHost))
 	if err != nil {
 		t.Fatal(err)
@@ -466,8 +433,8 @@ func TestBuildxDockerContainerThroughAPI(t *testing.T) {
 
 	// The same container named in BUILDKIT_HOST, as buildctl accepts it,
 	// is reached the same way.
-	t.Setenv(HostEnv, "docker-container://"+cname)
-	bh, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithLog(io.Discard))
+	bh, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithLog(io.Discard),
+		WithHostFrom("docker-container://"+cname, HostEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,8 +442,8 @@ func TestBuildxDockerContainerThroughAPI(t *testing.T) {
 		t.Errorf("BUILDKIT_HOST endpoint %+v", e)
 	}
 	bh.Close()
-	t.Setenv(HostEnv, "docker-container://"+cname+"-gone")
-	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithLog(io.Discard))
+	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithLog(io.Discard),
+		WithHostFrom("docker-container://"+cname+"-gone", HostEnv))
 	assertOneLine(t, err)
 	if !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "docker-container://"+cname+"-gone") {
 		t.Errorf("missing container: %v", err)

@@ -7,6 +7,8 @@ import (
 
 	bkclient "github.com/moby/buildkit/client"
 	dockerclient "github.com/moby/moby/client"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
 // defaultDockerHost mirrors the Engine API client's default on Linux.
@@ -40,15 +42,15 @@ func connectDocker(ctx context.Context, cfg config, source string) (Builder, []s
 		closeOwned()
 		if source != fallbackSource {
 			return nil, nil, fmt.Errorf("the Docker daemon at %s (used by %s) is not answering (%s): start dockerd, `docker buildx use` another builder, or set %s to a buildkitd",
-				cli.DaemonHost(), source, oneLine(err), HostEnv)
+				cli.DaemonHost(), source, oneline.Lines(err), HostEnv)
 		}
 		return nil, nil, fmt.Errorf("no BuildKit found: %s is unset, no buildx builder is selected, and the Docker daemon at %s is not answering (%s): start buildkitd and set %s=unix:///run/buildkit/buildkitd.sock, or start dockerd",
-			HostEnv, cli.DaemonHost(), oneLine(err), HostEnv)
+			HostEnv, cli.DaemonHost(), oneline.Lines(err), HostEnv)
 	}
 	info, err := cli.Info(pctx, dockerclient.InfoOptions{})
 	if err != nil {
 		closeOwned()
-		return nil, nil, fmt.Errorf("the Docker daemon at %s did not answer /info (%s): check dockerd, or set %s to a buildkitd", cli.DaemonHost(), oneLine(err), HostEnv)
+		return nil, nil, fmt.Errorf("the Docker daemon at %s did not answer /info (%s): check dockerd, or set %s to a buildkitd", cli.DaemonHost(), oneline.Lines(err), HostEnv)
 	}
 	containerdStore := false
 	for _, kv := range info.Info.DriverStatus {
@@ -66,7 +68,7 @@ func connectDocker(ctx context.Context, cfg config, source string) (Builder, []s
 		}))
 	if err != nil {
 		closeOwned()
-		return nil, nil, fmt.Errorf("cannot reach the Docker daemon's BuildKit at %s: %s: start dockerd, or set %s to a buildkitd", cli.DaemonHost(), oneLine(err), HostEnv)
+		return nil, nil, fmt.Errorf("cannot reach the Docker daemon's BuildKit at %s: %s: start dockerd, or set %s to a buildkitd", cli.DaemonHost(), oneline.Lines(err), HostEnv)
 	}
 	version := ""
 	if v, err := cli.ServerVersion(pctx, dockerclient.ServerVersionOptions{}); err == nil {

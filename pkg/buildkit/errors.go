@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
 // Error is a one-line error for the user that keeps BuildKit's original
@@ -34,7 +36,7 @@ func (b *builder) solveError(ctx context.Context, req Request, err error) error 
 		// Keep context.Canceled / DeadlineExceeded reachable with errors.Is.
 		return &Error{Msg: "build cancelled: " + context.Cause(ctx).Error(), Err: fmt.Errorf("%w (%w)", context.Cause(ctx), err)}
 	}
-	msg := strings.TrimPrefix(oneLine(err), "failed to solve: ")
+	msg := strings.TrimPrefix(oneline.Lines(err), "failed to solve: ")
 	lower := strings.ToLower(msg)
 	host := registryIn(lower, req)
 	switch {

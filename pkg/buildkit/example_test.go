@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 )
@@ -12,7 +13,9 @@ import (
 // `mage image:push` does.
 func ExampleConnect() {
 	ctx := context.Background()
-	b, err := buildkit.Connect(ctx) // BUILDKIT_HOST, buildx builder, or dockerd
+	// BUILDKIT_HOST, else the buildx builder, else dockerd; the package
+	// reads no environment, its caller does.
+	b, err := buildkit.Connect(ctx, buildkit.WithHostFrom(os.Getenv(buildkit.HostEnv), buildkit.HostEnv))
 	if err != nil {
 		log.Fatal(err)
 	}

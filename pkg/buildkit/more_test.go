@@ -92,7 +92,6 @@ func TestBuildFailureIsOneLine(t *testing.T) {
 }
 
 func TestNoBuildKitAnywhere(t *testing.T) {
-	t.Setenv(HostEnv, "")
 	_, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost("unix:///nonexistent/docker.sock"))
 	assertOneLine(t, err)
 	for _, want := range []string{"no BuildKit found", "unix:///nonexistent/docker.sock", HostEnv + "="} {
@@ -101,17 +100,17 @@ func TestNoBuildKitAnywhere(t *testing.T) {
 		}
 	}
 	t.Log(err)
-	_, err = Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithoutDockerDaemon(), WithoutStart())
-	assertOneLine(t, err)
 }
+
+// progressEnv is the variable pkg/config reads the progress mode from.
+const progressEnv = "BUILDKIT_PROGRESS"
 
 func TestProgressModes(t *testing.T) {
 	b := connectShared(t)
 	ctxDir := writeFiles(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY id /id\n", "id": uniq()})
 
-	t.Setenv(ProgressEnv, "rawjson")
 	var out testinfra.SyncBuffer
-	bb, err := Connect(context.Background(), WithHost(b.Endpoint().Address), WithProgress(&out, ""))
+	bb, err := Connect(context.Background(), WithHost(b.Endpoint().Address), WithProgressMode("rawjson", progressEnv), WithProgress(&out, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +123,6 @@ func TestProgressModes(t *testing.T) {
 	}
 
 	// auto on a non-terminal is plain.
-	t.Setenv(ProgressEnv, "")
 	var plain testinfra.SyncBuffer
 	bp, err := Connect(context.Background(), WithHost(b.Endpoint().Address), WithProgress(&plain, ""))
 	if err != nil {
@@ -138,10 +136,14 @@ func TestProgressModes(t *testing.T) {
 		t.Errorf("auto mode on a pipe is not plain: %.200q", plain.String())
 	}
 
-	t.Setenv(ProgressEnv, "fancy")
-	_, err = bp.Solve(context.Background(), Request{ContextDir: ctxDir})
+	bf, err := Connect(context.Background(), WithHost(b.Endpoint().Address), WithProgress(&plain, ""), WithProgressMode("fancy", progressEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bf.Close()
+	_, err = bf.Solve(context.Background(), Request{ContextDir: ctxDir})
 	assertOneLine(t, err)
-	if !strings.Contains(err.Error(), ProgressEnv+`="fancy"`) {
+	if !strings.Contains(err.Error(), progressEnv+`="fancy"`) {
 		t.Errorf("unexpected: %v", err)
 	}
 }
@@ -150,7 +152,6 @@ func TestProgressModes(t *testing.T) {
 // in the daemon through its "moby" exporter.
 func TestDockerDaemonImageOutput(t *testing.T) {
 	dockerHost := testinfra.ClassicStoreDockerd(t)
-	t.Setenv(HostEnv, "")
 	b, err := Connect(context.Background(), WithDockerConfigDir(t.TempDir()), WithDockerHost(dockerHost), WithNeeds(Needs{}),
 		WithProgress(testinfra.ProgressLog(t), "plain"))
 	if err != nil {

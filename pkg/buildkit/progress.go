@@ -1,29 +1,22 @@
 package buildkit
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"sync"
 
 	bkclient "github.com/moby/buildkit/client"
-	"github.com/moby/buildkit/session/secrets"
 	"github.com/moby/buildkit/util/progress/progressui"
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
-// ProgressEnv is BuildKit's standard variable choosing the progress display.
-const ProgressEnv = "BUILDKIT_PROGRESS"
-
 // newDisplay picks BuildKit's own progress display: the mode given to
-// WithProgress, else BUILDKIT_PROGRESS, else auto (tty when the writer is a
-// terminal, plain otherwise, which is what CI logs want).
+// WithProgress or WithProgressMode (BUILDKIT_PROGRESS), else auto (tty when
+// the writer is a terminal, plain otherwise, which is what CI logs want).
 func (b *builder) newDisplay() (progressui.Display, error) {
-	mode := b.cfg.progressMode
-	from := "WithProgress"
-	if mode == "" {
-		mode, from = os.Getenv(ProgressEnv), ProgressEnv
-	}
+	mode, from := b.cfg.progressMode, b.cfg.progressFrom
 	if mode == "" {
 		mode = string(progressui.AutoMode)
 	}
@@ -33,7 +26,7 @@ func (b *builder) newDisplay() (progressui.Display, error) {
 	}
 	d, err := progressui.NewDisplay(out, progressui.DisplayMode(mode))
 	if err != nil {
-		return d, fmt.Errorf("%s=%q is not a usable progress mode (%s): use auto, plain, tty (needs a terminal), quiet or rawjson", from, mode, oneLine(err))
+		return d, fmt.Errorf("%s=%q is not a usable progress mode (%s): use auto, plain, tty (needs a terminal), quiet or rawjson", from, mode, oneline.Lines(err))
 	}
 	return d, nil
 }
@@ -86,20 +79,4 @@ func (r *recorder) list() []Vertex {
 		out = append(out, Vertex{Name: v.Name, Cached: v.Cached, Started: v.Started, Completed: v.Completed, Error: v.Error})
 	}
 	return out
-}
-
-// multiStore serves in-memory secrets first, then file/env secrets.
-type multiStore struct {
-	values map[string][]byte
-	next   secrets.SecretStore
-}
-
-func (m multiStore) GetSecret(ctx context.Context, id string) ([]byte, error) {
-	if v, ok := m.values[id]; ok {
-		return v, nil
-	}
-	if m.next == nil {
-		return nil, fmt.Errorf("secret %s: %w", id, secrets.ErrNotFound)
-	}
-	return m.next.GetSecret(ctx, id)
 }

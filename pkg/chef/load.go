@@ -3,9 +3,11 @@ package chef
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -89,7 +91,7 @@ func (p *planner) pathDeps(dir string, d doc) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, t := range depTables(d) {
-		for _, key := range sortedKeys(t.deps) {
+		for _, key := range slices.Sorted(maps.Keys(t.deps)) {
 			spec, _ := t.deps[key].(map[string]any)
 			var abs string
 			if pth := str(spec, "path"); pth != "" {
@@ -114,9 +116,9 @@ func (p *planner) pathDeps(dir string, d doc) []string {
 // manifests, but their versions must stay real or the patch stops matching.
 func (p *planner) loadPatches() error {
 	var dirs []string
-	for _, reg := range sortedKeys(table(p.rootDoc, "patch")) {
+	for _, reg := range slices.Sorted(maps.Keys(table(p.rootDoc, "patch"))) {
 		t, _ := table(p.rootDoc, "patch")[reg].(map[string]any)
-		for _, key := range sortedKeys(t) {
+		for _, key := range slices.Sorted(maps.Keys(t)) {
 			spec, _ := t[key].(map[string]any)
 			if pth := str(spec, "path"); pth != "" {
 				dirs = append(dirs, filepath.Join(p.root, filepath.FromSlash(pth)))
@@ -124,7 +126,7 @@ func (p *planner) loadPatches() error {
 		}
 	}
 	repl := table(p.rootDoc, "replace")
-	for _, key := range sortedKeys(repl) {
+	for _, key := range slices.Sorted(maps.Keys(repl)) {
 		spec, _ := repl[key].(map[string]any)
 		if pth := str(spec, "path"); pth != "" {
 			dirs = append(dirs, filepath.Join(p.root, filepath.FromSlash(pth)))

@@ -1,7 +1,9 @@
 package chef
 
 import (
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -39,7 +41,7 @@ func maskManifest(m *manifest, root string, maskable func(abs string) bool) doc 
 }
 
 func maskDeps(deps doc, base string, maskable func(string) bool) {
-	for _, key := range sortedKeys(deps) {
+	for _, key := range slices.Sorted(maps.Keys(deps)) {
 		spec, ok := deps[key].(map[string]any)
 		if !ok {
 			continue

@@ -62,7 +62,7 @@ func checkMemberDir(root, rel, pattern string) error {
 	case errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("%s does not exist (%s); create it or remove it from [workspace] members in Cargo.toml", where, dir)
 	case err != nil:
-		return fmt.Errorf("%s: %v", where, err)
+		return fmt.Errorf("%s: %w", where, err)
 	case !fi.IsDir():
 		return fmt.Errorf("%s is not a directory; fix [workspace] members in Cargo.toml", where)
 	}
@@ -117,7 +117,7 @@ func globDirs(root, pattern string) ([]string, error) {
 		if part == "**" {
 			real, err := filepath.EvalSymlinks(dir)
 			if err != nil {
-				return fmt.Errorf("workspace member glob %q: %s: %v", pattern, rel, err)
+				return fmt.Errorf("workspace member glob %q: %s: %w", pattern, rel, err)
 			}
 			if visiting[real] {
 				return fmt.Errorf("workspace member glob %q: %s leads back to %s (symlink loop); remove the link or add it to workspace.exclude", pattern, rel, real)

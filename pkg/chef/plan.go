@@ -2,7 +2,9 @@ package chef
 
 import (
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -114,7 +116,7 @@ func (w *Workspace) build(p *planner, kept map[string]bool, lock doc) (*Plan, er
 		masked := maskManifest(m, p.root, maskable)
 		contents, err := marshalTOML(masked)
 		if err != nil {
-			return nil, fmt.Errorf("%s: re-encode manifest: %v", m.rel, err)
+			return nil, fmt.Errorf("%s: re-encode manifest: %w", m.rel, err)
 		}
 		pkg := m.pkg()
 		plan.Recipe.Skeleton.Manifests = append(plan.Recipe.Skeleton.Manifests, Manifest{RelativePath: path.Join(m.rel, "Cargo.toml"), Contents: contents, Targets: pkg.Targets})
@@ -134,7 +136,7 @@ func (w *Workspace) build(p *planner, kept map[string]bool, lock doc) (*Plan, er
 	}
 	lockText, err := marshalTOML(lock)
 	if err != nil {
-		return nil, fmt.Errorf("Cargo.lock: re-encode: %v", err)
+		return nil, fmt.Errorf("Cargo.lock: re-encode: %w", err)
 	}
 	plan.Recipe.Skeleton.LockFile = &lockText
 	if w.configFile != nil {
@@ -160,7 +162,7 @@ func checkNoTokens(b []byte, shown string) error {
 		return fmt.Errorf("%s: [registry] token is written in the file, which is sent to BuildKit: remove it and set CARGO_REGISTRY_TOKEN in the environment (it reaches cargo as a BuildKit secret)", shown)
 	}
 	regs := table(d, "registries")
-	for _, name := range sortedKeys(regs) {
+	for _, name := range slices.Sorted(maps.Keys(regs)) {
 		r, _ := regs[name].(map[string]any)
 		if _, ok := r["token"]; ok {
 			return fmt.Errorf("%s: [registries.%s] token is written in the file, which is sent to BuildKit: remove it and set %s in the environment (it reaches cargo as a BuildKit secret)", shown, name, RegistryTokenEnv(name))

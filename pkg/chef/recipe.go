@@ -145,7 +145,7 @@ func LoadRecipe(file string) (*Recipe, error) {
 	}
 	var r Recipe
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: not a recipe: %v; delete it and plan again", file, err)
+		return nil, fmt.Errorf("%s: not a recipe: %w; delete it and plan again", file, err)
 	}
 	return &r, nil
 }

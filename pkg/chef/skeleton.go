@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // WriteSkeleton materialises the recipe under dir: manifests, Cargo.lock,
@@ -82,7 +83,7 @@ func WritePlan(planDir string, r *Recipe) error {
 	}
 	d, err := atomicdir.Begin(planDir, atomicdir.Options{
 		Writer: "rust:plan: recipe.json and skeleton/",
-		Hint:   "set -planDir / MUSLRUST_CHEF_PLAN_DIR to a new or empty directory (default target/muslrust-chef)",
+		Fix:    option.Errorf("set %s / %s to a new or empty directory (default target/muslrust-chef)", option.Flag(option.PlanDir), option.Env(option.PlanDir)),
 	})
 	if err != nil {
 		return fmt.Errorf("plan directory: %w", err)

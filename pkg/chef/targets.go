@@ -1,9 +1,11 @@
 package chef
 
 import (
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -69,7 +71,7 @@ func discoverTargets(dir string, m doc, edition string) []Target {
 			usedName[n], usedPath[p] = true, true
 			out = append(out, Target{Path: p, Kind: TargetKind{Name: k.kind}, Name: n})
 		}
-		for _, n := range sortedStrKeys(found) {
+		for _, n := range slices.Sorted(maps.Keys(found)) {
 			p := found[n]
 			if usedName[n] || usedPath[p] {
 				continue
@@ -153,24 +155,6 @@ func inferTargetPath(table, dir, name, pkgName string, found map[string]string, 
 		return "src/main.rs"
 	}
 	return dir + "/" + name + ".rs"
-}
-
-func sortedStrKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func sortedKeys(m doc) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // dummySource is what the skeleton writes for a target: enough to compile,

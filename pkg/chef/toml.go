@@ -3,7 +3,9 @@ package chef
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	toml "github.com/pelletier/go-toml/v2"
@@ -22,7 +24,7 @@ func readTOML(file, shown string) (doc, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s does not exist", shown)
 		}
-		return nil, fmt.Errorf("read %s: %v", shown, err)
+		return nil, fmt.Errorf("read %s: %w", shown, err)
 	}
 	return parseTOML(b, shown)
 }
@@ -35,7 +37,7 @@ func parseTOML(b []byte, shown string) (doc, error) {
 			row, col := de.Position()
 			return nil, fmt.Errorf("%s:%d:%d: invalid TOML: %s; fix the file and plan again", shown, row, col, strings.TrimPrefix(de.Error(), "toml: "))
 		}
-		return nil, fmt.Errorf("%s: invalid TOML: %v", shown, err)
+		return nil, fmt.Errorf("%s: invalid TOML: %w", shown, err)
 	}
 	if d == nil {
 		d = doc{}
@@ -114,7 +116,7 @@ func depTables(d doc) []struct {
 		add(k, table(d, k))
 	}
 	targets := table(d, "target")
-	for _, name := range sortedKeys(targets) {
+	for _, name := range slices.Sorted(maps.Keys(targets)) {
 		tt, _ := targets[name].(map[string]any)
 		for _, k := range kinds {
 			add("target."+quoteKey(name)+"."+k, table(tt, k))

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Workspace is a Cargo workspace read once: every local manifest, the
@@ -51,7 +53,7 @@ func Load(ws string) (*Workspace, error) {
 	p := &planner{root: root, shownRoot: ws, byDir: map[string]*manifest{}}
 	rootManifest := filepath.Join(ws, "Cargo.toml")
 	if _, err := os.Stat(filepath.Join(root, "Cargo.toml")); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%s does not exist; point MUSLRUST_CHEF_WORKSPACE (or -workspace) at the directory holding the root Cargo.toml", rootManifest)
+		return nil, option.Usagef("%s does not exist; point %s (or %s) at the directory holding the root Cargo.toml", rootManifest, option.Env(option.Workspace), option.Flag(option.Workspace))
 	}
 	rootDoc, err := readTOML(filepath.Join(root, "Cargo.toml"), rootManifest)
 	if err != nil {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"strings"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
@@ -53,6 +54,19 @@ func BuildkitOptions() ([]buildkit.Option, error) {
 	}
 	if dir := DockerConfig.Value(nil); dir != "" {
 		opts = append(opts, buildkit.WithDockerConfigDir(dir))
+	}
+	// pkg/buildkit reads no environment: the progress mode, the Docker
+	// context and the build time come from here too.
+	if m := BuildkitProgress.Value(nil); m != "" {
+		opts = append(opts, buildkit.WithProgressMode(m, BuildkitProgress.Env))
+	}
+	if c := DockerContext.Value(nil); c != "" {
+		opts = append(opts, buildkit.WithDockerContext(c))
+	}
+	// Only when set: its default (0) is for the image's created time, and
+	// a build argument changes BuildKit's cache keys.
+	if e := strings.TrimSpace(os.Getenv(SourceDateEpoch.Env)); e != "" {
+		opts = append(opts, buildkit.WithSourceDateEpoch(e))
 	}
 	return opts, nil
 }

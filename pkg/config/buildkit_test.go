@@ -20,6 +20,9 @@ func TestBuildkitOptions(t *testing.T) {
 	t.Setenv(BuildkitNetwork.Env, "")
 	t.Setenv(BuildkitContainer.Env, "")
 	t.Setenv(BuildkitdConfig.Env, "")
+	for _, k := range []string{BuildkitProgress.Env, DockerContext.Env, SourceDateEpoch.Env} {
+		t.Setenv(k, "")
+	}
 	if opts, err := BuildkitOptions(); err != nil || len(opts) != 0 {
 		t.Fatalf("nothing set: %d options, %v", len(opts), err)
 	}
@@ -36,6 +39,12 @@ func TestBuildkitOptions(t *testing.T) {
 	t.Setenv(DockerHost.Env, "unix:///run/docker-elsewhere.sock")
 	if opts, err := BuildkitOptions(); err != nil || len(opts) != 7 {
 		t.Fatalf("all set: %d options, %v", len(opts), err)
+	}
+	for _, k := range []string{BuildkitProgress.Env, DockerContext.Env, SourceDateEpoch.Env} {
+		t.Setenv(k, "x")
+	}
+	if opts, err := BuildkitOptions(); err != nil || len(opts) != 10 {
+		t.Fatalf("progress, Docker context and build time too: %d options, %v", len(opts), err)
 	}
 	t.Setenv(BuildkitdConfig.Env, filepath.Join(t.TempDir(), "missing.toml"))
 	_, err := BuildkitOptions()

@@ -2,7 +2,6 @@ package config
 
 import (
 	"context"
-	"os"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
@@ -103,7 +102,7 @@ func (s ImageSettings) Options(ctx context.Context) []builderimage.Option {
 	return []builderimage.Option{
 		builderimage.WithImage(s.Image),
 		builderimage.WithPlatforms(s.Platforms),
-		builderimage.WithTags(Tags.Env, List(s.Tags)...),
+		builderimage.WithTags(List(s.Tags)...),
 		builderimage.WithCache(s.Cache),
 		builderimage.WithBranch(buildcache.Branch(ctx, main, GitHubHeadRef.Value(nil), GitHubRef.Value(nil)), main),
 		builderimage.WithPushByDigest(s.PushByDigest),
@@ -114,12 +113,12 @@ func (s ImageSettings) Options(ctx context.Context) []builderimage.Option {
 		builderimage.WithBuilderArgs(s.BuilderArgs),
 		builderimage.WithLabels(builderimage.Labels{Version: s.Version, Revision: s.Revision, Source: s.Source}),
 		builderimage.WithLabelDefaults(builderimage.Labels{Revision: GitRevision(ctx, "."), Source: GitHubSource()}),
-		builderimage.WithTagEnv(os.Getenv),
+		builderimage.WithTagSources(DockerMetadata.Value(nil), GitHubRef.Value(nil)),
 	}
 }
 
 // MergeOptions are image:merge's tag options: the tags as given, and the
 // tag sources CI gives (DOCKER_METADATA_OUTPUT_JSON, GITHUB_REF).
 func MergeOptions(tags string) []builderimage.Option {
-	return []builderimage.Option{builderimage.WithTags(Tags.Env, List(tags)...), builderimage.WithTagEnv(os.Getenv)}
+	return []builderimage.Option{builderimage.WithTags(List(tags)...), builderimage.WithTagSources(DockerMetadata.Value(nil), GitHubRef.Value(nil))}
 }

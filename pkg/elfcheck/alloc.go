@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
-
-	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // Allocator names the memory allocator that serves a binary's heap.
@@ -46,7 +43,7 @@ func (a Allocator) Describe() string {
 	return string(a)
 }
 
-// AllocReport is what DetectAllocator found.
+// AllocReport is what detectAllocator found.
 type AllocReport struct {
 	Allocator Allocator
 	// MultiThreaded: the binary can start threads (it links Rust std's
@@ -58,7 +55,7 @@ type AllocReport struct {
 }
 
 // ParseRequiredAllocator parses the allocator a build requires
-// (MUSLRUST_CHEF_REQUIRE_ALLOCATOR): empty (nothing required), mimalloc or
+// (the require-allocator option): empty (nothing required), mimalloc or
 // jemalloc. The others are not a choice a Rust program makes for speed.
 func ParseRequiredAllocator(s string) (Allocator, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
@@ -98,10 +95,10 @@ var mallocngSizeClasses = []uint16{
 	584, 682, 818, 1023, 1169, 1364, 1637, 2047, 2340, 2730, 3276, 4095, 4680, 5460, 6552, 8191,
 }
 
-// DetectAllocator names the allocator linked into the ELF file at path and
+// detectAllocator names the allocator linked into the ELF file ef and
 // whether the program can start threads.
 //
-// With a symbol table (MUSLRUST_CHEF_STRIP=false) the answer is exact:
+// With a symbol table (the strip option off) the answer is exact:
 // mimalloc's and jemalloc's functions, musl's __malloc_alloc_meta, glibc's
 // _int_malloc; and Rust's allocator shim says whether a #[global_allocator]
 // is set at all (__rg_alloc) or std's System allocator serves Rust
@@ -119,15 +116,6 @@ var mallocngSizeClasses = []uint16{
 // oldmalloc; on musl the first then shows as musl's malloc, which is still
 // linked for libc's own use); and threads a C program or library starts
 // with pthread_create directly.
-func DetectAllocator(path string) (AllocReport, error) {
-	ef, err := elf.Open(path)
-	if err != nil {
-		return AllocReport{}, err
-	}
-	defer ef.Close()
-	return detectAllocator(ef)
-}
-
 func detectAllocator(ef *elf.File) (AllocReport, error) {
 	if ef.Section(".go.buildinfo") != nil {
 		return AllocReport{Allocator: AllocGo, MultiThreaded: true}, nil
@@ -188,7 +176,7 @@ func allocFromSymbols(syms []elf.Symbol) (AllocReport, bool) {
 }
 
 // allocFromContents scans the loaded, file-backed sections for the
-// markers documented on DetectAllocator.
+// markers documented on detectAllocator.
 func allocFromContents(ef *elf.File) (AllocReport, error) {
 	table := make([]byte, 2*len(mallocngSizeClasses))
 	for i, v := range mallocngSizeClasses {
@@ -260,53 +248,6 @@ func scan(r io.Reader, markers [][]byte, found []bool) error {
 			buf = buf[:keep]
 		}
 	}
-}
-
-// AllocatorReadme is the README section the warning points to.
-const AllocatorReadme = `README "Allocator on musl"`
-
-// AllocatorWarning is the advice for a multi-threaded binary on musl's
-// malloc, empty for every other binary: musl's allocator serialises
-// threads, and the fix is one dependency and two lines of Rust.
-func AllocatorWarning(res Result) string {
-	if res.Alloc.Allocator != AllocMusl || !res.Alloc.MultiThreaded {
-		return ""
-	}
-	return fmt.Sprintf("WARNING: %s %s is multi-threaded and allocates with %s, which takes one global lock: "+
-		"add a global allocator to the binary's Cargo.toml (mimalloc = \"0.1\") and main.rs "+
-		"(#[global_allocator] static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;), "+
-		"or jemalloc (tikv-jemallocator); see %s for the measured effect; "+
-		"MUSLRUST_CHEF_REQUIRE_ALLOCATOR=mimalloc makes this a failure",
-		res.Platform, filepath.Base(res.Path), AllocMusl.Describe(), AllocatorReadme)
-}
-
-// AllocatorError is a binary whose allocator is not the required one.
-type AllocatorError struct {
-	Path     string
-	Platform platform.Platform
-	Found    Allocator
-	Want     Allocator
-	Stripped bool
-}
-
-func (e *AllocatorError) Error() string {
-	found := e.Found.Describe()
-	if e.Found == AllocUnknown && e.Stripped {
-		found = "an allocator that leaves no mark in a stripped binary"
-	}
-	crate := map[Allocator]string{AllocMimalloc: `mimalloc = "0.1" and #[global_allocator] static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;`,
-		AllocJemalloc: `tikv-jemallocator = "0.5" and #[global_allocator] static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;`}[e.Want]
-	return fmt.Sprintf("%s %s allocates with %s, but MUSLRUST_CHEF_REQUIRE_ALLOCATOR=%s: %s; add %s to the binary's Cargo.toml and main.rs (see %s), or unset MUSLRUST_CHEF_REQUIRE_ALLOCATOR",
-		e.Platform, filepath.Base(e.Path), found, e.Want, e.Path, crate, AllocatorReadme)
-}
-
-// RequireAllocator fails with an *AllocatorError unless res's allocator is
-// want; an empty want requires nothing.
-func RequireAllocator(res Result, want Allocator) error {
-	if want == "" || res.Alloc.Allocator == want {
-		return nil
-	}
-	return &AllocatorError{Path: res.Path, Platform: res.Platform, Found: res.Alloc.Allocator, Want: want, Stripped: !res.Alloc.Symbols}
 }
 
 // openAllocator is used by Verify on the already-open file.

@@ -1,6 +1,7 @@
 package elfcheck
 
 import (
+	"debug/elf"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -100,9 +101,19 @@ func TestAllocatorOfCAndGo(t *testing.T) {
 		"gcc -static": {fixtures.CStatic(t), AllocGlibc},
 		"Go":          {fixtures.GoStatic(t, "amd64"), AllocGo},
 	} {
-		r, err := DetectAllocator(c.path)
+		r, err := detectAllocatorFile(c.path)
 		if err != nil || r.Allocator != c.want {
 			t.Errorf("%s: %+v %v, want %s", name, r, err, c.want)
 		}
 	}
+}
+
+// detectAllocatorFile names the allocator linked into the ELF file at path.
+func detectAllocatorFile(path string) (AllocReport, error) {
+	ef, err := elf.Open(path)
+	if err != nil {
+		return AllocReport{}, err
+	}
+	defer ef.Close()
+	return detectAllocator(ef)
 }

@@ -31,7 +31,7 @@ type Result struct {
 	Linkage  Linkage
 	// Libc is the C library linked in (empty when it could not be read).
 	Libc Libc
-	// Alloc is the allocator and threading evidence (see DetectAllocator).
+	// Alloc is the allocator and threading evidence (see detectAllocator).
 	Alloc AllocReport
 }
 

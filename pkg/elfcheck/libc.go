@@ -27,16 +27,6 @@ const (
 // x86_64 and aarch64, stripped and not) and musl binaries do not.
 var glibcMarkers = [][]byte{[]byte("GLIBC_TUNABLES"), []byte("GNU C Library")}
 
-// DetectLibc names the C library linked into the ELF file at path.
-func DetectLibc(path string) (Libc, error) {
-	ef, err := elf.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer ef.Close()
-	return detectLibc(ef)
-}
-
 func detectLibc(ef *elf.File) (Libc, error) {
 	if ef.Section(".go.buildinfo") != nil {
 		return NoLibc, nil

@@ -1,6 +1,7 @@
 package elfcheck
 
 import (
+	"debug/elf"
 	"errors"
 	"os/exec"
 	"path/filepath"
@@ -20,9 +21,9 @@ func TestLibcOfGlibcAndGo(t *testing.T) {
 		"gcc -static": {fixtures.CStatic(t), Glibc},
 		"Go":          {fixtures.GoStatic(t, "amd64"), NoLibc},
 	} {
-		got, err := DetectLibc(c.path)
+		got, err := detectLibcFile(c.path)
 		if err != nil || got != c.want {
-			t.Errorf("%s: DetectLibc = %q, %v; want %q", name, got, err, c.want)
+			t.Errorf("%s: detectLibcFile = %q, %v; want %q", name, got, err, c.want)
 		}
 	}
 	res, err := VerifyLibc(fixtures.CStatic(t), p, Glibc)
@@ -48,7 +49,7 @@ func TestLibcOfGlibcAndGo(t *testing.T) {
 
 func TestRustGlibcStaticPIEIsGlibc(t *testing.T) {
 	bin := fixtures.RustStaticPIE(t)
-	if got, err := DetectLibc(bin); err != nil || got != Glibc {
+	if got, err := detectLibcFile(bin); err != nil || got != Glibc {
 		t.Errorf("Rust +crt-static gnu binary: %q, %v", got, err)
 	}
 }
@@ -90,4 +91,14 @@ func TestParseLibc(t *testing.T) {
 	if _, err := ParseLibc("uclibc"); err == nil {
 		t.Error("uclibc accepted")
 	}
+}
+
+// detectLibcFile names the C library linked into the ELF file at path.
+func detectLibcFile(path string) (Libc, error) {
+	ef, err := elf.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer ef.Close()
+	return detectLibc(ef)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Write appends key=value lines to path, the file GitHub Actions names in
@@ -18,17 +20,17 @@ func Write(path string, pairs ...[2]string) error {
 	var b strings.Builder
 	for _, p := range pairs {
 		if strings.ContainsAny(p[1], "\r\n") {
-			return fmt.Errorf("output %s has a line break; refusing to write it to GITHUB_OUTPUT", p[0])
+			return option.Errorf("output %s has a line break; refusing to write it to %s", p[0], option.Env(option.GitHubOutput))
 		}
 		fmt.Fprintf(&b, "%s=%s\n", p[0], p[1])
 	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
-		return fmt.Errorf("cannot write GITHUB_OUTPUT %s: %v", path, err)
+		return option.Errorf("cannot write %s %s: %w", option.Env(option.GitHubOutput), path, err)
 	}
 	if _, err := f.WriteString(b.String()); err != nil {
 		f.Close()
-		return fmt.Errorf("cannot write GITHUB_OUTPUT %s: %v", path, err)
+		return option.Errorf("cannot write %s %s: %w", option.Env(option.GitHubOutput), path, err)
 	}
 	return f.Close()
 }

@@ -1,21 +1,24 @@
-package ghoutput
+package ghoutput_test
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
 )
 
 func TestAppendsAndRefusesLineBreaks(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out")
-	if err := Write(path, [2]string{"digest", "sha256:abc"}); err != nil {
+	if err := ghoutput.Write(path, [2]string{"digest", "sha256:abc"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(path, [2]string{"image", "r/app@sha256:abc"}); err != nil {
+	if err := ghoutput.Write(path, [2]string{"image", "r/app@sha256:abc"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(path, [2]string{"platform", "linux/amd64"}, [2]string{"bad", "a\nb"}); err == nil {
+	if err := ghoutput.Write(path, [2]string{"platform", "linux/amd64"}, [2]string{"bad", "a\nb"}); err == nil {
 		t.Fatal("a value with a line break was accepted")
 	}
 	data, _ := os.ReadFile(path)
@@ -28,7 +31,7 @@ func TestAppendsAndRefusesLineBreaks(t *testing.T) {
 func TestNoopOutsideActions(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	if err := Write("", [2]string{"digest", "x"}); err != nil {
+	if err := ghoutput.Write("", [2]string{"digest", "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
@@ -38,8 +41,8 @@ func TestNoopOutsideActions(t *testing.T) {
 
 func TestUnwritableOutputIsAnError(t *testing.T) {
 	dir := t.TempDir()
-	err := Write(dir, [2]string{"digest", "x"}) // a directory
-	if err == nil || !strings.Contains(err.Error(), "cannot write GITHUB_OUTPUT "+dir) {
+	err := ghoutput.Write(dir, [2]string{"digest", "x"}) // a directory
+	if err == nil || !strings.Contains(config.Explain(err), "cannot write GITHUB_OUTPUT "+dir) {
 		t.Fatalf("GITHUB_OUTPUT naming a directory: %v", err)
 	}
 }

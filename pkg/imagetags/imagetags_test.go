@@ -20,8 +20,6 @@ func names(ts []name.Tag) string {
 	return strings.Join(out, " ")
 }
 
-func noEnv(string) string { return "" }
-
 func TestReleaseTagFromGitDescribe(t *testing.T) {
 	git := testinfra.Tool(t, "git")
 	dir := t.TempDir()
@@ -44,7 +42,7 @@ func TestReleaseTagFromGitDescribe(t *testing.T) {
 	defer os.Chdir(wd)
 
 	repo, _ := name.NewRepository("ghcr.io/org/muslrust-chef")
-	res, err := Resolve(context.Background(), Input{Repo: repo, Getenv: noEnv})
+	res, err := Resolve(context.Background(), Input{Repo: repo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +51,7 @@ func TestReleaseTagFromGitDescribe(t *testing.T) {
 	}
 	run("tag", "-d", "muslrust-chef-v1.2.3")
 	run("tag", "muslrust-chef-v1.2")
-	_, err = Resolve(context.Background(), Input{Repo: repo, Getenv: noEnv})
+	_, err = Resolve(context.Background(), Input{Repo: repo})
 	if err == nil || !strings.Contains(err.Error(), `git tag "muslrust-chef-v1.2" (from git describe) is not muslrust-chef-vX.Y.Z`) {
 		t.Errorf("malformed tag on HEAD: %v", err)
 	}
@@ -73,7 +71,7 @@ func TestResolveRules(t *testing.T) {
 		{"v1.2.3", "", ""},
 		{"", "", ""},
 	} {
-		res, err := Resolve(context.Background(), Input{Repo: repo, Getenv: noEnv, GitTag: tag(c.gitTag)})
+		res, err := Resolve(context.Background(), Input{Repo: repo, GitTag: tag(c.gitTag)})
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%s: error %v, want %q", c.gitTag, err, c.err)
@@ -86,23 +84,17 @@ func TestResolveRules(t *testing.T) {
 	}
 	// GITHUB_REF is authoritative in Actions: a branch build has no
 	// release tag even when HEAD carries one.
-	env := func(k string) string {
-		if k == "GITHUB_REF" {
-			return "refs/heads/main"
-		}
-		return ""
-	}
-	res, err := Resolve(context.Background(), Input{Repo: repo, Getenv: env, GitTag: tag("muslrust-chef-v1.0.0")})
+	res, err := Resolve(context.Background(), Input{Repo: repo, GitHubRef: "refs/heads/main", GitTag: tag("muslrust-chef-v1.0.0")})
 	if err != nil || len(res.Refs) != 0 {
 		t.Errorf("branch build: %v %v", res.Refs, err)
 	}
 	// Explicit tags win; bad ones are refused with the knob's name.
-	res, err = Resolve(context.Background(), Input{Repo: repo, Getenv: noEnv, Explicit: []string{"edge", "edge", "r.example/c:x"}, ExplicitFrom: "MUSLRUST_CHEF_TAGS"})
+	res, err = Resolve(context.Background(), Input{Repo: repo, Explicit: []string{"edge", "edge", "r.example/c:x"}, ExplicitFrom: "MUSLRUST_CHEF_TAGS"})
 	if err != nil || names(res.Refs) != "r.example/b:edge r.example/c:x" {
 		t.Errorf("explicit: %q %v", names(res.Refs), err)
 	}
 	for _, bad := range []string{"r.example/c", "r.example/c@sha256:" + strings.Repeat("a", 64), "bad tag!"} {
-		if _, err := Resolve(context.Background(), Input{Repo: repo, Getenv: noEnv, Explicit: []string{bad}, ExplicitFrom: "MUSLRUST_CHEF_TAGS"}); err == nil || !strings.Contains(err.Error(), "MUSLRUST_CHEF_TAGS") {
+		if _, err := Resolve(context.Background(), Input{Repo: repo, Explicit: []string{bad}, ExplicitFrom: "MUSLRUST_CHEF_TAGS"}); err == nil || !strings.Contains(err.Error(), "MUSLRUST_CHEF_TAGS") {
 			t.Errorf("%q accepted: %v", bad, err)
 		}
 	}

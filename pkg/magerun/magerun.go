@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,8 +49,10 @@ func Main() int {
 }
 
 // Locked runs f holding the lock of the magefiles directory dir, for
-// anything else that reads or writes that directory through mage's library
-// (tests that call mage.Invoke, for one).
+// anything else that reads or writes that directory through mage's library.
+// Its one caller is a test in another package, internal/magehelp's golden
+// test: it calls mage.Invoke on magefiles/, which compiles there, and must
+// not race a concurrent `go run mage.go`; hence exported.
 func Locked(dir string, f func() int) int { return withLock(dir, f) }
 
 // runsTarget reports whether args are only what the compiled binary
@@ -108,7 +111,7 @@ func Compile(dir string, stderr io.Writer) (string, int) {
 		// Compiled beside it and renamed in (internal/atomicdir): a run
 		// killed mid-compile leaves no half binary, and its leftover is
 		// removed by the next compile.
-		out, err := atomicdir.BeginFile(bin, atomicdir.FileOptions{Hint: "remove " + cache})
+		out, err := atomicdir.BeginFile(bin, atomicdir.FileOptions{Fix: errors.New("remove " + cache)})
 		if err != nil {
 			fmt.Fprintf(stderr, "magerun: %v\n", err)
 			return 1

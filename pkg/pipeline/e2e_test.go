@@ -21,8 +21,8 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
-	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 const testdataApp = "../../testdata/app"
@@ -303,7 +303,7 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 			digests = append(digests, r.Published.Reference)
 			runs[p.String()] = r
 		}
-		res, err := merge.Merge(ctx, merge.Request{Digests: digests})
+		res, err := publish.Merge(ctx, digests, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

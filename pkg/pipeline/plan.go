@@ -29,9 +29,10 @@ type planIn struct {
 	// Config.Workspace.
 	Workspace *chef.Workspace
 	// Host and Slim read the runtime base (build only).
-	Host platform.Platform
-	Slim []slim.Option
-	Log  io.Writer
+	Host     platform.Platform
+	Slim     []slim.Option
+	Registry []publish.RegistryOption
+	Log      io.Writer
 }
 
 // planOut is the recipe and, for a build, where the image goes.
@@ -112,20 +113,12 @@ func checkOutputs(ctx context.Context, in planIn) (publish.Output, []platform.Pl
 		return out, nil, option.Usagef("%s=split pushes one platform by digest for image:merge, so it needs %s=registry (got %s)",
 			option.Env(option.Strategy), option.Env(option.Output), out)
 	}
-	ps, err := slim.PlatformsForOutput(c.Platforms, out, in.Host)
+	ps, err := publish.PlatformsForOutput(c.Platforms, out, in.Host)
 	if err != nil {
 		return out, nil, err
 	}
-	if err := slim.CheckBase(ctx, ps, baseOptions(c, in.Slim)...); err != nil {
+	if err := publish.CheckBase(ctx, baseName(c.Base), ps, in.Registry...); err != nil {
 		return out, nil, err
 	}
 	return out, ps, nil
-}
-
-// baseOptions are the slim options with the configured runtime base.
-func baseOptions(c *Config, opts []slim.Option) []slim.Option {
-	if c.Base == "" {
-		return opts
-	}
-	return append(append([]slim.Option{}, opts...), slim.WithBase(c.Base))
 }

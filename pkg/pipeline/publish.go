@@ -36,22 +36,15 @@ func publishImage(ctx context.Context, in publishIn) (publish.Result, error) {
 	var res publish.Result
 	outputs := [][2]string{}
 	if in.ByDigest {
-		img, _, err := publish.SinglePlatform(in.Index, in.Platform)
-		if err != nil {
-			return publish.Result{}, err
-		}
-		// The same publisher as every registry push: retries and deadlines.
-		pub, err := publish.NewRegistry([]name.Tag{in.Tags[0].Context().Tag("latest")}, in.Registry...)
-		if err != nil {
-			return publish.Result{}, err
-		}
-		if res, err = pub.PushImage(ctx, img); err != nil {
+		// The same retries and deadlines as every registry push.
+		var err error
+		if res, err = publish.PushByDigest(ctx, in.Tags[0].Context(), in.Index, in.Platform, in.Registry...); err != nil {
 			return publish.Result{}, err
 		}
 		fmt.Fprintf(in.Log, "split: pushed %s by digest; merge the platforms' digests with image:merge\n", in.Platform)
 		outputs = append(outputs, [2]string{"image", res.Reference}, [2]string{"digest", res.Digest.String()}, [2]string{"platform", in.Platform.String()})
 	} else {
-		pub, err := newPublisher(in)
+		pub, err := publish.New(in.Output, in.Tags, in.Host, in.Registry...)
 		if err != nil {
 			return publish.Result{}, err
 		}
@@ -63,18 +56,4 @@ func publishImage(ctx context.Context, in publishIn) (publish.Result, error) {
 	}
 	fmt.Fprintln(in.Stdout, res.Reference)
 	return res, ghoutput.Write(in.GitHubOutput, outputs...)
-}
-
-func newPublisher(in publishIn) (publish.Publisher, error) {
-	switch in.Output.Kind {
-	case "registry":
-		return publish.NewRegistry(in.Tags, in.Registry...)
-	case "oci":
-		return publish.NewLayout(in.Output.Path, in.Tags), nil
-	case "tar":
-		return publish.NewTarball(in.Output.Path, in.Tags, in.Host), nil
-	case "docker":
-		return publish.NewDocker(in.Tags, in.Host)
-	}
-	return nil, fmt.Errorf("unknown output %q: use registry, docker, oci:DIR or tar:FILE", in.Output)
 }

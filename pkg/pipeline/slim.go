@@ -28,6 +28,7 @@ type slimIn struct {
 	Labels    slim.Labels
 	Created   time.Time
 	Slim      []slim.Option
+	Registry  []publish.RegistryOption
 	Log       io.Writer
 }
 
@@ -63,11 +64,12 @@ func slimImage(ctx context.Context, in slimIn) (slimOut, error) {
 		bins[i] = slim.Binary{Platform: p, Path: filepath.Join(in.Dist, p.DistDir(), in.Bin)}
 	}
 	opts := append([]slim.Option{slim.WithLabels(labels), slim.WithCreated(in.Created)}, in.Slim...)
-	if in.Base != "" {
-		opts = append(opts, slim.WithBase(in.Base))
-	}
 	fmt.Fprintf(in.Log, "slim: %s for %s on %s\n", in.Bin, platform.Join(in.Platforms), baseName(in.Base))
-	idx, err := slim.Build(ctx, in.Bin, bins, opts...)
+	base, err := publish.ReadBase(ctx, baseName(in.Base), in.Platforms, in.Registry...)
+	if err != nil {
+		return slimOut{}, err
+	}
+	idx, err := slim.Build(slim.Base(base), in.Bin, bins, opts...)
 	if err != nil {
 		return slimOut{}, err
 	}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
 
 // The layout and tarball writers of go-containerregistry take no context:
@@ -125,5 +127,5 @@ func writeError(what, where string, err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		return fmt.Errorf("no space left writing %s in %s: free space there or choose another output path; the previous output is untouched", what, where)
 	}
-	return fmt.Errorf("writing %s in %s: %v", what, where, oneLine(err))
+	return fmt.Errorf("writing %s in %s: %s", what, where, oneline.Err(err))
 }

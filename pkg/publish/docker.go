@@ -3,7 +3,6 @@ package publish
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/client"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -27,12 +28,12 @@ type Docker struct {
 // socket). tags must not be empty: a loaded image needs a name.
 func NewDocker(tags []name.Tag, host platform.Platform, opts ...client.Opt) (*Docker, error) {
 	if len(tags) == 0 {
-		return nil, errors.New("no image name: set MUSLRUST_CHEF_IMAGE to name the image loaded into Docker")
+		return nil, option.Usagef("no image name: set %s to name the image loaded into Docker", option.Env(option.Image))
 	}
 	opts = append([]client.Opt{client.FromEnv}, opts...)
 	cli, err := client.New(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("cannot set up the Docker client: %v; check DOCKER_HOST", err)
+		return nil, fmt.Errorf("cannot set up the Docker client: %w; check DOCKER_HOST", err)
 	}
 	return &Docker{cli: cli, tags: tags, host: host}, nil
 }
@@ -44,14 +45,14 @@ func (d *Docker) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
 		return Result{}, err
 	}
 	if _, err := d.cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		return Result{}, fmt.Errorf("Docker daemon unreachable at %s: %s; start Docker or set DOCKER_HOST", d.cli.DaemonHost(), oneLine(err))
+		return Result{}, fmt.Errorf("Docker daemon unreachable at %s: %s; start Docker or set DOCKER_HOST", d.cli.DaemonHost(), oneline.Err(err))
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeArchive(ctx, pw, img, d.tags)) }()
 	resp, err := d.cli.ImageLoad(ctx, pr, client.ImageLoadWithQuiet(true))
 	if err != nil {
 		pr.CloseWithError(err)
-		return Result{}, fmt.Errorf("loading into Docker: %s", oneLine(err))
+		return Result{}, fmt.Errorf("loading into Docker: %s", oneline.Err(err))
 	}
 	defer resp.Close()
 	if err := LoadResponseError(resp); err != nil {
@@ -78,7 +79,7 @@ func LoadResponseError(r io.Reader) error {
 		if err := dec.Decode(&msg); err == io.EOF {
 			return nil
 		} else if err != nil {
-			return fmt.Errorf("reading Docker's load response: %v", err)
+			return fmt.Errorf("reading Docker's load response: %w", err)
 		}
 		if msg.ErrorDetail != nil && msg.ErrorDetail.Message != "" {
 			return fmt.Errorf("Docker refused the image: %s", strings.TrimSpace(msg.ErrorDetail.Message))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -86,4 +85,23 @@ func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
 // Close implements Publisher.
 func (l *Layout) Close() error { return nil }
 
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+// WriteLayout has write fill a new OCI image layout directory that then
+// replaces dst whole (internal/atomicdir): dst is the old layout or the new
+// one, never half of each, and a non-empty dst the kit did not write is
+// refused, never deleted. writer names what writes it, for the marker
+// ("image:build's OCI image layout"), for something other than Publish
+// (BuildKit's oci exporter) to write an image layout.
+func WriteLayout(dst, writer string, write func(dir string) error) error {
+	d, err := atomicdir.Begin(dst, atomicdir.Options{Writer: writer, Hint: layoutHint})
+	if err != nil {
+		return fmt.Errorf("output: %w", err)
+	}
+	defer d.Abort()
+	if err := write(d.Path()); err != nil {
+		return err
+	}
+	if err := d.Commit(); err != nil {
+		return fmt.Errorf("output: %w", err)
+	}
+	return nil
+}

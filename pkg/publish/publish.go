@@ -14,6 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // Publisher writes an index and returns a reference to what it wrote.
@@ -32,7 +34,7 @@ type Result struct {
 	Digest v1.Hash
 }
 
-// Output is a parsed MUSLRUST_CHEF_OUTPUT value.
+// Output is a parsed output option: where the image goes.
 type Output struct {
 	Kind string // "registry", "oci", "tar", "docker"
 	Path string // for oci and tar
@@ -67,14 +69,14 @@ func (o Output) String() string {
 func ParseTags(image string, extra []string, opts ...name.Option) ([]name.Tag, error) {
 	image = strings.TrimSpace(image)
 	if image == "" {
-		return nil, fmt.Errorf("no image name: set MUSLRUST_CHEF_IMAGE to a reference such as registry.example/team/app:1.2.3")
+		return nil, option.Usagef("no image name: set %s to a reference such as registry.example/team/app:1.2.3", option.Env(option.Image))
 	}
 	ref, err := name.ParseReference(image, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("image %q is not a valid reference: %v; set MUSLRUST_CHEF_IMAGE to repo[:tag]", image, err)
+		return nil, option.Usagef("image %q is not a valid reference: %w; set %s to repo[:tag]", image, err, option.Env(option.Image))
 	}
 	if _, ok := ref.(name.Digest); ok {
-		return nil, fmt.Errorf("image %q names a digest; MUSLRUST_CHEF_IMAGE must be repo[:tag], the digest is computed", image)
+		return nil, option.Usagef("image %q names a digest; %s must be repo[:tag], the digest is computed", image, option.Env(option.Image))
 	}
 	first := ref.(name.Tag)
 	tags := []name.Tag{first}
@@ -86,7 +88,7 @@ func ParseTags(image string, extra []string, opts ...name.Option) ([]name.Tag, e
 		}
 		tag, err := name.NewTag(first.Repository.Name()+":"+t, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("extra tag %q is not a valid tag: %v; MUSLRUST_CHEF_TAGS takes comma-separated tags like 1.2,latest", t, err)
+			return nil, option.Usagef("extra tag %q is not a valid tag: %w; %s takes comma-separated tags like 1.2,latest", t, err, option.Env(option.Tags))
 		}
 		seen[t] = true
 		tags = append(tags, tag)
@@ -167,4 +169,38 @@ func displayName(t name.Tag) string {
 		s += ":" + t.TagStr()
 	}
 	return s
+}
+
+// New returns the publisher for out: a registry push of the tags (which
+// opts configure), an OCI layout, a docker-archive or a load into the
+// Docker daemon. host picks the one platform tar and docker hold.
+func New(out Output, tags []name.Tag, host platform.Platform, opts ...RegistryOption) (Publisher, error) {
+	switch out.Kind {
+	case "registry":
+		return NewRegistry(tags, opts...)
+	case "oci":
+		return NewLayout(out.Path, tags), nil
+	case "tar":
+		return NewTarball(out.Path, tags, host), nil
+	case "docker":
+		return NewDocker(tags, host)
+	}
+	return nil, fmt.Errorf("unknown output %q: use registry, docker, oci:DIR or tar:FILE", out)
+}
+
+// PlatformsForOutput keeps the one platform that tar and docker outputs can
+// hold, so nothing is verified or built that would be thrown away.
+func PlatformsForOutput(ps []platform.Platform, out Output, host platform.Platform) ([]platform.Platform, error) {
+	if len(ps) == 0 {
+		return nil, option.Usagef("no platform to build: set %s", option.Env(option.Platforms))
+	}
+	if out.Kind != "tar" && out.Kind != "docker" || len(ps) == 1 {
+		return ps, nil
+	}
+	for _, p := range ps {
+		if p == host {
+			return []platform.Platform{p}, nil
+		}
+	}
+	return nil, option.Usagef("output %s holds one platform, but %s were asked for and none is the host's %s: set %s to one of them, or use oci:DIR or registry for several", out, platform.Join(ps), host, option.Env(option.Platforms))
 }

@@ -157,7 +157,7 @@ func TestReadRecordsErrors(t *testing.T) {
 	}
 	for n, tc := range cases {
 		t.Run(n, func(t *testing.T) {
-			_, err := ReadRecords(context.Background(), tc.ref, []string{"application/vnd.cyclonedx+json"}, WithRetryBackoff(NoRetry))
+			_, err := ReadRecords(context.Background(), tc.ref, []string{"application/vnd.cyclonedx+json"}, WithRetryBackoff(noRetry))
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error = %v, want one line containing %q", err, tc.want)
 			}
@@ -165,7 +165,7 @@ func TestReadRecordsErrors(t *testing.T) {
 	}
 	// Attaching to a subject that does not exist says so.
 	sub, _ := name.NewDigest(addr + "/referrers/never-pushed@sha256:" + strings.Repeat("0", 64))
-	_, err := Attach(context.Background(), sub, []Artifact{{ArtifactType: "application/spdx+json", Data: []byte("{}")}}, WithRetryBackoff(NoRetry))
+	_, err := Attach(context.Background(), sub, []Artifact{{ArtifactType: "application/spdx+json", Data: []byte("{}")}}, WithRetryBackoff(noRetry))
 	if err == nil || !strings.Contains(err.Error(), "not found in registry") {
 		t.Errorf("attaching to a missing subject: %v", err)
 	}

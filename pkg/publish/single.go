@@ -1,11 +1,11 @@
 package publish
 
 import (
-	"fmt"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -28,7 +28,7 @@ func SinglePlatform(idx v1.ImageIndex, host platform.Platform) (v1.Image, platfo
 		}
 	}
 	if pick == nil {
-		return nil, platform.Platform{}, fmt.Errorf("this output holds one platform, but %s were built and none is the host's %s: set MUSLRUST_CHEF_PLATFORMS to one of them, or use oci:DIR or registry for several", strings.Join(have, ", "), host)
+		return nil, platform.Platform{}, option.Usagef("this output holds one platform, but %s were built and none is the host's %s: set %s to one of them, or use oci:DIR or registry for several", strings.Join(have, ", "), host, option.Env(option.Platforms))
 	}
 	p, err := platform.Parse(pick.Platform.OS + "/" + pick.Platform.Architecture)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -81,7 +82,7 @@ func writeArchive(ctx context.Context, w io.Writer, img v1.Image, tags []name.Ta
 		refs[tag] = img
 	}
 	if len(refs) == 0 {
-		return fmt.Errorf("no image name for the archive: set MUSLRUST_CHEF_IMAGE")
+		return option.Usagef("no image name for the archive: set %s", option.Env(option.Image))
 	}
 	return tarball.MultiRefWrite(refs, &ctxWriter{ctx: ctx, w: w})
 }

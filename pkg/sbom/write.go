@@ -1,9 +1,11 @@
 package sbom
 
 import (
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 )
 
 // FileNames are the conventional names of the two documents beside a
@@ -12,31 +14,15 @@ func FileNames(binary string) (cycloneDX, spdx string) {
 	return binary + ".cdx.json", binary + ".spdx.json"
 }
 
-// WriteFile writes a document through a temporary file in the same
-// directory and a rename, so a failure leaves no half-written file.
+// WriteFile writes a document all or nothing (internal/atomicdir): a
+// failure or a kill leaves the previous file whole and no half-written one.
 func WriteFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("sbom: creating %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	err := atomicdir.WriteFile(path, 0o644, atomicdir.FileOptions{Fix: errors.New("choose another path for the SBOM")}, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sbom: writing %s: %w", path, err)
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("sbom: writing %s: %w", path, werr)
 	}
 	return nil
 }

@@ -12,7 +12,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
@@ -32,9 +34,11 @@ type Request struct {
 	Host      platform.Platform
 	Stdout    io.Writer // the published reference is printed here
 	Log       io.Writer // progress lines
-	// PublishOptions are extra registry options (tests inject transports).
+	// RegistryOptions configure reading the base and a registry push
+	// (credentials, transports, deadlines).
 	RegistryOptions []publish.RegistryOption
-	Options         []Option
+	// Options are extra Build options.
+	Options []Option
 	// GitHubOutput is the file image and digest are appended to
 	// ($GITHUB_OUTPUT in Actions); empty writes nothing.
 	GitHubOutput string
@@ -48,7 +52,7 @@ func Ship(ctx context.Context, req Request) (publish.Result, error) {
 	if req.Log == nil {
 		req.Log = io.Discard
 	}
-	platforms, err := PlatformsForOutput(req.Platforms, req.Output, req.Host)
+	platforms, err := publish.PlatformsForOutput(req.Platforms, req.Output, req.Host)
 	if err != nil {
 		return publish.Result{}, err
 	}
@@ -75,7 +79,7 @@ func Ship(ctx context.Context, req Request) (publish.Result, error) {
 	if labels.Version == "" && len(tags) > 0 && tags[0].TagStr() != "latest" {
 		labels.Version = tags[0].TagStr()
 	}
-	pub, err := newPublisher(req, tags)
+	pub, err := publish.New(req.Output, tags, req.Host, req.RegistryOptions...)
 	if err != nil {
 		return publish.Result{}, err
 	}
@@ -85,12 +89,19 @@ func Ship(ctx context.Context, req Request) (publish.Result, error) {
 	for i, p := range platforms {
 		bins[i] = Binary{Platform: p, Path: filepath.Join(req.Dist, p.DistDir(), bin)}
 	}
-	opts := append([]Option{WithLabels(labels), WithCreated(req.Created)}, req.Options...)
-	if req.Base != "" {
-		opts = append(opts, WithBase(req.Base))
-	}
 	fmt.Fprintf(req.Log, "slim: %s for %s on %s\n", bin, platform.Join(platforms), baseName(req.Base))
-	idx, err := Build(ctx, bin, bins, opts...)
+	// Verify all first so that a bad slot fails before any network traffic.
+	for _, b := range bins {
+		if _, err := elfcheck.Verify(b.Path, b.Platform); err != nil {
+			return publish.Result{}, err
+		}
+	}
+	base, err := publish.ReadBase(ctx, baseName(req.Base), platforms, req.RegistryOptions...)
+	if err != nil {
+		return publish.Result{}, err
+	}
+	opts := append([]Option{WithLabels(labels), WithCreated(req.Created)}, req.Options...)
+	idx, err := Build(Base(base), bin, bins, opts...)
 	if err != nil {
 		return publish.Result{}, err
 	}
@@ -112,37 +123,6 @@ func baseName(b string) string {
 	return b
 }
 
-func newPublisher(req Request, tags []name.Tag) (publish.Publisher, error) {
-	switch req.Output.Kind {
-	case "registry":
-		return publish.NewRegistry(tags, req.RegistryOptions...)
-	case "oci":
-		return publish.NewLayout(req.Output.Path, tags), nil
-	case "tar":
-		return publish.NewTarball(req.Output.Path, tags, req.Host), nil
-	case "docker":
-		return publish.NewDocker(tags, req.Host)
-	}
-	return nil, fmt.Errorf("unknown output %q: use registry, docker, oci:DIR or tar:FILE", req.Output)
-}
-
-// PlatformsForOutput keeps the one platform that tar and docker outputs can
-// hold, so nothing is verified or built that would be thrown away.
-func PlatformsForOutput(ps []platform.Platform, out publish.Output, host platform.Platform) ([]platform.Platform, error) {
-	if len(ps) == 0 {
-		return nil, fmt.Errorf("no platform to build: set MUSLRUST_CHEF_PLATFORMS")
-	}
-	if out.Kind != "tar" && out.Kind != "docker" || len(ps) == 1 {
-		return ps, nil
-	}
-	for _, p := range ps {
-		if p == host {
-			return []platform.Platform{p}, nil
-		}
-	}
-	return nil, fmt.Errorf("output %s holds one platform, but %s were asked for and none is the host's %s: set MUSLRUST_CHEF_PLATFORMS to one of them, or use oci:DIR or registry for several", out, platform.Join(ps), host)
-}
-
 // InferBin finds the binary name when it was not given: the one file name
 // present in every platform's dist slot.
 func InferBin(dist string, ps []platform.Platform) (string, error) {
@@ -151,7 +131,7 @@ func InferBin(dist string, ps []platform.Platform) (string, error) {
 		dir := filepath.Join(dist, p.DistDir())
 		entries, err := os.ReadDir(dir)
 		if err != nil {
-			return "", fmt.Errorf("dist slot %s for %s is missing: build the binaries first or set MUSLRUST_CHEF_DIST", dir, p)
+			return "", option.Errorf("dist slot %s for %s is missing: build the binaries first or set %s", dir, p, option.Env(option.Dist))
 		}
 		names := map[string]bool{}
 		for _, e := range entries {
@@ -178,7 +158,7 @@ func InferBin(dist string, ps []platform.Platform) (string, error) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return "", fmt.Errorf("no binary found in every slot of %s (%s): set MUSLRUST_CHEF_BIN", dist, platform.Join(ps))
+		return "", option.Errorf("no binary found in every slot of %s (%s): set %s", dist, platform.Join(ps), option.Env(option.Bin))
 	}
-	return "", fmt.Errorf("several binaries in %s (%s): set MUSLRUST_CHEF_BIN to one of them", dist, strings.Join(found, ", "))
+	return "", option.Usagef("several binaries in %s (%s): set %s to one of them", dist, strings.Join(found, ", "), option.Env(option.Bin))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
@@ -68,7 +69,7 @@ func TestShipToRegistryPrintsDigestAndWritesGitHubOutput(t *testing.T) {
 	ghOut := filepath.Join(t.TempDir(), "github_output")
 	var stdout bytes.Buffer
 	res, err := Ship(context.Background(), Request{
-		Platforms: both(t), Dist: staticDist(t), Base: Scratch,
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "registry"}, Image: reg.Host + "/team/app:2.0.1", Tags: []string{"2.0", "latest"},
 		Created: time.Unix(0, 0), Host: hostPlatform(t), Stdout: &stdout, GitHubOutput: ghOut,
 	})
@@ -129,7 +130,7 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			req := c.req
-			req.Platforms, req.Base, req.Output, req.Host = both(t), Scratch, publish.Output{Kind: "registry"}, host
+			req.Platforms, req.Base, req.Output, req.Host = both(t), publish.Scratch, publish.Output{Kind: "registry"}, host
 			switch req.Image {
 			case "":
 				req.Image = reg.Host + "/team/app:1"
@@ -140,7 +141,7 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 			var stdout bytes.Buffer
 			req.Stdout = &stdout
 			_, err := Ship(context.Background(), req)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
+			if err == nil || !strings.Contains(config.Explain(err), c.want) {
 				t.Fatalf("error %v, want %q", err, c.want)
 			}
 			if strings.Contains(err.Error(), "\n") {
@@ -153,10 +154,37 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 	}
 }
 
+// Ship verifies every binary (pkg/elfcheck) before it reads the base: a bad
+// slot fails without a request to the base's registry.
+func TestBadBinariesFailBeforeAnyNetwork(t *testing.T) {
+	reg := regtest.New(t)
+	regtest.EmptyDockerConfig(t)
+	base := pushBase(t, reg.Host, "amd64", "arm64")
+	before := reg.Requests.Load()
+	ship := func(dist string) error {
+		_, err := Ship(context.Background(), Request{
+			Bin: "app", Platforms: both(t), Dist: dist, Base: base, Image: "team/app:1",
+			Output: publish.Output{Kind: "oci", Path: filepath.Join(t.TempDir(), "oci")}, Host: hostPlatform(t), Stdout: &bytes.Buffer{},
+		})
+		return err
+	}
+	swapped := makeDist(t, "app", map[string]string{"amd64": fixtures.GoStatic(t, "arm64"), "arm64": fixtures.GoStatic(t, "arm64")})
+	if err := ship(swapped); err == nil || !strings.Contains(err.Error(), "aarch64 binary in the linux/amd64 slot") {
+		t.Fatalf("wrong-arch error: %v", err)
+	}
+	missing := makeDist(t, "app", map[string]string{"amd64": fixtures.GoStatic(t, "amd64")})
+	if err := ship(missing); err == nil || !strings.Contains(err.Error(), "binary not found") {
+		t.Fatalf("missing binary error: %v", err)
+	}
+	if reg.Requests.Load() != before {
+		t.Error("the base registry was contacted although a binary was bad")
+	}
+}
+
 func TestShipTarNeedsOnePlatform(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "app.tar")
 	_, err := Ship(context.Background(), Request{
-		Platforms: both(t), Dist: staticDist(t), Base: Scratch,
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "tar", Path: out}, Host: platform.Platform{OS: "linux", Arch: "riscv64"}, Stdout: &bytes.Buffer{},
 	})
 	if err == nil || !strings.Contains(err.Error(), "holds one platform") {
@@ -171,7 +199,7 @@ func TestShipOCILayoutDeterministic(t *testing.T) {
 	dist := staticDist(t)
 	run := func(dir string) string {
 		res, err := Ship(context.Background(), Request{
-			Platforms: both(t), Dist: dist, Base: Scratch, Output: publish.Output{Kind: "oci", Path: dir},
+			Platforms: both(t), Dist: dist, Base: publish.Scratch, Output: publish.Output{Kind: "oci", Path: dir},
 			Image: "team/app:1", Created: time.Unix(1700000000, 0), Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 		})
 		if err != nil {
@@ -202,7 +230,7 @@ func TestShipDockerOutputRunsInRealDaemon(t *testing.T) {
 	image := fmt.Sprintf("muslrust-chef-test/slim-docker:%d", time.Now().UnixNano())
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
 	_, err := Ship(context.Background(), Request{
-		Platforms: both(t), Dist: staticDist(t), Base: Scratch, Output: publish.Output{Kind: "docker"},
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch, Output: publish.Output{Kind: "docker"},
 		Image: image, Host: host, Stdout: &bytes.Buffer{},
 	})
 	if err != nil {
@@ -228,7 +256,7 @@ func TestShipTarLoadsWithDockerLoad(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "app.tar")
 	arm64, _ := platform.Parse("linux/arm64")
 	_, err := Ship(context.Background(), Request{
-		Platforms: []platform.Platform{arm64}, Dist: staticDist(t), Base: Scratch,
+		Platforms: []platform.Platform{arm64}, Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "tar", Path: out}, Image: image, Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	})
 	if err != nil {
@@ -244,7 +272,7 @@ func TestShipTarLoadsWithDockerLoad(t *testing.T) {
 func TestShipDockerDaemonUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
 	_, err := Ship(context.Background(), Request{
-		Platforms: both(t), Dist: staticDist(t), Base: Scratch, Output: publish.Output{Kind: "docker"},
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch, Output: publish.Output{Kind: "docker"},
 		Image: "team/app:1", Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	})
 	if err == nil || !strings.Contains(err.Error(), "Docker daemon unreachable") || !strings.Contains(err.Error(), "DOCKER_HOST") {
@@ -255,7 +283,7 @@ func TestShipDockerDaemonUnreachable(t *testing.T) {
 func TestShipToHtpasswdRegistry(t *testing.T) {
 	host := testinfra.AuthRegistry(t, "ci", "s3cret")
 	req := Request{
-		Platforms: both(t), Dist: staticDist(t), Base: Scratch,
+		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "registry"}, Image: host + "/team/app:1",
 		Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	}

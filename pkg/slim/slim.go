@@ -1,30 +1,26 @@
-// Package slim assembles runtime images daemonlessly: one verified static
-// binary per platform appended as a single deterministic layer to a runtime
-// base image, gathered into an OCI image index.
+// Package slim assembles runtime images daemonlessly: one static binary per
+// platform appended as a single deterministic layer to a runtime base image,
+// gathered into an OCI image index. It is pure: the base comes read
+// (publish.ReadBase), the binaries verified (pkg/elfcheck), and the index
+// goes to pkg/publish.
 package slim
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"path"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -34,9 +30,6 @@ import (
 // inspect), then paste the index digest here and in the README.
 const DefaultBase = "cgr.dev/chainguard/static:latest@sha256:f68e3a8244c7d0f4cd56635aaff8e6a533cf6cc3850d8fb339567a5782d6a0b0"
 
-// Scratch names the empty base image.
-const Scratch = "scratch"
-
 // Labels are the OCI annotations written into each image config; empty
 // values are left out.
 type Labels struct {
@@ -45,20 +38,25 @@ type Labels struct {
 	Version  string // org.opencontainers.image.version
 }
 
+// Base is what Build builds on: the runtime base image of each platform.
+// The zero Base is scratch. publish.ReadBase reads one (its Base converts:
+// slim.Base(b)).
+type Base struct {
+	// Ref is the base's reference as the user gave it (the base.name
+	// label); "" for scratch.
+	Ref string
+	// Images holds each platform's base image (its digest is the
+	// base.digest label).
+	Images map[platform.Platform]v1.Image
+}
+
 type options struct {
-	base      string
-	labels    Labels
-	created   time.Time
-	insecure  bool
-	keychain  authn.Keychain
-	transport http.RoundTripper
+	labels  Labels
+	created time.Time
 }
 
 // Option configures Build.
 type Option func(*options)
-
-// WithBase sets the runtime base image reference, or "scratch".
-func WithBase(ref string) Option { return func(o *options) { o.base = ref } }
 
 // WithLabels sets the source, revision and version labels.
 func WithLabels(l Labels) Option { return func(o *options) { o.labels = l } }
@@ -67,26 +65,18 @@ func WithLabels(l Labels) Option { return func(o *options) { o.labels = l } }
 // field and the created label (SOURCE_DATE_EPOCH).
 func WithCreated(t time.Time) Option { return func(o *options) { o.created = t.UTC() } }
 
-// WithInsecure allows plain-HTTP access to the base image's registry.
-func WithInsecure(insecure bool) Option { return func(o *options) { o.insecure = insecure } }
-
-// WithKeychain sets registry credentials for pulling the base (default: the Docker config).
-func WithKeychain(k authn.Keychain) Option { return func(o *options) { o.keychain = k } }
-
-// WithTransport sets the HTTP transport for pulling the base.
-func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
-
 // Binary is one platform's input: the path of a static executable for it.
 type Binary struct {
 	Platform platform.Platform
 	Path     string
 }
 
-// Build verifies every binary, then builds one image per platform on the
-// base and returns the index over them. name is the file name of the binary
-// inside the image (/usr/local/bin/<name>).
-func Build(ctx context.Context, binName string, bins []Binary, opts ...Option) (v1.ImageIndex, error) {
-	o := options{base: DefaultBase, keychain: authn.DefaultKeychain, created: time.Unix(0, 0).UTC()}
+// Build builds one image per binary on base and returns the index over
+// them. binName is the file name of the binary inside the image
+// (/usr/local/bin/<binName>). It reads the binaries and nothing else: the
+// caller has verified them (pkg/elfcheck) and read the base.
+func Build(base Base, binName string, bins []Binary, opts ...Option) (v1.ImageIndex, error) {
+	o := options{created: time.Unix(0, 0).UTC()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -94,17 +84,7 @@ func Build(ctx context.Context, binName string, bins []Binary, opts ...Option) (
 		return nil, err
 	}
 	if len(bins) == 0 {
-		return nil, errors.New("no platform to build: set MUSLRUST_CHEF_PLATFORMS")
-	}
-	// Verify all first so that a bad slot fails before any network traffic.
-	for _, b := range bins {
-		if _, err := elfcheck.Verify(b.Path, b.Platform); err != nil {
-			return nil, err
-		}
-	}
-	base, err := openBase(ctx, o)
-	if err != nil {
-		return nil, err
+		return nil, option.Usagef("no platform to build: set %s", option.Env(option.Platforms))
 	}
 	// Platforms are independent and compression dominates: build them in
 	// parallel, keeping the index order stable.
@@ -141,146 +121,49 @@ func Build(ctx context.Context, binName string, bins []Binary, opts ...Option) (
 	return mutate.AppendManifests(idx, adds...), nil
 }
 
-// CheckBase resolves the runtime base for every platform without building
-// anything, so a pipeline can fail in seconds, before a long compile, when
-// the base is unreachable or lacks a platform.
-func CheckBase(ctx context.Context, ps []platform.Platform, opts ...Option) error {
-	o := options{base: DefaultBase, keychain: authn.DefaultKeychain}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	base, err := openBase(ctx, o)
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		if _, _, err := base.forPlatform(p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func validBinName(n string) error {
 	if n == "" {
-		return errors.New("no binary name: set MUSLRUST_CHEF_BIN (the cargo [[bin]] name)")
+		return option.Usagef("no binary name: set %s (the cargo [[bin]] name)", option.Env(option.Bin))
 	}
 	if strings.ContainsAny(n, "/\\") || n == "." || n == ".." {
-		return fmt.Errorf("binary name %q must be a file name, not a path: set MUSLRUST_CHEF_BIN to the cargo [[bin]] name", n)
+		return option.Usagef("binary name %q must be a file name, not a path: set %s to the cargo [[bin]] name", n, option.Env(option.Bin))
 	}
 	return nil
 }
 
-// baseSource yields the base image for a platform.
-type baseSource struct {
-	ref     string // as the user gave it; "" for scratch
-	digest  string // digest of what ref resolved to
-	index   v1.ImageIndex
-	image   v1.Image
-	scratch bool
-}
-
-func openBase(ctx context.Context, o options) (*baseSource, error) {
-	if o.base == Scratch {
-		return &baseSource{scratch: true}, nil
-	}
-	var nameOpts []name.Option
-	if o.insecure {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	ref, err := name.ParseReference(o.base, nameOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("base image %q is not a valid reference: %v; set MUSLRUST_CHEF_BASE_IMAGE to repo:tag, repo@sha256:... or scratch", o.base, err)
-	}
-	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(o.keychain)}
-	if o.transport != nil {
-		ropts = append(ropts, remote.WithTransport(o.transport))
-	}
-	desc, err := remote.Get(ref, ropts...)
-	if err != nil {
-		return nil, baseError(o.base, err)
-	}
-	src := &baseSource{ref: o.base, digest: desc.Digest.String()}
-	if desc.MediaType.IsIndex() {
-		src.index, err = desc.ImageIndex()
-	} else {
-		src.image, err = desc.Image()
-	}
-	if err != nil {
-		return nil, baseError(o.base, err)
-	}
-	return src, nil
-}
-
-func baseError(ref string, err error) error {
-	var terr *transport.Error
-	var nerr net.Error
-	var operr *net.OpError
-	switch {
-	case errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("base image %s not found in its registry; check MUSLRUST_CHEF_BASE_IMAGE", ref)
-	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
-		return fmt.Errorf("registry refused access to base image %s (HTTP %d); run docker login for its registry", ref, terr.StatusCode)
-	case errors.As(err, &operr) || errors.As(err, &nerr):
-		return fmt.Errorf("base image %s: registry unreachable (%v); check the network, or use a reachable MUSLRUST_CHEF_BASE_IMAGE (scratch needs none)", ref, oneLine(err))
-	}
-	return fmt.Errorf("base image %s: %v", ref, oneLine(err))
-}
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
-
-// forPlatform picks the base image for p and says which digest it was.
-func (b *baseSource) forPlatform(p platform.Platform) (v1.Image, string, error) {
-	if b.scratch {
+// forPlatform is the base image for p and its digest; scratch has none.
+func (b Base) forPlatform(p platform.Platform) (v1.Image, string, error) {
+	if b.Ref == "" {
 		img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 		return img, "", nil
 	}
-	if b.image != nil {
-		cf, err := b.image.ConfigFile()
-		if err != nil {
-			return nil, "", fmt.Errorf("base image %s: reading config: %v", b.ref, err)
-		}
-		if cf.OS != p.OS || cf.Architecture != p.Arch {
-			return nil, "", fmt.Errorf("base image %s is a single %s/%s image and lacks %s; use a multi-platform base (an index) or restrict MUSLRUST_CHEF_PLATFORMS", b.ref, cf.OS, cf.Architecture, p)
-		}
-		return b.image, b.digest, nil
+	img, ok := b.Images[p]
+	if !ok {
+		return nil, "", fmt.Errorf("base image %s was not read for %s: read it for every platform built (publish.ReadBase)", b.Ref, p)
 	}
-	im, err := b.index.IndexManifest()
+	d, err := img.Digest()
 	if err != nil {
-		return nil, "", fmt.Errorf("base image %s: reading index: %v", b.ref, err)
+		return nil, "", fmt.Errorf("base image %s (%s): %s", b.Ref, p, oneline.Err(err))
 	}
-	var have []string
-	for _, m := range im.Manifests {
-		if m.Platform == nil {
-			continue
-		}
-		have = append(have, m.Platform.OS+"/"+m.Platform.Architecture)
-		if m.Platform.OS == p.OS && m.Platform.Architecture == p.Arch && (m.Platform.Variant == "" || m.Platform.Variant == p.Variant) {
-			img, err := b.index.Image(m.Digest)
-			if err != nil {
-				return nil, "", fmt.Errorf("base image %s (%s): %v", b.ref, p, oneLine(err))
-			}
-			return img, m.Digest.String(), nil
-		}
-	}
-	return nil, "", fmt.Errorf("base image %s lacks platform %s (it has %s); choose a base that has it or drop it from MUSLRUST_CHEF_PLATFORMS", b.ref, p, strings.Join(have, ", "))
+	return img, d.String(), nil
 }
 
-func buildOne(base *baseSource, b Binary, binName string, o options) (v1.Image, error) {
+func buildOne(base Base, b Binary, binName string, o options) (v1.Image, error) {
 	baseImg, baseDigest, err := base.forPlatform(b.Platform)
 	if err != nil {
 		return nil, err
 	}
 	mt, err := baseImg.MediaType()
 	if err != nil {
-		return nil, fmt.Errorf("base image %s: %v", base.ref, oneLine(err))
+		return nil, fmt.Errorf("base image %s: %s", base.Ref, oneline.Err(err))
 	}
 	layerType := types.OCILayer
 	if mt == types.DockerManifestSchema2 {
 		layerType = types.DockerLayer
 	}
-	layer, err := binaryLayer(b.Path, binName, base.scratch, o.created, layerType)
+	scratch := base.Ref == ""
+	layer, err := binaryLayer(b.Path, binName, scratch, o.created, layerType)
 	if err != nil {
 		return nil, err
 	}
@@ -321,8 +204,8 @@ func buildOne(base *baseSource, b Binary, binName string, o options) (v1.Image, 
 	setLabel(labels, "org.opencontainers.image.source", o.labels.Source)
 	setLabel(labels, "org.opencontainers.image.revision", o.labels.Revision)
 	setLabel(labels, "org.opencontainers.image.version", o.labels.Version)
-	if !base.scratch {
-		setLabel(labels, "org.opencontainers.image.base.name", base.ref)
+	if !scratch {
+		setLabel(labels, "org.opencontainers.image.base.name", base.Ref)
 		setLabel(labels, "org.opencontainers.image.base.digest", baseDigest)
 	}
 	cf.Config.Labels = labels

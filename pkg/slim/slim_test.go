@@ -22,6 +22,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 func TestMain(m *testing.M) {
@@ -79,7 +80,7 @@ func pushBase(t testing.TB, host string, archs ...string) string {
 
 func TestScratchIndexHasBothPlatformsAndExpectedLayer(t *testing.T) {
 	created := time.Unix(1700000000, 0).UTC()
-	idx, err := Build(context.Background(), "app", bothBinaries(t), WithBase(Scratch), WithCreated(created),
+	idx, err := Build(Base{}, "app", bothBinaries(t), WithCreated(created),
 		WithLabels(Labels{Source: "https://example.invalid/app", Revision: "abc123", Version: "1.2.3"}))
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +178,7 @@ func TestSameInputsSameDigest(t *testing.T) {
 	other := []Binary{{Platform: bins[0].Platform, Path: copied}, bins[1]}
 
 	digest := func(b []Binary, epoch int64) v1.Hash {
-		idx, err := Build(context.Background(), "app", b, WithBase(Scratch), WithCreated(time.Unix(epoch, 0)))
+		idx, err := Build(Base{}, "app", b, WithCreated(time.Unix(epoch, 0)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +201,12 @@ func TestRegistryBaseKeepsBaseAndAddsOneLayer(t *testing.T) {
 	reg := regtest.New(t)
 	regtest.EmptyDockerConfig(t)
 	base := pushBase(t, reg.Host, "amd64", "arm64")
-	idx, err := Build(context.Background(), "app", bothBinaries(t), WithBase(base))
+	bins := bothBinaries(t)
+	read, err := publish.ReadBase(context.Background(), base, []platform.Platform{bins[0].Platform, bins[1].Platform})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := Build(Base(read), "app", bins)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,80 +239,23 @@ func TestRegistryBaseKeepsBaseAndAddsOneLayer(t *testing.T) {
 	}
 }
 
-func TestBadBaseImages(t *testing.T) {
-	reg := regtest.New(t)
-	regtest.EmptyDockerConfig(t)
-	amd64Only := pushBase(t, reg.Host, "amd64")
-	dead := regtest.New(t)
-	deadHost := dead.Host
-	dead.Close()
-
-	cases := map[string][]string{
-		amd64Only:                    {"lacks platform linux/arm64", "it has linux/amd64"},
-		reg.Host + "/nothing/here:1": {"not found"},
-		deadHost + "/base:1":         {"unreachable"},
-		"UPPER/Case:bad tag":         {"not a valid reference"},
-	}
-	for base, wants := range cases {
-		_, err := Build(context.Background(), "app", bothBinaries(t), WithBase(base))
-		if err == nil {
-			t.Errorf("%s: accepted", base)
-			continue
-		}
-		for _, w := range wants {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%s: error %q lacks %q", base, err, w)
-			}
-		}
-		if strings.Contains(err.Error(), "\n") {
-			t.Errorf("%s: multi-line error %q", base, err)
-		}
-	}
-}
-
-func TestBadBinariesFailBeforeAnyNetwork(t *testing.T) {
-	reg := regtest.New(t)
-	regtest.EmptyDockerConfig(t)
-	base := pushBase(t, reg.Host, "amd64", "arm64")
-	before := reg.Requests.Load()
-	swapped := []Binary{
-		{Platform: plat(t, "linux/amd64"), Path: fixtures.GoStatic(t, "arm64")},
-		{Platform: plat(t, "linux/arm64"), Path: fixtures.GoStatic(t, "arm64")},
-	}
-	_, err := Build(context.Background(), "app", swapped, WithBase(base))
-	if err == nil || !strings.Contains(err.Error(), "aarch64 binary in the linux/amd64 slot") {
-		t.Fatalf("wrong-arch error: %v", err)
-	}
-	missing := []Binary{bothBinaries(t)[0], {Platform: plat(t, "linux/arm64"), Path: filepath.Join(t.TempDir(), "app")}}
-	if _, err := Build(context.Background(), "app", missing, WithBase(base)); err == nil || !strings.Contains(err.Error(), "binary not found") {
-		t.Fatalf("missing binary error: %v", err)
-	}
-	if reg.Requests.Load() != before {
-		t.Error("the base registry was contacted although a binary was bad")
-	}
-	if _, err := Build(context.Background(), "dir/app", bothBinaries(t), WithBase(Scratch)); err == nil {
+func TestBuildRefusesPathAsBinaryName(t *testing.T) {
+	if _, err := Build(Base{}, "dir/app", bothBinaries(t)); err == nil {
 		t.Error("a binary name with a slash was accepted")
 	}
 }
 
-func TestCheckBaseFailsFastWithoutBinaries(t *testing.T) {
+func TestBuildNeedsBaseForEveryPlatform(t *testing.T) {
 	reg := regtest.New(t)
 	regtest.EmptyDockerConfig(t)
-	amd64Only := pushBase(t, reg.Host, "amd64")
-	ctx := context.Background()
-	amd64, arm64 := plat(t, "amd64"), plat(t, "arm64")
-	if err := CheckBase(ctx, []platform.Platform{amd64}, WithBase(amd64Only)); err != nil {
-		t.Fatalf("amd64 on an amd64 base: %v", err)
+	base := pushBase(t, reg.Host, "amd64", "arm64")
+	bins := bothBinaries(t)
+	read, err := publish.ReadBase(context.Background(), base, []platform.Platform{bins[0].Platform})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := CheckBase(ctx, []platform.Platform{amd64, arm64}, WithBase(amd64Only)); err == nil || !strings.Contains(err.Error(), "lacks platform linux/arm64") {
-		t.Fatalf("missing platform: %v", err)
-	}
-	if err := CheckBase(ctx, []platform.Platform{arm64}, WithBase(Scratch)); err != nil {
-		t.Fatalf("scratch: %v", err)
-	}
-	dead := regtest.New(t)
-	dead.Close()
-	if err := CheckBase(ctx, []platform.Platform{amd64}, WithBase(dead.Host+"/base:1")); err == nil || !strings.Contains(err.Error(), "unreachable") {
-		t.Fatalf("unreachable: %v", err)
+	_, err = Build(Base(read), "app", bins)
+	if err == nil || !strings.Contains(err.Error(), "was not read for linux/arm64") {
+		t.Fatalf("base lacking a built platform: %v", err)
 	}
 }

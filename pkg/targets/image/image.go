@@ -6,7 +6,7 @@
 //	_ "github.com/muslrust-chef/muslrust-chef/pkg/targets/image"
 //
 // The targets only read flags and environment; the work is in
-// pkg/builderimage and pkg/merge.
+// pkg/config (the knobs), pkg/builderimage and pkg/publish (Merge).
 package image
 
 import (
@@ -21,9 +21,9 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
-	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/fail"
 	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/interrupt"
 )
@@ -164,7 +164,7 @@ func (Image) Merge(ctx context.Context,
 	if err != nil {
 		return fail.Fatal(ctx, "image:merge", err)
 	}
-	res, err := merge.Merge(ctx, merge.Request{Digests: plan.Digests, Tags: plan.Tags, RegistryOptions: regOpts})
+	res, err := publish.Merge(ctx, plan.Digests, plan.Tags, regOpts...)
 	if err != nil {
 		return fail.Fatal(ctx, "image:merge", err)
 	}

@@ -151,7 +151,7 @@ func pushSubject(t *testing.T, ref string, single bool) map[string]name.Digest {
 
 func sbomFlag(s string) *string { return &s }
 
-var quick = publish.WithRetryBackoff(publish.NoRetry)
+var quick = publish.WithRetryBackoff(remote.Backoff{Steps: 1})
 
 func TestSbomPrintsTablePerPlatform(t *testing.T) {
 	sboms := platformSBOMs(t)

@@ -1,54 +1,29 @@
-// Package merge builds one multi-platform image index from per-platform
-// images pushed by digest (split builds: one native runner per platform),
-// pushes it and tags it, with go-containerregistry and no daemon. It is
-// generic: any images work, not only the builder base image.
-package merge
+package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"sort"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
-// Request is one merge.
-type Request struct {
-	// Digests are the per-platform images, repo@sha256:..., all in one
-	// repository. An entry may itself be an index (its platform manifests
-	// are taken over).
-	Digests []string
-	// Tags are full tag references in the same repository; none pushes
-	// the index by digest only.
-	Tags []name.Tag
-	// Keychain supplies credentials (default: the Docker config file).
-	Keychain authn.Keychain
-	// Transport is the HTTP transport (default: go-containerregistry's).
-	Transport http.RoundTripper
-	// RegistryOptions are the deadlines and retries of every registry
-	// request, as for a rust:* push (publish.WithRequestTimeout,
-	// WithPushTimeout, WithRetryBackoff); Keychain and Transport, when
-	// set, win over options of the same kind.
-	RegistryOptions []publish.RegistryOption
-	// NameOptions are used when parsing references (name.Insecure).
-	NameOptions []name.Option
-}
+// Merge (image:merge) builds one multi-platform image index from
+// per-platform images pushed by digest (split builds: one native runner per
+// platform) and pushes it with PushIndex. It is generic: any images work,
+// not only the builder base image.
 
-// Result is what Merge pushed.
-type Result struct {
+// MergeResult is what Merge pushed.
+type MergeResult struct {
 	Digest    string   // of the index
 	Ref       string   // repo@digest
 	Tags      []string // tag references pushed
@@ -70,7 +45,7 @@ func ParseDigests(list []string, opts ...name.Option) ([]name.Digest, error) {
 		}
 		d, err := name.NewDigest(s, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a valid repo@sha256:<64 hex> reference (%v)", s, err)
+			return nil, fmt.Errorf("%q is not a valid repo@sha256:<64 hex> reference (%w)", s, err)
 		}
 		if seen[d.DigestStr()] {
 			return nil, fmt.Errorf("digest %s is given twice: give each platform's image once", d.DigestStr())
@@ -82,37 +57,34 @@ func ParseDigests(list []string, opts ...name.Option) ([]name.Digest, error) {
 		out = append(out, d)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no digests to merge: give the per-platform images as repo@sha256:...,repo@sha256:... (MUSLRUST_CHEF_DIGESTS)")
+		return nil, option.Usagef("no digests to merge: give the per-platform images as repo@sha256:...,repo@sha256:... (%s)", option.Env(option.Digests))
 	}
 	return out, nil
 }
 
-// Merge checks that every image exists and reads its platform from its
-// config, builds the index, then pushes it (by digest) and only then each
-// tag: nothing is pushed unless every child is there, and no tag ever points
-// at an index with a missing child.
-func Merge(ctx context.Context, req Request) (*Result, error) {
-	digests, err := ParseDigests(req.Digests, req.NameOptions...)
+// Merge checks that every image in digests (repo@sha256:..., all in one
+// repository; an entry may itself be an index, whose platform manifests
+// are taken over) exists and reads its platform from its config, builds
+// the index, then pushes it by digest and only then each tag (full tag
+// references in the same repository; none: by digest only): nothing is
+// pushed unless every child is there, and no tag ever points at an index
+// with a missing child. opts are a rust:* push's: credentials, transport,
+// deadlines and retries.
+func Merge(ctx context.Context, digests []string, tags []name.Tag, opts ...RegistryOption) (*MergeResult, error) {
+	ds, err := ParseDigests(digests)
 	if err != nil {
 		return nil, err
 	}
-	repo := digests[0].Context()
-	for _, t := range req.Tags {
+	repo := ds[0].Context()
+	for _, t := range tags {
 		if t.Context().Name() != repo.Name() {
 			return nil, fmt.Errorf("tag %s is in repository %s, but the images are in %s: an index can only be pushed where its platform images are; tag within %s",
 				t.Name(), t.Context().Name(), repo.Name(), repo.Name())
 		}
 	}
-	ropts := append([]publish.RegistryOption{}, req.RegistryOptions...)
-	if req.Keychain != nil {
-		ropts = append(ropts, publish.WithRegistryKeychain(req.Keychain))
-	}
-	if req.Transport != nil {
-		ropts = append(ropts, publish.WithRegistryTransport(req.Transport))
-	}
 	// The same deadlines as a rust:* push: a registry that stops
 	// answering fails the merge instead of hanging the job.
-	ctx, cancel, opts, pushError := publish.Session(ctx, ropts...)
+	ctx, cancel, ropts, _ := session(ctx, opts...)
 	defer cancel()
 
 	var adds []mutate.IndexAddendum
@@ -126,8 +98,8 @@ func Merge(ctx context.Context, req Request) (*Result, error) {
 		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: desc})
 		return nil
 	}
-	for _, d := range digests {
-		desc, err := remote.Get(d, opts...)
+	for _, d := range ds {
+		desc, err := remote.Get(d, ropts...)
 		if err != nil {
 			return nil, childError(repo, d, err)
 		}
@@ -192,21 +164,14 @@ func Merge(ctx context.Context, req Request) (*Result, error) {
 		mt = types.DockerManifestList
 	}
 	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, mt), adds...)
-	dg, err := idx.Digest()
+	// Every child was just fetched from repo, so the push finds them there
+	// and uploads only the index manifest.
+	pushed, err := PushIndex(ctx, repo, idx, tags, opts...)
 	if err != nil {
 		return nil, err
 	}
-	byDigest := repo.Digest(dg.String())
-	// Every child was just fetched from repo, so WriteIndex finds them
-	// there and uploads only the index manifest.
-	if err := remote.WriteIndex(byDigest, idx, opts...); err != nil {
-		return nil, pushError(repo.RegistryStr(), repo.Name(), err)
-	}
-	res := &Result{Digest: dg.String(), Ref: byDigest.Name()}
-	for _, t := range req.Tags {
-		if err := remote.Tag(t, idx, opts...); err != nil {
-			return res, pushError(repo.RegistryStr(), t.Name(), err)
-		}
+	res := &MergeResult{Digest: pushed.Digest.String(), Ref: repo.Digest(pushed.Digest.String()).Name()}
+	for _, t := range tags {
 		res.Tags = append(res.Tags, t.Name())
 	}
 	for _, a := range adds {
@@ -229,20 +194,15 @@ func platformString(p *v1.Platform) string {
 // childError explains a platform image that cannot be read; nothing has
 // been pushed at that point.
 func childError(repo name.Repository, d name.Digest, err error) error {
-	var terr *transport.Error
-	var operr *net.OpError
-	var dnserr *net.DNSError
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	switch p := Classify(err); {
+	case p.Kind == Canceled, p.Kind == Timeout, p.Kind == Deadline:
 		return fmt.Errorf("reading %s: %w", d, err)
-	case errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound:
+	case p.Kind == NotFound:
 		return fmt.Errorf("%s does not exist in %s: push every platform first (image:push -bydigest) and pass the digests it printed; nothing was pushed", d.DigestStr(), repo.Name())
-	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
-		return fmt.Errorf("registry %s refused the credentials for %s (HTTP %d): run docker login %s (credentials come from the Docker config file); nothing was pushed", repo.RegistryStr(), repo.Name(), terr.StatusCode, repo.RegistryStr())
-	case errors.As(err, &dnserr), errors.As(err, &operr):
-		return fmt.Errorf("registry %s is unreachable (%s): check the registry host in the digests and that it is running; nothing was pushed", repo.RegistryStr(), oneLine(err))
+	case p.Kind == Denied:
+		return fmt.Errorf("registry %s refused the credentials for %s (HTTP %d): run docker login %s (credentials come from the Docker config file); nothing was pushed", repo.RegistryStr(), repo.Name(), p.Status, repo.RegistryStr())
+	case p.Socket:
+		return fmt.Errorf("registry %s is unreachable (%s): check the registry host in the digests and that it is running; nothing was pushed", repo.RegistryStr(), oneline.Err(err))
 	}
-	return fmt.Errorf("reading %s failed: %s; nothing was pushed", d, oneLine(err))
+	return fmt.Errorf("reading %s failed: %s; nothing was pushed", d, oneline.Err(err))
 }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

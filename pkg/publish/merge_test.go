@@ -1,4 +1,4 @@
-package merge_test
+package publish_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
-	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 // platformImage is a random image whose config names a platform, as a
@@ -81,10 +81,10 @@ func TestMergeTwoPlatforms(t *testing.T) {
 		repo := reg.Host + "/team/app"
 		amd := pushByDigest(t, repo, platformImage(t, "amd64", "", mt))
 		arm := pushByDigest(t, repo, platformImage(t, "arm64", "v8", mt))
-		res, err := merge.Merge(context.Background(), merge.Request{
-			Digests: []string{arm, amd}, // order does not matter
-			Tags:    tags(t, repo+":1.0", repo+":latest"),
-		})
+		res, err := publish.Merge(context.Background(),
+			[]string{arm, amd}, // order does not matter
+			tags(t, repo+":1.0", repo+":latest"),
+		)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func TestMergeFlattensIndexChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	arm := pushByDigest(t, repo, platformImage(t, "arm64", "v8", types.OCIManifestSchema1))
-	res, err := merge.Merge(context.Background(), merge.Request{Digests: []string{childRef.String(), arm}})
+	res, err := publish.Merge(context.Background(), []string{childRef.String(), arm}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestMergeRefusesAndPushesNothing(t *testing.T) {
 		{nil, nil, []string{"no digests to merge"}},
 	}
 	for _, c := range cases {
-		res, err := merge.Merge(context.Background(), merge.Request{Digests: c.digests, Tags: append(c.tags, tags(t, repo+":1")...)})
+		res, err := publish.Merge(context.Background(), c.digests, append(c.tags, tags(t, repo+":1")...))
 		if err == nil {
 			t.Errorf("%v: merged %+v, want refusal %q", c.digests, res, c.want)
 			continue
@@ -200,7 +200,7 @@ func TestMergeCredentials(t *testing.T) {
 	amd := pushByDigest(t, repo, platformImage(t, "amd64", "", types.OCIManifestSchema1))
 
 	regtest.DockerConfig(t, reg.Host, "ci", "wrong")
-	_, err := merge.Merge(context.Background(), merge.Request{Digests: []string{amd}, Tags: tags(t, repo+":1")})
+	_, err := publish.Merge(context.Background(), []string{amd}, tags(t, repo+":1"))
 	if err == nil || !strings.Contains(err.Error(), "refused the credentials") || !strings.Contains(err.Error(), "docker login "+reg.Host) {
 		t.Errorf("wrong credentials: %v", err)
 	}
@@ -208,7 +208,7 @@ func TestMergeCredentials(t *testing.T) {
 	if ts := listTagsAuth(t, repo); len(ts) != 0 {
 		t.Errorf("tags after a refused merge: %v", ts)
 	}
-	if _, err := merge.Merge(context.Background(), merge.Request{Digests: []string{amd}, Tags: tags(t, repo+":1")}); err != nil {
+	if _, err := publish.Merge(context.Background(), []string{amd}, tags(t, repo+":1")); err != nil {
 		t.Errorf("right credentials: %v", err)
 	}
 }

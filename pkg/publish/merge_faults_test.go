@@ -1,4 +1,4 @@
-package merge_test
+package publish_test
 
 import (
 	"context"
@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/faultproxy"
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
-	"github.com/muslrust-chef/muslrust-chef/pkg/merge"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
@@ -33,10 +34,10 @@ func TestMergeStallGivesUpWithinBound(t *testing.T) {
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() {
-		_, err := merge.Merge(context.Background(), merge.Request{
-			Digests: []string{through(amd), through(arm)}, Tags: tags(t, px.Host+"/team/app:1"),
-			RegistryOptions: []publish.RegistryOption{publish.WithRequestTimeout(bound), publish.WithRetryBackoff(publish.NoRetry)},
-		})
+		_, err := publish.Merge(context.Background(),
+			[]string{through(amd), through(arm)}, tags(t, px.Host+"/team/app:1"),
+			publish.WithRequestTimeout(bound), publish.WithRetryBackoff(remote.Backoff{Steps: 1}),
+		)
 		done <- err
 	}()
 	select {
@@ -48,7 +49,7 @@ func TestMergeStallGivesUpWithinBound(t *testing.T) {
 	if err == nil {
 		t.Fatal("a stalled index PUT succeeded")
 	}
-	msg := err.Error()
+	msg := config.Explain(err)
 	if strings.Contains(msg, "\n") || !strings.Contains(msg, "registry "+px.Host+" stopped answering") || !strings.Contains(msg, "MUSLRUST_CHEF_REGISTRY_TIMEOUT") {
 		t.Errorf("error: %s", msg)
 	}

@@ -1,4 +1,4 @@
-package builderimage_test
+package publish_test
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir/crashtest"
-	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 // writeIndex stands in for BuildKit's oci exporter: a complete layout in dir.
@@ -28,6 +28,9 @@ func writeIndex(dir string) error {
 	return p.AppendIndex(idx)
 }
 
+// imageBuild is image:build's name for the layouts it writes.
+const imageBuild = "image:build's OCI image layout"
+
 func layoutIndex(t *testing.T, dir string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
@@ -39,12 +42,12 @@ func layoutIndex(t *testing.T, dir string) string {
 
 func TestWriteLayoutOwnsItsDirectory(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "layout")
-	if err := builderimage.WriteLayout(dst, writeIndex); err != nil {
+	if err := publish.WriteLayout(dst, imageBuild, writeIndex); err != nil {
 		t.Fatal(err)
 	}
 	first := layoutIndex(t, dst)
 	// A failing build leaves the layout as it was.
-	if err := builderimage.WriteLayout(dst, func(dir string) error {
+	if err := publish.WriteLayout(dst, imageBuild, func(dir string) error {
 		writeIndex(dir)
 		return errors.New("solve failed")
 	}); err == nil || err.Error() != "solve failed" {
@@ -53,7 +56,7 @@ func TestWriteLayoutOwnsItsDirectory(t *testing.T) {
 	if layoutIndex(t, dst) != first {
 		t.Fatal("a failed build changed the layout")
 	}
-	if err := builderimage.WriteLayout(dst, writeIndex); err != nil {
+	if err := publish.WriteLayout(dst, imageBuild, writeIndex); err != nil {
 		t.Fatal(err)
 	}
 	if layoutIndex(t, dst) == first {
@@ -63,7 +66,7 @@ func TestWriteLayoutOwnsItsDirectory(t *testing.T) {
 	foreign := t.TempDir()
 	os.WriteFile(filepath.Join(foreign, "precious.txt"), []byte("x"), 0o644)
 	called := false
-	err := builderimage.WriteLayout(foreign, func(string) error { called = true; return nil })
+	err := publish.WriteLayout(foreign, imageBuild, func(string) error { called = true; return nil })
 	want := "output: " + foreign + " is a non-empty directory muslrust-chef did not write (it has no .muslrust-chef file): refusing to replace it; set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>"
 	if err == nil || err.Error() != want || called {
 		t.Fatalf("foreign directory: %v (build ran: %t)\nwant %s", err, called, want)
@@ -75,18 +78,18 @@ func TestWriteLayoutOwnsItsDirectory(t *testing.T) {
 
 func TestWriteLayoutCrashKeepsOldLayout(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "layout")
-	if err := builderimage.WriteLayout(dst, writeIndex); err != nil {
+	if err := publish.WriteLayout(dst, imageBuild, writeIndex); err != nil {
 		t.Fatal(err)
 	}
 	before := layoutIndex(t, dst)
-	crashtest.Run(t, dst, func(dst string) { builderimage.WriteLayout(dst, writeIndex) })
+	crashtest.Run(t, dst, func(dst string) { publish.WriteLayout(dst, imageBuild, writeIndex) })
 	if layoutIndex(t, dst) != before {
 		t.Fatal("the old layout changed after a crash before the swap")
 	}
 	if _, err := layout.FromPath(dst); err != nil {
 		t.Fatalf("old layout unreadable: %v", err)
 	}
-	if err := builderimage.WriteLayout(dst, writeIndex); err != nil {
+	if err := publish.WriteLayout(dst, imageBuild, writeIndex); err != nil {
 		t.Fatal(err)
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(dst)); len(entries) != 1 {
