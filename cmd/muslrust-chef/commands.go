@@ -160,7 +160,7 @@ func copyAtomic(src, dst, name string) (string, error) {
 	}
 	// The copy's own failure is told apart from the output's.
 	var copyErr error
-	err = atomicdir.WriteFile(dst, st.Mode().Perm()|0o111, atomicdir.FileOptions{Hint: "choose another --out"}, func(w io.Writer) error {
+	err = atomicdir.WriteFile(dst, st.Mode().Perm()|0o111, atomicdir.FileOptions{Fix: errors.New("choose another --out")}, func(w io.Writer) error {
 		_, copyErr = io.Copy(w, in)
 		return copyErr
 	})

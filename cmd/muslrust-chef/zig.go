@@ -134,7 +134,7 @@ func cmdZigLinks(args []string, stdout io.Writer) error {
 		}
 		for _, tool := range []zigcc.Tool{zigcc.CC, zigcc.CXX, zigcc.AR} {
 			link := filepath.Join(*dir, zigcc.LinkName(tool, t))
-			if err := atomicdir.Symlink(self, link, atomicdir.FileOptions{Hint: "choose another --dir"}); err != nil {
+			if err := atomicdir.Symlink(self, link, atomicdir.FileOptions{Fix: errors.New("choose another --dir")}); err != nil {
 				return fmt.Errorf("zig links: %w", err)
 			}
 			fmt.Fprintln(stdout, link)

@@ -12,6 +12,7 @@ import (
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // exports fills opt's cache imports and exports and its exporters.
@@ -99,9 +100,9 @@ func (b *builder) exports(req Request, opt *bkclient.SolveOpt) {
 	}
 }
 
-// CacheDirHint ends the refusal of a local cache directory the kit did not
+// CacheDirFix ends the refusal of a local cache directory the kit did not
 // write.
-const CacheDirHint = "give MUSLRUST_CHEF_CACHE=local: a new or empty directory"
+var CacheDirFix = option.Errorf("give %s=local: a new or empty directory", option.Env(option.Cache))
 
 // beginLocal starts replacing the local output directory: the exporter
 // writes into a sibling temporary directory, which replaces Dir in one swap
@@ -115,7 +116,7 @@ func beginLocal(out *LocalOutput) (*atomicdir.Dir, error) {
 	if hint == "" {
 		hint = "choose a new or empty output directory"
 	}
-	d, err := atomicdir.Begin(out.Dir, atomicdir.Options{Writer: "BuildKit's local export of the build's files", Hint: hint, Merge: true})
+	d, err := atomicdir.Begin(out.Dir, atomicdir.Options{Writer: "BuildKit's local export of the build's files", Fix: out.Fix, Hint: hint, Merge: true})
 	if err != nil {
 		return nil, fmt.Errorf("local output: %w", err)
 	}

@@ -108,8 +108,11 @@ type LocalOutput struct {
 	// SplitPlatforms forces per-platform subdirectories even for one
 	// platform, so that paths do not depend on how many platforms were built.
 	SplitPlatforms bool
-	// Hint ends the message refusing a Dir the kit did not write: what to
-	// set instead (the knob that named Dir).
+	// Fix ends the message refusing a Dir the kit did not write: what to
+	// set instead (the option that named Dir), as an error that may name
+	// options (option.Errorf). It takes precedence over Hint.
+	Fix error
+	// Hint is Fix as plain text; it goes once every caller sets Fix.
 	Hint string
 }
 

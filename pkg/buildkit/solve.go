@@ -31,7 +31,7 @@ func (b *builder) Solve(ctx context.Context, req Request) (*Result, error) {
 	var cacheOut *atomicdir.Dir
 	if req.CacheDir != "" {
 		if cacheOut, err = atomicdir.Begin(req.CacheDir, atomicdir.Options{Writer: "BuildKit's local cache export",
-			Hint: CacheDirHint}); err != nil {
+			Fix: CacheDirFix}); err != nil {
 			return nil, fmt.Errorf("cache directory: %w", err)
 		}
 		defer cacheOut.Abort()

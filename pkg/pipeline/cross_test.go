@@ -126,7 +126,7 @@ func TestChooseStrategy(t *testing.T) {
 		{"cross refused", cfg(StrategyCross, both...), b, arm64(), "", "MUSLRUST_CHEF_STRATEGY=cross: builder image r/b:1 (linux/arm64) declares no cross-compilation (label io.muslrust-chef.cross is absent): use MUSLRUST_CHEF_STRATEGY=emulate, or a builder image that declares cross-compilation to linux/amd64,linux/arm64"},
 		{"auto falls back, then needs every image", cfg(StrategyAuto, both...), &builder.Builder{Ref: "r/c:1", Have: []string{"linux/amd64"}, Libc: b.Libc, Cross: map[platform.Platform]builder.CrossDecl{amd64(): {Platforms: []platform.Platform{amd64()}}}, Platforms: map[platform.Platform]bool{amd64(): true}}, amd64(), "", "builder image r/c:1 has no linux/arm64 image"},
 	} {
-		got, _, why, err := chooseStrategy(c.c, c.b, c.bp, true)
+		got, _, why, err := chooseStrategy(c.c, c.b, c.bp, true, nil)
 		if c.wantErr != "" {
 			if err == nil || !strings.HasPrefix(config.Explain(err), c.wantErr) {
 				t.Errorf("%s: error %v, want %q", c.name, err, c.wantErr)
@@ -140,10 +140,16 @@ func TestChooseStrategy(t *testing.T) {
 	// A libc override the declaration does not cover.
 	c := cfg(StrategyCross, both...)
 	c.Libc = "musl"
-	if _, _, _, err := chooseStrategy(c, b, amd64(), true); err == nil || !strings.Contains(config.Explain(err), "cross-compiles for libc gnu, but MUSLRUST_CHEF_LIBC=musl") {
+	if _, _, _, err := chooseStrategy(c, b, amd64(), true, nil); err == nil || !strings.Contains(config.Explain(err), "cross-compiles for libc gnu, but MUSLRUST_CHEF_LIBC=musl") {
 		t.Errorf("libc override: %v", err)
 	}
-	if _, _, _, err := chooseStrategy(cfg(StrategyCross, both...), b, platform.Platform{}, false); err == nil || !strings.Contains(err.Error(), "cannot tell which platform BuildKit builds on") {
+	// auto falls back to emulate and says why, naming the knob in the log.
+	c = cfg(StrategyAuto, both...)
+	c.Libc = "musl"
+	if got, _, why, err := chooseStrategy(c, b, amd64(), true, config.KnobName); err != nil || got != StrategyEmulate || !strings.Contains(why, "cross-compiles for libc gnu, but MUSLRUST_CHEF_LIBC=musl") {
+		t.Errorf("auto with a libc override: %q (%s), %v", got, why, err)
+	}
+	if _, _, _, err := chooseStrategy(cfg(StrategyCross, both...), b, platform.Platform{}, false, nil); err == nil || !strings.Contains(err.Error(), "cannot tell which platform BuildKit builds on") {
 		t.Errorf("unknown build platform: %v", err)
 	}
 }

@@ -117,7 +117,7 @@ func (e *env) runtime(host string) []Option {
 	return []Option{
 		WithConnectOptions(buildkit.WithHost(host), buildkit.WithProgress(e.progress, "plain")),
 		WithStdout(e.log), WithLog(e.log),
-		WithCreated(time.Unix(0, 0)), WithHost(hp),
+		WithCreated(time.Unix(0, 0)), WithHost(hp), WithOptionNames(config.KnobName),
 	}
 }
 

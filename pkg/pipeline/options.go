@@ -10,6 +10,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
@@ -32,6 +33,7 @@ type options struct {
 	builderOptions []remote.Option
 	credentials    Credentials
 	workspace      *chef.Workspace
+	names          func(option.Ref) string
 }
 
 func newOptions(opts []Option) *options {
@@ -97,6 +99,13 @@ func WithBuilderOptions(opts ...remote.Option) Option {
 
 // WithCredentials pass private dependencies' credentials to cargo.
 func WithCredentials(c Credentials) Option { return func(o *options) { o.credentials = c } }
+
+// WithOptionNames spells the options that log lines mention (the mage
+// targets pass config.KnobName); errors keep option.Error's rendering for
+// the caller to name.
+func WithOptionNames(names func(option.Ref) string) Option {
+	return func(o *options) { o.names = names }
+}
 
 // WithWorkspace is the workspace as already read (chef.Load) for
 // Config.Workspace, so that it is not read a second time.

@@ -57,7 +57,7 @@ func plan(ctx context.Context, in planIn) (planOut, error) {
 	// A directory the kit would refuse to replace after the compile is
 	// refused now, before the builder, BuildKit or the planner run.
 	if dir, ok := strings.CutPrefix(strings.TrimSpace(c.Cache), buildcache.LocalPrefix); ok && strings.TrimSpace(dir) != "" {
-		if err := atomicdir.Check(strings.TrimSpace(dir), buildkit.CacheDirHint); err != nil {
+		if err := atomicdir.CheckFix(strings.TrimSpace(dir), buildkit.CacheDirFix); err != nil {
 			return planOut{}, fmt.Errorf("cache directory: %w", err)
 		}
 	}

@@ -90,7 +90,7 @@ func setup(ctx context.Context, in solveIn) (s Solved, bk buildkit.Builder, req 
 		done = func() { bk.Close() }
 	}
 	bp, bpKnown := buildPlatform(bk.Endpoint().Platforms, o.host)
-	if s.Strategy, s.BuildPlatform, s.Why, err = chooseStrategy(c, s.Builder, bp, bpKnown); err != nil {
+	if s.Strategy, s.BuildPlatform, s.Why, err = chooseStrategy(c, s.Builder, bp, bpKnown, o.names); err != nil {
 		return s, bk, req, done, err
 	}
 	c.Strategy = s.Strategy

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -59,7 +60,7 @@ func buildPlatform(workerPlatforms []string, host platform.Platform) (platform.P
 // chooseStrategy settles auto and checks that the builder can do what the
 // strategy needs. It returns the strategy, the platform cross stages run
 // on (cross only) and a sentence saying why, which the caller prints.
-func chooseStrategy(c *Config, b *builder.Builder, bp platform.Platform, bpKnown bool) (string, platform.Platform, string, error) {
+func chooseStrategy(c *Config, b *builder.Builder, bp platform.Platform, bpKnown bool, names func(option.Ref) string) (string, platform.Platform, string, error) {
 	want := platform.Join(c.Platforms)
 	crossReason := func() (string, error) {
 		if !bpKnown {
@@ -100,7 +101,7 @@ func chooseStrategy(c *Config, b *builder.Builder, bp platform.Platform, bpKnown
 	if err := b.Require(c.Platforms); err != nil {
 		return "", bp, "", err
 	}
-	why = "default, because " + err.Error()
+	why = "default, because " + render(err, names)
 	for _, p := range c.Platforms {
 		if !bpKnown || p != bp {
 			why += "; foreign platforms run under QEMU"
@@ -108,4 +109,15 @@ func chooseStrategy(c *Config, b *builder.Builder, bp platform.Platform, bpKnown
 		}
 	}
 	return StrategyEmulate, bp, why, nil
+}
+
+// render is err's text with the options it names spelled by names (the
+// mage targets: the knobs), for log lines; nil names keeps Error's.
+func render(err error, names func(option.Ref) string) string {
+	msg := err.Error()
+	var oe *option.Error
+	if names != nil && errors.As(err, &oe) {
+		msg = strings.ReplaceAll(msg, oe.Error(), oe.Render(names))
+	}
+	return msg
 }

@@ -123,34 +123,6 @@ func TestTarballStopsWhenCancelledMidWrite(t *testing.T) {
 	}
 }
 
-// tar:FILE replaces an image archive it wrote, never another file: a
-// mistyped path is refused in one line and left as it was.
-func TestTarballRefusesForeignFile(t *testing.T) {
-	parent := t.TempDir()
-	path := filepath.Join(parent, "notes.txt")
-	if err := os.WriteFile(path, []byte("my notes"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	amd64 := platform.Platform{OS: "linux", Arch: "amd64"}
-	_, err := NewTarball(path, tags(t, "app:1"), amd64).Publish(context.Background(), twoPlatformIndex(t))
-	if err == nil || !strings.Contains(err.Error(), "notes.txt exists and is not a file muslrust-chef wrote: refusing to replace it; set -output / MUSLRUST_CHEF_OUTPUT to tar:") || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("foreign file: %v", err)
-	}
-	if b, _ := os.ReadFile(path); string(b) != "my notes" {
-		t.Errorf("foreign file changed: %q", b)
-	}
-	// The same refusal, before any build (rust:build checks its output first).
-	if cerr := CheckOutput(Output{Kind: "tar", Path: path}); cerr == nil || cerr.Error() != err.Error() {
-		t.Errorf("CheckOutput: %v, want %v", cerr, err)
-	}
-	if err := CheckOutput(Output{Kind: "tar", Path: filepath.Join(parent, "new.tar")}); err != nil {
-		t.Errorf("CheckOutput of a new file: %v", err)
-	}
-	if got := leftovers(t, parent); len(got) != 0 {
-		t.Errorf("left behind: %v", got)
-	}
-}
-
 // What a killed run left (a temp dir of the layout's naming, its process
 // gone) is removed by the next run.
 func TestLayoutRemovesStaleTempDirs(t *testing.T) {

@@ -11,11 +11,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/internal/faultproxy"
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
@@ -125,4 +127,78 @@ func TestTarballWithSeveralPlatformsAndForeignHost(t *testing.T) {
 	if _, statErr := os.Stat(out); statErr == nil {
 		t.Fatal("a tarball was written despite the error")
 	}
+}
+
+func TestLayoutRefusesForeignDirAndUnwritablePath(t *testing.T) {
+	foreign := t.TempDir()
+	os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o644)
+	_, err := publish.NewLayout(foreign, nil).Publish(context.Background(), twoPlatformIndex(t))
+	want := "output: " + foreign + " is a non-empty directory muslrust-chef did not write (it has no .muslrust-chef file): refusing to replace it; set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>"
+	if err == nil || config.Explain(err) != want {
+		t.Fatalf("foreign dir: %v\nwant %s", err, want)
+	}
+	if entries, _ := os.ReadDir(foreign); len(entries) != 1 {
+		t.Fatalf("foreign dir changed: %v", entries)
+	}
+	if data, _ := os.ReadFile(filepath.Join(foreign, "notes.txt")); string(data) != "mine" {
+		t.Fatal("user's file was touched")
+	}
+	// A layout another tool wrote is someone else's too.
+	other := t.TempDir()
+	if _, err := layout.Write(other, empty.Index); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish.NewLayout(other, nil).Publish(context.Background(), twoPlatformIndex(t)); err == nil || !strings.Contains(err.Error(), "muslrust-chef did not write") {
+		t.Fatalf("another tool's layout: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "plain-file")
+	os.WriteFile(file, nil, 0o644)
+	_, err = publish.NewLayout(filepath.Join(file, "layout"), nil).Publish(context.Background(), twoPlatformIndex(t))
+	if err == nil || !strings.Contains(err.Error(), "choose a writable path") {
+		t.Fatalf("unwritable path: %v", err)
+	}
+}
+
+// tar:FILE replaces an image archive it wrote, never another file: a
+// mistyped path is refused in one line and left as it was.
+func TestTarballRefusesForeignFile(t *testing.T) {
+	parent := t.TempDir()
+	path := filepath.Join(parent, "notes.txt")
+	if err := os.WriteFile(path, []byte("my notes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	amd64 := platform.Platform{OS: "linux", Arch: "amd64"}
+	_, err := publish.NewTarball(path, tags(t, "app:1"), amd64).Publish(context.Background(), twoPlatformIndex(t))
+	if msg := config.Explain(err); err == nil || !strings.Contains(msg, "notes.txt exists and is not a file muslrust-chef wrote: refusing to replace it; set -output / MUSLRUST_CHEF_OUTPUT to tar:") || strings.Contains(msg, "\n") {
+		t.Fatalf("foreign file: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "my notes" {
+		t.Errorf("foreign file changed: %q", b)
+	}
+	// The same refusal, before any build (rust:build checks its output first).
+	if cerr := publish.CheckOutput(publish.Output{Kind: "tar", Path: path}); cerr == nil || cerr.Error() != err.Error() {
+		t.Errorf("publish.CheckOutput: %v, want %v", cerr, err)
+	}
+	if err := publish.CheckOutput(publish.Output{Kind: "tar", Path: filepath.Join(parent, "new.tar")}); err != nil {
+		t.Errorf("publish.CheckOutput of a new file: %v", err)
+	}
+	if got := leftoversIn(t, parent); len(got) != 0 {
+		t.Errorf("left behind: %v", got)
+	}
+}
+
+// leftoversIn lists the temporary files a run left in dir.
+func leftoversIn(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if atomicdir.IsTemp(e.Name()) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }

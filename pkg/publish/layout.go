@@ -32,7 +32,7 @@ func NewLayout(dir string, tags []name.Tag) *Layout {
 func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error) {
 	d, err := atomicdir.Begin(l.dir, atomicdir.Options{
 		Writer: "the OCI image layout of -output=oci:DIR",
-		Hint:   layoutHint,
+		Fix:    layoutFix,
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("output: %w", err)
@@ -92,7 +92,7 @@ func (l *Layout) Close() error { return nil }
 // ("image:build's OCI image layout"), for something other than Publish
 // (BuildKit's oci exporter) to write an image layout.
 func WriteLayout(dst, writer string, write func(dir string) error) error {
-	d, err := atomicdir.Begin(dst, atomicdir.Options{Writer: writer, Hint: layoutHint})
+	d, err := atomicdir.Begin(dst, atomicdir.Options{Writer: writer, Fix: layoutFix})
 	if err != nil {
 		return fmt.Errorf("output: %w", err)
 	}

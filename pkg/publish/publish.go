@@ -97,11 +97,11 @@ func ParseTags(image string, extra []string, opts ...name.Option) ([]name.Tag, e
 }
 
 var archiveOptions = atomicdir.FileOptions{
-	Hint:  "set -output / MUSLRUST_CHEF_OUTPUT to tar:<a new file or an image archive written before>",
+	Fix:   option.Errorf("set %s / %s to tar:<a new file or an image archive written before>", option.Flag(option.Output), option.Env(option.Output)),
 	Owned: isImageArchive,
 }
 
-const layoutHint = "set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>"
+var layoutFix = option.Errorf("set %s / %s to oci:<a new or empty directory>", option.Flag(option.Output), option.Env(option.Output))
 
 // CheckOutput refuses, without writing anything, an oci:DIR or tar:FILE
 // output that Publish would refuse, so that a build can fail before its
@@ -110,7 +110,7 @@ func CheckOutput(o Output) error {
 	var err error
 	switch o.Kind {
 	case "oci":
-		err = atomicdir.Check(o.Path, layoutHint)
+		err = atomicdir.CheckFix(o.Path, layoutFix)
 	case "tar":
 		err = atomicdir.CheckFile(o.Path, archiveOptions)
 	}

@@ -259,36 +259,6 @@ func TestLayoutRoundTripAndReplace(t *testing.T) {
 	}
 }
 
-func TestLayoutRefusesForeignDirAndUnwritablePath(t *testing.T) {
-	foreign := t.TempDir()
-	os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o644)
-	_, err := NewLayout(foreign, nil).Publish(context.Background(), twoPlatformIndex(t))
-	want := "output: " + foreign + " is a non-empty directory muslrust-chef did not write (it has no .muslrust-chef file): refusing to replace it; set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>"
-	if err == nil || err.Error() != want {
-		t.Fatalf("foreign dir: %v\nwant %s", err, want)
-	}
-	if entries, _ := os.ReadDir(foreign); len(entries) != 1 {
-		t.Fatalf("foreign dir changed: %v", entries)
-	}
-	if data, _ := os.ReadFile(filepath.Join(foreign, "notes.txt")); string(data) != "mine" {
-		t.Fatal("user's file was touched")
-	}
-	// A layout another tool wrote is someone else's too.
-	other := t.TempDir()
-	if _, err := layout.Write(other, empty.Index); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := NewLayout(other, nil).Publish(context.Background(), twoPlatformIndex(t)); err == nil || !strings.Contains(err.Error(), "muslrust-chef did not write") {
-		t.Fatalf("another tool's layout: %v", err)
-	}
-	file := filepath.Join(t.TempDir(), "plain-file")
-	os.WriteFile(file, nil, 0o644)
-	_, err = NewLayout(filepath.Join(file, "layout"), nil).Publish(context.Background(), twoPlatformIndex(t))
-	if err == nil || !strings.Contains(err.Error(), "choose a writable path") {
-		t.Fatalf("unwritable path: %v", err)
-	}
-}
-
 // Killed between writing the new layout and the swap: the old layout is
 // whole and readable; the next publish removes the killed run's leftovers.
 func TestLayoutCrashKeepsOldLayout(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir/crashtest"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
@@ -68,7 +69,7 @@ func TestWriteLayoutOwnsItsDirectory(t *testing.T) {
 	called := false
 	err := publish.WriteLayout(foreign, imageBuild, func(string) error { called = true; return nil })
 	want := "output: " + foreign + " is a non-empty directory muslrust-chef did not write (it has no .muslrust-chef file): refusing to replace it; set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>"
-	if err == nil || err.Error() != want || called {
+	if err == nil || config.Explain(err) != want || called {
 		t.Fatalf("foreign directory: %v (build ran: %t)\nwant %s", err, called, want)
 	}
 	if entries, _ := os.ReadDir(foreign); len(entries) != 1 || strings.Contains(entries[0].Name(), "muslrust") {

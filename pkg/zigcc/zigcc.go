@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -116,7 +117,7 @@ func WriteLFS64(dir string) (string, error) {
 	if b, err := os.ReadFile(p); err == nil && string(b) == string(lfs64Source) {
 		return p, nil
 	}
-	err := atomicdir.WriteFile(p, 0o644, atomicdir.FileOptions{Hint: "remove it; the zig wrapper writes the LFS64 forwarders there"}, func(w io.Writer) error {
+	err := atomicdir.WriteFile(p, 0o644, atomicdir.FileOptions{Fix: errors.New("remove it; the zig wrapper writes the LFS64 forwarders there")}, func(w io.Writer) error {
 		_, err := w.Write(lfs64Source)
 		return err
 	})

@@ -105,6 +105,7 @@ func resolve(ctx context.Context, args config.RustArgs) (pipeline.Config, []pipe
 	host, _ := platform.Host()
 	return c, []pipeline.Option{
 		pipeline.WithWorkspace(s.Workspace),
+		pipeline.WithOptionNames(config.KnobName),
 		pipeline.WithConnectOptions(bkOpts...),
 		pipeline.WithCredentials(pipeline.Credentials{CargoTokens: tokens, SSHAgent: config.SSHAgent()}),
 		pipeline.WithRegistryOptions(regOpts...),

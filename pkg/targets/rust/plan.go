@@ -5,10 +5,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/magefile/mage/mg"
-
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/fail"
 )
 
 // Plan writes the dependency recipe (recipe.json) and skeleton/ that make the cook layer rebuild exactly when dependencies change.
@@ -36,8 +35,6 @@ func (Rust) Plan(ctx context.Context,
 	if out == "" {
 		out = filepath.Join(ws, "target", "muslrust-chef")
 	}
-	if _, err := chef.PlanAndWrite(chef.Options{Workspace: ws, Bin: config.Bin.Value(bin)}, out, os.Stdout); err != nil {
-		return mg.Fatal(1, "rust:plan: "+err.Error())
-	}
-	return nil
+	_, err := chef.PlanAndWrite(chef.Options{Workspace: ws, Bin: config.Bin.Value(bin)}, out, os.Stdout)
+	return fail.Fatal(ctx, "rust:plan", err)
 }

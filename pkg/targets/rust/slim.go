@@ -4,12 +4,12 @@ import (
 	"context"
 	"os"
 
-	"github.com/magefile/mage/mg"
-
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
+	"github.com/muslrust-chef/muslrust-chef/pkg/pipeline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
-	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
+	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/fail"
 	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/interrupt"
 )
 
@@ -38,47 +38,51 @@ func (Rust) Slim(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
+	c, opts, err := slimConfig(ctx, bin, platforms, dist, base, output, image, tags, source, revision, version)
+	if err == nil {
+		_, err = pipeline.Slim(ctx, c, opts...)
+	}
+	return fail.Fatal(ctx, "rust:slim", err)
+}
+
+// slimConfig reads rust:slim's knobs.
+func slimConfig(ctx context.Context, bin, platforms, dist, base, output, image, tags, source, revision, version *string) (pipeline.SlimConfig, []pipeline.Option, error) {
 	ps, err := platform.ParseList(config.Platforms.Value(platforms))
 	if err != nil {
-		return mg.Fatal(2, "rust:slim: "+err.Error())
+		return pipeline.SlimConfig{}, nil, option.Usagef("%w", err)
 	}
 	out, err := publish.ParseOutput(config.Output.Value(output))
 	if err != nil {
-		return mg.Fatal(2, "rust:slim: "+err.Error())
+		return pipeline.SlimConfig{}, nil, option.Usagef("%w", err)
 	}
 	created, err := config.Epoch()
 	if err != nil {
-		return mg.Fatal(2, "rust:slim: "+err.Error())
+		return pipeline.SlimConfig{}, nil, err
+	}
+	regOpts, err := config.RegistryOptions()
+	if err != nil {
+		return pipeline.SlimConfig{}, nil, err
 	}
 	// An unsupported host only matters for tar and docker outputs, which
 	// then fail with a message naming the platforms to choose from.
 	host, _ := platform.Host()
-	regOpts, err := config.RegistryOptions()
-	if err != nil {
-		return mg.Fatal(2, "rust:slim: "+err.Error())
+	c := pipeline.SlimConfig{
+		Bin:       config.Bin.Value(bin),
+		Platforms: ps,
+		Dist:      config.Dist.Value(dist),
+		Base:      config.BaseImage.Value(base),
+		Output:    out,
+		Image:     config.Image.Value(image),
+		Tags:      config.List(config.Tags.Value(tags)),
 	}
-	req := slim.Request{
-		RegistryOptions: regOpts,
-		GitHubOutput:    config.GitHubOutput(),
-		Bin:             config.Bin.Value(bin),
-		Platforms:       ps,
-		Dist:            config.Dist.Value(dist),
-		Base:            config.BaseImage.Value(base),
-		Output:          out,
-		Image:           config.Image.Value(image),
-		Tags:            config.List(config.Tags.Value(tags)),
-		Labels: slim.Labels{
-			Source:   config.FirstNonEmpty(config.Source.Value(source), config.GitHubSource()),
-			Revision: config.FirstNonEmpty(config.Revision.Value(revision), config.GitRevision(ctx, ".")),
-			Version:  config.Version.Value(version),
-		},
-		Created: created,
-		Host:    host,
-		Stdout:  os.Stdout,
-		Log:     os.Stderr,
-	}
-	if _, err := slim.Ship(ctx, req); err != nil {
-		return interrupt.Fatal(ctx, "rust:slim", 1, err)
-	}
-	return nil
+	return c, []pipeline.Option{
+		pipeline.WithRegistryOptions(regOpts...),
+		pipeline.WithOptionNames(config.KnobName),
+		pipeline.WithGitHubOutput(config.GitHubOutput()),
+		pipeline.WithLabels(labels(ctx, source, revision, version, ".")),
+		pipeline.WithCreated(created),
+		pipeline.WithHost(host),
+		pipeline.WithStdout(os.Stdout),
+		pipeline.WithLog(os.Stderr),
+	}, nil
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/magefile/mage/mg"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 )
 
 // Signal is the cause of a context cancelled by a signal.
@@ -91,5 +93,5 @@ func Fatal(ctx context.Context, target string, code int, err error) error {
 	if s, ok := Interrupted(ctx); ok {
 		return Stopped(target, s)
 	}
-	return mg.Fatal(code, target+": "+err.Error())
+	return mg.Fatal(code, target+": "+config.Explain(err))
 }

@@ -1,4 +1,4 @@
-package slim
+package pipeline
 
 import (
 	"bytes"
@@ -44,7 +44,7 @@ func BenchmarkSlimVersusDockerBuild(b *testing.B) {
 	var slimOCI, slimReg, dockerBuild time.Duration
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		_, err := Ship(ctx, Request{Platforms: both(b), Dist: dist, Base: publish.Scratch, Output: publish.Output{Kind: "oci", Path: filepath.Join(b.TempDir(), "oci")},
+		_, err := ship(ctx, shipReq{Platforms: both(b), Dist: dist, Base: publish.Scratch, Output: publish.Output{Kind: "oci", Path: filepath.Join(b.TempDir(), "oci")},
 			Image: "bench/app:1", Host: host, Stdout: &bytes.Buffer{}})
 		if err != nil {
 			b.Fatal(err)
@@ -52,7 +52,7 @@ func BenchmarkSlimVersusDockerBuild(b *testing.B) {
 		slimOCI += time.Since(start)
 
 		start = time.Now()
-		_, err = Ship(ctx, Request{Platforms: both(b), Dist: dist, Base: publish.Scratch, Output: publish.Output{Kind: "registry"},
+		_, err = ship(ctx, shipReq{Platforms: both(b), Dist: dist, Base: publish.Scratch, Output: publish.Output{Kind: "registry"},
 			Image: fmt.Sprintf("%s/bench/slim-%d-%d:1", registry, time.Now().UnixNano(), i), Host: host, Stdout: &bytes.Buffer{}})
 		if err != nil {
 			b.Fatal(err)

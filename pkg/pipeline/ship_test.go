@@ -1,9 +1,10 @@
-package slim
+package pipeline
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
@@ -68,7 +74,7 @@ func TestShipToRegistryPrintsDigestAndWritesGitHubOutput(t *testing.T) {
 	regtest.EmptyDockerConfig(t)
 	ghOut := filepath.Join(t.TempDir(), "github_output")
 	var stdout bytes.Buffer
-	res, err := Ship(context.Background(), Request{
+	res, err := ship(context.Background(), shipReq{
 		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "registry"}, Image: reg.Host + "/team/app:2.0.1", Tags: []string{"2.0", "latest"},
 		Created: time.Unix(0, 0), Host: hostPlatform(t), Stdout: &stdout, GitHubOutput: ghOut,
@@ -118,14 +124,14 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 
 	cases := []struct {
 		name string
-		req  Request
+		req  shipReq
 		want string
 	}{
-		{"missing arm64 binary", Request{Bin: "app", Dist: amd64Only}, "dist/linux_arm64/app: binary not found"},
-		{"missing slot while inferring", Request{Dist: amd64Only}, "dist slot"},
-		{"wrong arch", Request{Bin: "app", Dist: wrongArch}, "aarch64 binary in the linux/amd64 slot"},
-		{"ambiguous bin", Request{Dist: twoBins}, "several binaries"},
-		{"no image for registry", Request{Bin: "app", Dist: staticDist(t), Image: "-"}, "MUSLRUST_CHEF_IMAGE"},
+		{"missing arm64 binary", shipReq{Bin: "app", Dist: amd64Only}, "dist/linux_arm64/app: binary not found"},
+		{"missing slot while inferring", shipReq{Dist: amd64Only}, "dist slot"},
+		{"wrong arch", shipReq{Bin: "app", Dist: wrongArch}, "aarch64 binary in the linux/amd64 slot"},
+		{"ambiguous bin", shipReq{Dist: twoBins}, "several binaries"},
+		{"no image for registry", shipReq{Bin: "app", Dist: staticDist(t), Image: "-"}, "MUSLRUST_CHEF_IMAGE"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -140,7 +146,7 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 			before := reg.Requests.Load()
 			var stdout bytes.Buffer
 			req.Stdout = &stdout
-			_, err := Ship(context.Background(), req)
+			_, err := ship(context.Background(), req)
 			if err == nil || !strings.Contains(config.Explain(err), c.want) {
 				t.Fatalf("error %v, want %q", err, c.want)
 			}
@@ -154,26 +160,26 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 	}
 }
 
-// Ship verifies every binary (pkg/elfcheck) before it reads the base: a bad
+// Slim verifies every binary (pkg/elfcheck) before it reads the base: a bad
 // slot fails without a request to the base's registry.
 func TestBadBinariesFailBeforeAnyNetwork(t *testing.T) {
 	reg := regtest.New(t)
 	regtest.EmptyDockerConfig(t)
 	base := pushBase(t, reg.Host, "amd64", "arm64")
 	before := reg.Requests.Load()
-	ship := func(dist string) error {
-		_, err := Ship(context.Background(), Request{
+	shipDist := func(dist string) error {
+		_, err := ship(context.Background(), shipReq{
 			Bin: "app", Platforms: both(t), Dist: dist, Base: base, Image: "team/app:1",
 			Output: publish.Output{Kind: "oci", Path: filepath.Join(t.TempDir(), "oci")}, Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 		})
 		return err
 	}
 	swapped := makeDist(t, "app", map[string]string{"amd64": fixtures.GoStatic(t, "arm64"), "arm64": fixtures.GoStatic(t, "arm64")})
-	if err := ship(swapped); err == nil || !strings.Contains(err.Error(), "aarch64 binary in the linux/amd64 slot") {
+	if err := shipDist(swapped); err == nil || !strings.Contains(err.Error(), "aarch64 binary in the linux/amd64 slot") {
 		t.Fatalf("wrong-arch error: %v", err)
 	}
 	missing := makeDist(t, "app", map[string]string{"amd64": fixtures.GoStatic(t, "amd64")})
-	if err := ship(missing); err == nil || !strings.Contains(err.Error(), "binary not found") {
+	if err := shipDist(missing); err == nil || !strings.Contains(err.Error(), "binary not found") {
 		t.Fatalf("missing binary error: %v", err)
 	}
 	if reg.Requests.Load() != before {
@@ -183,7 +189,7 @@ func TestBadBinariesFailBeforeAnyNetwork(t *testing.T) {
 
 func TestShipTarNeedsOnePlatform(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "app.tar")
-	_, err := Ship(context.Background(), Request{
+	_, err := ship(context.Background(), shipReq{
 		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "tar", Path: out}, Host: platform.Platform{OS: "linux", Arch: "riscv64"}, Stdout: &bytes.Buffer{},
 	})
@@ -198,7 +204,7 @@ func TestShipTarNeedsOnePlatform(t *testing.T) {
 func TestShipOCILayoutDeterministic(t *testing.T) {
 	dist := staticDist(t)
 	run := func(dir string) string {
-		res, err := Ship(context.Background(), Request{
+		res, err := ship(context.Background(), shipReq{
 			Platforms: both(t), Dist: dist, Base: publish.Scratch, Output: publish.Output{Kind: "oci", Path: dir},
 			Image: "team/app:1", Created: time.Unix(1700000000, 0), Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 		})
@@ -229,7 +235,7 @@ func TestShipDockerOutputRunsInRealDaemon(t *testing.T) {
 	host := hostPlatform(t)
 	image := fmt.Sprintf("muslrust-chef-test/slim-docker:%d", time.Now().UnixNano())
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
-	_, err := Ship(context.Background(), Request{
+	_, err := ship(context.Background(), shipReq{
 		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch, Output: publish.Output{Kind: "docker"},
 		Image: image, Host: host, Stdout: &bytes.Buffer{},
 	})
@@ -255,7 +261,7 @@ func TestShipTarLoadsWithDockerLoad(t *testing.T) {
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
 	out := filepath.Join(t.TempDir(), "app.tar")
 	arm64, _ := platform.Parse("linux/arm64")
-	_, err := Ship(context.Background(), Request{
+	_, err := ship(context.Background(), shipReq{
 		Platforms: []platform.Platform{arm64}, Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "tar", Path: out}, Image: image, Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	})
@@ -271,7 +277,7 @@ func TestShipTarLoadsWithDockerLoad(t *testing.T) {
 
 func TestShipDockerDaemonUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
-	_, err := Ship(context.Background(), Request{
+	_, err := ship(context.Background(), shipReq{
 		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch, Output: publish.Output{Kind: "docker"},
 		Image: "team/app:1", Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	})
@@ -282,20 +288,20 @@ func TestShipDockerDaemonUnreachable(t *testing.T) {
 
 func TestShipToHtpasswdRegistry(t *testing.T) {
 	host := testinfra.AuthRegistry(t, "ci", "s3cret")
-	req := Request{
+	req := shipReq{
 		Platforms: both(t), Dist: staticDist(t), Base: publish.Scratch,
 		Output: publish.Output{Kind: "registry"}, Image: host + "/team/app:1",
 		Host: hostPlatform(t), Stdout: &bytes.Buffer{},
 	}
 	regtest.DockerConfig(t, host, "ci", "wrong")
-	_, err := Ship(context.Background(), req)
+	_, err := ship(context.Background(), req)
 	if err == nil || !strings.Contains(err.Error(), "refused the credentials") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("wrong password: %v", err)
 	}
 	regtest.DockerConfig(t, host, "ci", "s3cret")
 	ref, _ := name.ParseReference(host + "/team/app:1")
 	regtest.AssertAbsent(t, ref, remote.WithAuthFromKeychain(authn.DefaultKeychain))
-	res, err := Ship(context.Background(), req)
+	res, err := ship(context.Background(), req)
 	if err != nil {
 		t.Fatalf("right password from the Docker config: %v", err)
 	}
@@ -303,4 +309,63 @@ func TestShipToHtpasswdRegistry(t *testing.T) {
 	if err != nil || desc.Digest != res.Digest {
 		t.Fatalf("tag after push: %v %v", desc, err)
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fixtures.Cleanup()
+	os.Exit(code)
+}
+
+// pushBase pushes a base index holding the given platforms and returns its reference.
+func pushBase(t testing.TB, host string, archs ...string) string {
+	t.Helper()
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, arch := range archs {
+		img, err := random.Image(512, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := img.ConfigFile()
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture = "linux", arch
+		cf.Config.Env = []string{"PATH=/usr/bin:/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
+		cf.Config.Labels = map[string]string{"base.label": "kept"}
+		img, err = mutate.ConfigFile(img, cf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	ref := host + "/base/static:1"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+// shipReq is what rust:slim passes to Slim, flat for the tables above.
+type shipReq struct {
+	Bin          string
+	Platforms    []platform.Platform
+	Dist, Base   string
+	Output       publish.Output
+	Image        string
+	Tags         []string
+	Created      time.Time
+	Host         platform.Platform
+	Stdout       io.Writer
+	GitHubOutput string
+}
+
+func ship(ctx context.Context, r shipReq) (publish.Result, error) {
+	opts := []Option{WithCreated(r.Created), WithHost(r.Host), WithGitHubOutput(r.GitHubOutput)}
+	if r.Stdout != nil {
+		opts = append(opts, WithStdout(r.Stdout))
+	}
+	return Slim(ctx, SlimConfig{Bin: r.Bin, Platforms: r.Platforms, Dist: r.Dist, Base: r.Base, Output: r.Output, Image: r.Image, Tags: r.Tags}, opts...)
 }
