@@ -43,7 +43,13 @@ func cleanEnv(t testing.TB) {
 
 func connect(t testing.TB, addr string) buildkit.Builder {
 	t.Helper()
-	b, err := buildkit.Connect(context.Background(), buildkit.WithHost(addr), buildkit.WithProgress(testinfra.ProgressLog(t), "plain"))
+	opts := []buildkit.Option{buildkit.WithHost(addr), buildkit.WithProgress(testinfra.ProgressLog(t), "plain")}
+	// A test's SOURCE_DATE_EPOCH reaches the builds as the targets pass it
+	// (config.BuildkitOptions): pinned timestamps, reproducible digests.
+	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
+		opts = append(opts, buildkit.WithSourceDateEpoch(v))
+	}
+	b, err := buildkit.Connect(context.Background(), opts...)
 	if err != nil {
 		t.Fatalf("Connect(%s): %v", addr, err)
 	}
