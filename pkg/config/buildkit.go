@@ -2,7 +2,6 @@ package config
 
 import (
 	"os"
-	"strings"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
@@ -22,11 +21,11 @@ var (
 	BuildkitdConfig = Knob{Env: "MUSLRUST_CHEF_BUILDKITD_CONFIG"}
 )
 
-// BuildkitOptions turns the environment into options for buildkit.Connect:
-// BUILDKIT_HOST and DOCKER_HOST, the BuildKit container's image, name,
-// network and buildkitd.toml, and the Docker config directory when
-// DOCKER_CONFIG is set, because the Docker CLI library resolves it once per
-// process.
+// BuildkitOptions turns the environment into options for buildkit.Connect,
+// which reads none itself: BUILDKIT_HOST, DOCKER_HOST, the BuildKit
+// container's image, name, network and buildkitd.toml, DOCKER_CONFIG (the
+// Docker CLI library would resolve it once per process), BUILDKIT_PROGRESS,
+// DOCKER_CONTEXT and SOURCE_DATE_EPOCH.
 func BuildkitOptions() ([]buildkit.Option, error) {
 	var opts []buildkit.Option
 	if h := BuildkitHost.Value(nil); h != "" {
@@ -55,8 +54,6 @@ func BuildkitOptions() ([]buildkit.Option, error) {
 	if dir := DockerConfig.Value(nil); dir != "" {
 		opts = append(opts, buildkit.WithDockerConfigDir(dir))
 	}
-	// pkg/buildkit reads no environment: the progress mode, the Docker
-	// context and the build time come from here too.
 	if m := BuildkitProgress.Value(nil); m != "" {
 		opts = append(opts, buildkit.WithProgressMode(m, BuildkitProgress.Env))
 	}
@@ -65,7 +62,7 @@ func BuildkitOptions() ([]buildkit.Option, error) {
 	}
 	// Only when set: its default (0) is for the image's created time, and
 	// a build argument changes BuildKit's cache keys.
-	if e := strings.TrimSpace(os.Getenv(SourceDateEpoch.Env)); e != "" {
+	if e, ok := SourceDateEpoch.Lookup(nil); ok {
 		opts = append(opts, buildkit.WithSourceDateEpoch(e))
 	}
 	return opts, nil

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/magefile/mage/mg"
-
-	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 )
 
 // Signal is the cause of a context cancelled by a signal.
@@ -83,15 +81,4 @@ func Stopped(target string, s Signal) error {
 		n = 128 + int(sn)
 	}
 	return mg.Fatal(n, fmt.Sprintf("%s: %s: stopped; outputs were left as they were before the run (nothing half-written)", target, s))
-}
-
-// Fatal turns a target's error into mage's exit: Stopped for an
-// interruption, anything else exits code.
-//
-// Deprecated: use pkg/targets/internal/fail.Fatal, which picks the code.
-func Fatal(ctx context.Context, target string, code int, err error) error {
-	if s, ok := Interrupted(ctx); ok {
-		return Stopped(target, s)
-	}
-	return mg.Fatal(code, target+": "+config.Explain(err))
 }
