@@ -23,3 +23,12 @@ const FetchVerifiedName = "fetch-verified.sh"
 // HelperName is the build-context file name of the helper CLI for arch
 // (COPY muslrust-chef-${TARGETARCH} in the Dockerfile).
 func HelperName(arch string) string { return "muslrust-chef-" + arch }
+
+// Build arguments through which the kit sets the image's own labels and
+// cross declaration.
+const (
+	ArgVersion        = "MUSLRUST_CHEF_VERSION"
+	ArgRevision       = "MUSLRUST_CHEF_REVISION"
+	ArgSource         = "MUSLRUST_CHEF_SOURCE"
+	ArgCrossPlatforms = "MUSLRUST_CHEF_CROSS_PLATFORMS"
+)

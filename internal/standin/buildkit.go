@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -55,10 +53,7 @@ type BuildkitOptions struct {
 // the registry and builds nothing.
 func EnsureBuildkit(ctx context.Context, opts BuildkitOptions) (Result, error) {
 	start := time.Now()
-	log := opts.Log
-	if log == nil {
-		log = io.Discard
-	}
+	log := orDiscard(opts.Log)
 	arch := runtime.GOARCH
 	bins := []string{"buildkitd", "buildctl"}
 	h := sha256.New()
@@ -66,7 +61,7 @@ func EnsureBuildkit(ctx context.Context, opts BuildkitOptions) (Result, error) {
 	for _, b := range bins {
 		sum, err := fileSHA256(filepath.Join(opts.BinDir, b))
 		if err != nil {
-			return Result{}, fmt.Errorf("the test world's %s: %v (run scripts/provision.sh, which builds it)", b, err)
+			return Result{}, fmt.Errorf("the test world's %s: %w (run scripts/provision.sh, which builds it)", b, err)
 		}
 		fmt.Fprintf(h, "%s %s\n", b, sum)
 	}
@@ -77,26 +72,22 @@ func EnsureBuildkit(ctx context.Context, opts BuildkitOptions) (Result, error) {
 	for _, p := range list {
 		fmt.Fprintf(h, "%s %s %s\n", p.Name, p.Version, p.Arch)
 	}
-	tag := hex.EncodeToString(h.Sum(nil))[:20]
-	ref, err := name.NewTag(opts.Registry+"/"+BuildkitRepository+":"+tag, name.Insecure)
+	tag, ref, err := contentTag(opts.Registry, BuildkitRepository, h)
 	if err != nil {
 		return Result{}, err
 	}
-	if d, err := remote.Head(ref, remote.WithContext(ctx)); err == nil {
-		return Result{Ref: ref.String() + "@" + d.Digest.String(), Took: time.Since(start)}, nil
-	}
-
-	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
-		return Result{}, err
-	}
-	unlock, err := lock(filepath.Join(opts.CacheDir, "standin.lock"))
-	if err != nil {
-		return Result{}, err
+	// Referenced as repo:tag@digest, as the real image is pinned.
+	found, unlock, err := findOrLock(start, opts.CacheDir, "standin.lock", func() (string, bool) {
+		d, err := remote.Head(ref, remote.WithContext(ctx))
+		if err != nil {
+			return "", false
+		}
+		return ref.String() + "@" + d.Digest.String(), true
+	})
+	if err != nil || unlock == nil {
+		return found, err
 	}
 	defer unlock()
-	if d, err := remote.Head(ref, remote.WithContext(ctx)); err == nil {
-		return Result{Ref: ref.String() + "@" + d.Digest.String(), Took: time.Since(start)}, nil
-	}
 
 	debDir := filepath.Join(opts.CacheDir, "debs-"+arch)
 	fmt.Fprintf(log, "standin: buildkit: downloading %d packages into %s\n", len(list), debDir)
@@ -141,22 +132,9 @@ func EnsureBuildkit(ctx context.Context, opts BuildkitOptions) (Result, error) {
 	}
 	fmt.Fprintf(log, "standin: buildkit: pushing %s@%s\n", ref, d)
 	if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
-		return Result{}, fmt.Errorf("push stand-in BuildKit image: %v", err)
+		return Result{}, fmt.Errorf("push stand-in BuildKit image: %w", err)
 	}
 	return Result{Ref: ref.String() + "@" + d.String(), Built: true, Took: time.Since(start)}, nil
-}
-
-func fileSHA256(file string) (string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // writeBinLayer puts each binary at /usr/bin/<name>, as moby/buildkit has them.

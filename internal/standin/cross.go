@@ -1,14 +1,9 @@
 package standin
 
+import "github.com/muslrust-chef/muslrust-chef/pkg/builder"
+
 // CrossRepository is the cross stand-in's repository under the test registry.
 const CrossRepository = "muslrust-chef-test/standin-cross-builder"
-
-// Labels of the cross-compilation declaration (pkg/pipeline documents them;
-// this package cannot import it: pipeline's tests import this one).
-const (
-	LabelCross       = "io.muslrust-chef.cross"
-	LabelCrossPrefix = "io.muslrust-chef.cross."
-)
 
 // CrossTriple is the foreign triple the cross stand-in compiles for.
 const CrossTriple = "aarch64-unknown-linux-gnu"
@@ -29,13 +24,13 @@ var CrossToolchain = []string{"libstd-rust-dev:arm64", "gcc-aarch64-linux-gnu", 
 // platforms, with the aarch64 triple's C compiler, archiver and linker
 // named explicitly, the way a production builder declares zig's.
 func CrossLabels() map[string]string {
-	p := LabelCrossPrefix + CrossTriple + "."
+	p := builder.LabelCrossPrefix + CrossTriple + "."
 	return map[string]string{
-		LabelCross:     "linux/amd64,linux/arm64",
-		p + "linker":   CrossCC,
-		p + "cc":       CrossCC,
-		p + "ar":       "aarch64-linux-gnu-ar",
-		LabelRustFlags: CrtStatic,
+		builder.LabelCross:     "linux/amd64,linux/arm64",
+		p + "linker":           CrossCC,
+		p + "cc":               CrossCC,
+		p + "ar":               "aarch64-linux-gnu-ar",
+		builder.LabelRustFlags: CrtStatic,
 	}
 }
 

@@ -4,18 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 )
 
 // MuslRepository is the musl stand-in's repository under the test registry.
@@ -68,25 +66,22 @@ const WrapperDir = "/usr/local/bin"
 // compiler and archiver the zig wrapper's link names.
 func MuslLabels() map[string]string {
 	l := map[string]string{
-		LabelLibc:       "musl",
-		LabelRustFlags:  MuslRustFlags,
-		LabelCross:      "linux/amd64,linux/arm64",
-		LabelCrossCargo: "build",
+		builder.LabelLibc:       "musl",
+		builder.LabelRustFlags:  MuslRustFlags,
+		builder.LabelCross:      "linux/amd64,linux/arm64",
+		builder.LabelCrossCargo: "build",
 	}
 	for _, t := range MuslTriples {
-		p := LabelCrossPrefix + t + "."
+		p := builder.LabelCrossPrefix + t + "."
 		l[p+"linker"] = WrapperDir + "/zigcc-" + t
 		l[p+"cc"] = WrapperDir + "/zigcc-" + t
 		l[p+"cxx"] = WrapperDir + "/zigcxx-" + t
 		l[p+"ar"] = WrapperDir + "/zigar-" + t
 	}
 	// As the production builder declares (its CROSS_AARCH64_MUSL_CFLAGS).
-	l[LabelCrossPrefix+"aarch64-unknown-linux-musl.cflags"] = "-mno-outline-atomics"
+	l[builder.LabelCrossPrefix+"aarch64-unknown-linux-musl.cflags"] = "-mno-outline-atomics"
 	return l
 }
-
-// LabelCrossCargo names the cargo subcommand of cross builds.
-const LabelCrossCargo = "io.muslrust-chef.cross.cargo"
 
 // muslEnv is the toolchain's environment in the image, so that a plain
 // `cargo build --target <triple>` (and the cc crate in build scripts) uses
@@ -129,14 +124,9 @@ var muslDockerfile string
 func MuslDockerfile() string {
 	env := "ENV " + strings.Join(muslEnv(), " ")
 	labels := MuslLabels()
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var lb strings.Builder
 	lb.WriteString("LABEL org.opencontainers.image.description=\"muslrust-chef test stand-in builder: Debian rustc with a musl std and zig behind the kit's wrapper\"")
-	for _, k := range keys {
+	for _, k := range sortedKeys(labels) {
 		fmt.Fprintf(&lb, " \\\n    %s=%s", k, strconv.Quote(labels[k]))
 	}
 	s := strings.ReplaceAll(muslDockerfile, "# @TOOLCHAIN_ENV@", env)
@@ -163,10 +153,7 @@ type MuslOptions struct {
 // linux/arm64 (every RUN on amd64), tagged by a hash of all its inputs.
 func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 	start := time.Now()
-	log := opts.Log
-	if log == nil {
-		log = io.Discard
-	}
+	log := orDiscard(opts.Log)
 	base, err := Ensure(ctx, Options{Registry: opts.Registry, CacheDir: opts.CacheDir, Repository: muslBaseRepository,
 		Packages: MuslPackages(), Log: log})
 	if err != nil {
@@ -195,7 +182,7 @@ func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 		cmd.Dir = opts.ModuleDir
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return Result{}, fmt.Errorf("building the helper for %s: %v: %s", arch, err, lastLines(b, 3))
+			return Result{}, fmt.Errorf("building the helper for %s: %w: %s", arch, err, lastLines(b, 3))
 		}
 	}
 	for _, n := range []string{"zig.tgz", "muslrust-chef-amd64", "muslrust-chef-arm64"} {
@@ -205,22 +192,15 @@ func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 		}
 		fmt.Fprintf(h, "%s %s\n", n, sum)
 	}
-	tag := hex.EncodeToString(h.Sum(nil))[:20]
-	ref, err := name.NewTag(opts.Registry+"/"+MuslRepository+":"+tag, name.Insecure)
+	_, ref, err := contentTag(opts.Registry, MuslRepository, h)
 	if err != nil {
 		return Result{}, err
 	}
-	if exists(ctx, ref) {
-		return Result{Ref: ref.String(), Took: time.Since(start)}, nil
-	}
-	unlock, err := lock(filepath.Join(opts.CacheDir, "standin-musl.lock"))
-	if err != nil {
-		return Result{}, err
+	found, unlock, err := findOrLock(start, opts.CacheDir, "standin-musl.lock", func() (string, bool) { return ref.String(), exists(ctx, ref) })
+	if err != nil || unlock == nil {
+		return found, err
 	}
 	defer unlock()
-	if exists(ctx, ref) {
-		return Result{Ref: ref.String(), Took: time.Since(start)}, nil
-	}
 	fmt.Fprintf(log, "standin: building the musl stand-in %s from %s\n", ref, base.Ref)
 	cmd := exec.CommandContext(ctx, opts.Buildctl, "--addr", opts.Buildkit, "build",
 		"--progress", "plain",
@@ -233,7 +213,7 @@ func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 	cmd.Stdout = io.MultiWriter(&buildLog, log)
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Run(); err != nil {
-		return Result{}, fmt.Errorf("building the musl stand-in with BuildKit: %v: %s", err, lastLines([]byte(buildLog.String()), 8))
+		return Result{}, fmt.Errorf("building the musl stand-in with BuildKit: %w: %s", err, lastLines([]byte(buildLog.String()), 8))
 	}
 	return Result{Ref: ref.String(), Built: true, Took: time.Since(start)}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 )
 
 // The Dockerfile carries the declaration and the toolchain environment the
@@ -29,8 +31,8 @@ func TestMuslDockerfileRendersDeclaration(t *testing.T) {
 		if !strings.Contains(cfg, "[target."+tr+"]\nlinker = \"/usr/local/bin/zigcc-"+tr+"\"") {
 			t.Errorf("cargo config lacks %s's linker:\n%s", tr, cfg)
 		}
-		if MuslLabels()[LabelCrossPrefix+tr+".ar"] != "/usr/local/bin/zigar-"+tr {
-			t.Errorf("%s: ar label %q", tr, MuslLabels()[LabelCrossPrefix+tr+".ar"])
+		if MuslLabels()[builder.LabelCrossPrefix+tr+".ar"] != "/usr/local/bin/zigar-"+tr {
+			t.Errorf("%s: ar label %q", tr, MuslLabels()[builder.LabelCrossPrefix+tr+".ar"])
 		}
 	}
 	if !strings.Contains(cfg, `rustflags = ["-C", "target-feature=+crt-static", "-C", "link-self-contained=no"]`) {

@@ -49,8 +49,11 @@ func MuslImage(t testing.TB) string {
 	return musl.ensure(t, "musl stand-in builder", "run: sudo scripts/provision.d/standin.sh scripts/provision.d/musl.sh", 60*time.Minute,
 		func(ctx context.Context) (Result, error) {
 			mod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-			if err != nil || strings.TrimSpace(string(mod)) == "" {
-				return Result{}, fmt.Errorf("cannot find the module root (go env GOMOD): %v", err)
+			if err != nil {
+				return Result{}, fmt.Errorf("cannot find the module root (go env GOMOD): %w", err)
+			}
+			if strings.TrimSpace(string(mod)) == "" {
+				return Result{}, fmt.Errorf("cannot find the module root: go env GOMOD is empty outside a module")
 			}
 			return EnsureMusl(ctx, MuslOptions{Registry: reg, CacheDir: CacheDir(), Buildctl: buildctl, Buildkit: bk,
 				ZigTarball: testinfra.ZigTarball(), ModuleDir: filepath.Dir(strings.TrimSpace(string(mod))), Log: os.Stderr})

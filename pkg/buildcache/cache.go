@@ -4,13 +4,13 @@ package buildcache
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Spec is the resolved registry cache of a build.
@@ -21,7 +21,7 @@ type Spec struct {
 	To string
 }
 
-// Parse reads MUSLRUST_CHEF_CACHE: "off" (no cache), or comma-separated
+// Parse reads the cache option: "off" (no cache), or comma-separated
 // refs whose first is exported and imported and the rest imported. An empty
 // spec derives <repo>:buildcache-<branch><suffix> (export, import) and
 // <repo>:buildcache-<main><suffix> (import), so a branch starts from main's
@@ -50,7 +50,7 @@ func Parse(spec string, repo name.Repository, branch, mainBranch, suffix string,
 			continue
 		}
 		if _, err := name.NewTag(ref, opts...); err != nil || !hasTag(ref) {
-			return Spec{}, fmt.Errorf("MUSLRUST_CHEF_CACHE: %q is not a registry ref with a tag: use registry/repo:tag (the first is exported), comma-separated, or off", ref)
+			return Spec{}, option.Usagef("%s: %q is not a registry ref with a tag: use registry/repo:tag (the first is exported), comma-separated, or off", option.Env(option.Cache), ref)
 		}
 		if cs.To == "" {
 			cs.To = ref
@@ -82,14 +82,15 @@ func cacheTag(branch, suffix string) string {
 }
 
 // Branch names the branch being built, for the cache ref: the pull
-// request's source branch, the pushed branch, else git's current branch.
-// A tag build or a detached HEAD counts as mainBranch (release tags are cut
-// from it).
-func Branch(ctx context.Context, mainBranch string) string {
-	if b := os.Getenv("GITHUB_HEAD_REF"); b != "" {
-		return b
+// request's source branch (headRef: GitHub's GITHUB_HEAD_REF), the pushed
+// branch (ref: GITHUB_REF, refs/heads/<branch>), else git's current
+// branch. A tag build or a detached HEAD counts as mainBranch (release tags
+// are cut from it).
+func Branch(ctx context.Context, mainBranch, headRef, ref string) string {
+	if headRef != "" {
+		return headRef
 	}
-	if ref := os.Getenv("GITHUB_REF"); ref != "" {
+	if ref != "" {
 		if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
 			return b
 		}

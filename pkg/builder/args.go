@@ -1,16 +1,15 @@
 package builder
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
-	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
-// ParseBuilderArgs parses MUSLRUST_CHEF_BUILDER_ARGS (KEY=VALUE,...): build
+// ParseBuilderArgs parses the builder arguments (KEY=VALUE,...): build
 // arguments the Dockerfile declares. rust:build gives the same list to the
 // kit's own builder, so a download mirror set once serves both that and
 // image:push.
@@ -20,14 +19,17 @@ func ParseBuilderArgs(list string) (map[string]string, error) {
 		return nil, err
 	}
 	args := map[string]string{}
-	for _, kv := range config.List(list) {
+	for _, kv := range strings.Split(list, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
 		k, v, ok := strings.Cut(kv, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return nil, fmt.Errorf("MUSLRUST_CHEF_BUILDER_ARGS: %q is not KEY=VALUE: write e.g. ZIG_BASE_URL=https://mirror.example/zig", kv)
+			return nil, option.Usagef("%s: %q is not KEY=VALUE: write e.g. ZIG_BASE_URL=https://mirror.example/zig", option.Env(option.BuilderArgs), kv)
 		}
 		if !slices.Contains(known, k) {
-			return nil, fmt.Errorf("MUSLRUST_CHEF_BUILDER_ARGS: the builder Dockerfile has no build argument %s: use one of %s", k, strings.Join(known, ", "))
+			return nil, option.Usagef("%s: the builder Dockerfile has no build argument %s: use one of %s", option.Env(option.BuilderArgs), k, strings.Join(known, ", "))
 		}
 		args[k] = strings.TrimSpace(v)
 	}

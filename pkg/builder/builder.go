@@ -8,18 +8,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
 // Labels a builder image may carry; the kit reads them for each platform.
@@ -67,8 +67,8 @@ func (b *Builder) Name() string {
 func (b *Builder) Require(ps []platform.Platform) error {
 	for _, p := range ps {
 		if !b.Platforms[p] {
-			return fmt.Errorf("builder image %s has no %s image (it has %s): build only those platforms (MUSLRUST_CHEF_PLATFORMS), or use a builder image for every platform (MUSLRUST_CHEF_BUILDER_IMAGE)",
-				b.Ref, p, strings.Join(b.Have, ", "))
+			return option.Errorf("builder image %s has no %s image (it has %s): build only those platforms (%s), or use a builder image for every platform (%s)",
+				b.Ref, p, strings.Join(b.Have, ", "), option.Env(option.Platforms), option.Env(option.Builder))
 		}
 	}
 	return nil
@@ -91,7 +91,7 @@ func InspectPlatforms(ctx context.Context, ref string, ps []platform.Platform, o
 func Inspect(ctx context.Context, ref string, opts ...remote.Option) (*Builder, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
-		return nil, fmt.Errorf("builder image %q is not a valid reference: set MUSLRUST_CHEF_BUILDER_IMAGE to registry/repository:tag", ref)
+		return nil, option.Usagef("builder image %q is not a valid reference: set %s to registry/repository:tag", ref, option.Env(option.Builder))
 	}
 	ropts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, opts...)
 	desc, err := remote.Get(r, ropts...)
@@ -157,7 +157,7 @@ func Inspect(ctx context.Context, ref string, opts ...remote.Option) (*Builder, 
 			return nil, builderError(ref, err)
 		}
 		if err := b.ReadLabels(p, cf.Config.Labels); err != nil {
-			return nil, fmt.Errorf("builder image %s (%s) %v", ref, p, err)
+			return nil, fmt.Errorf("builder image %s (%s) %w", ref, p, err)
 		}
 	}
 	return b, nil
@@ -170,36 +170,34 @@ func (b *Builder) ReadLabels(p platform.Platform, labels map[string]string) erro
 	libc := labels[LabelLibc]
 	if libc != "" {
 		if _, err := platform.Libc(libc); err != nil {
-			return fmt.Errorf("has label %s=%q: %v; set MUSLRUST_CHEF_LIBC to override it", LabelLibc, libc, err)
+			return option.Errorf("has label %s=%q: %w; set %s to override it", LabelLibc, libc, err, option.Env(option.Libc))
 		}
 	}
 	b.Libc[p] = libc
 	b.RustFlags[p] = labels[LabelRustFlags]
 	if err := cargo.CheckText("label "+LabelRustFlags, b.RustFlags[p]); err != nil {
-		return fmt.Errorf("has a wrong label: %v: fix the builder image's labels or set MUSLRUST_CHEF_RUSTFLAGS", err)
+		return option.Errorf("has a wrong label: %w: fix the builder image's labels or set %s", err, option.Env(option.RustFlags))
 	}
 	cross, err := parseCross(labels)
 	if err != nil {
-		return fmt.Errorf("has a wrong cross-compilation declaration: %v: fix the builder image's labels", err)
+		return fmt.Errorf("has a wrong cross-compilation declaration: %w: fix the builder image's labels", err)
 	}
 	b.Cross[p] = cross
 	return nil
 }
 
 func builderError(ref string, err error) error {
-	var terr *transport.Error
-	var operr *net.OpError
-	var dnserr *net.DNSError
-	msg := strings.Join(strings.Fields(err.Error()), " ")
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("inspecting builder image %s: %w", ref, err)
-	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
-		return fmt.Errorf("the registry of builder image %s refused the credentials (HTTP %d): run docker login for it, or set MUSLRUST_CHEF_BUILDER_IMAGE to an image you can pull", ref, terr.StatusCode)
-	case errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("builder image %s does not exist (%s): fix MUSLRUST_CHEF_BUILDER_IMAGE or push the image", ref, msg)
-	case errors.As(err, &dnserr), errors.As(err, &operr):
-		return fmt.Errorf("builder image %s is unreachable (%s): check MUSLRUST_CHEF_BUILDER_IMAGE and that its registry is up", ref, msg)
 	}
-	return fmt.Errorf("cannot read builder image %s: %s: check MUSLRUST_CHEF_BUILDER_IMAGE", ref, msg)
+	msg := oneline.Err(err)
+	switch p := publish.Classify(err); {
+	case p.Kind == publish.Denied:
+		return option.Errorf("the registry of builder image %s refused the credentials (HTTP %d): run docker login for it, or set %s to an image you can pull", ref, p.Status, option.Env(option.Builder))
+	case p.Kind == publish.NotFound:
+		return option.Errorf("builder image %s does not exist (%s): fix %s or push the image", ref, msg, option.Env(option.Builder))
+	case p.Socket:
+		return option.Errorf("builder image %s is unreachable (%s): check %s and that its registry is up", ref, msg, option.Env(option.Builder))
+	}
+	return option.Errorf("cannot read builder image %s: %s: check %s", ref, msg, option.Env(option.Builder))
 }

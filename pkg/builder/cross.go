@@ -133,7 +133,7 @@ func parseCross(labels map[string]string) (CrossDecl, error) {
 	if v := strings.TrimSpace(labels[LabelCross]); v != "" {
 		ps, err := platform.ParseList(v)
 		if err != nil {
-			return d, fmt.Errorf("label %s=%q: %v", LabelCross, v, err)
+			return d, fmt.Errorf("label %s=%q: %w", LabelCross, v, err)
 		}
 		d.Platforms = ps
 	}

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -35,14 +34,6 @@ func TestParseCrossDeclaration(t *testing.T) {
 		if (want == "" && err != nil) || (want != "" && (err == nil || !strings.HasPrefix(err.Error(), want))) {
 			t.Errorf("%v: error %v, want %q", labels, err, want)
 		}
-	}
-	// The stand-in declares what this package reads.
-	if LabelCross != standin.LabelCross || LabelCrossPrefix != standin.LabelCrossPrefix || LabelRustFlags != standin.LabelRustFlags {
-		t.Fatal("internal/standin's label names differ from pkg/builder's")
-	}
-	d, err = parseCross(standin.CrossLabels())
-	if err != nil || d.Triples[standin.CrossTriple].CC != standin.CrossCC || d.Triples[standin.CrossTriple].Linker != standin.CrossCC || d.Cargo != CargoBuild {
-		t.Fatalf("stand-in declaration parsed as %+v, %v", d, err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -31,7 +32,7 @@ var embeddedPlatforms = func() []platform.Platform {
 	return ps
 }()
 
-// BuildArgs parses MUSLRUST_CHEF_BUILDER_ARGS (KEY=VALUE,...) and the
+// BuildArgs parses the builder arguments (KEY=VALUE,...) and the
 // base image into the embedded builder's build arguments. cargo-chef serves
 // hand-written Dockerfiles in the seed's style, not the kit's own cook and
 // build, so its download is skipped unless a CARGO_CHEF_VERSION is given.
@@ -45,7 +46,7 @@ func BuildArgs(list, muslrustImage string) (map[string]string, error) {
 	}
 	if muslrustImage != "" {
 		if _, err := name.ParseReference(muslrustImage); err != nil {
-			return nil, fmt.Errorf("MUSLRUST_CHEF_MUSLRUST_IMAGE=%q is not an image reference: use clux/muslrust:<version>-stable-<date>[@sha256:...]", muslrustImage)
+			return nil, option.Usagef("%s=%q is not an image reference: use clux/muslrust:<version>-stable-<date>[@sha256:...]", option.Env(option.MuslrustImage), muslrustImage)
 		}
 		args["MUSLRUST_IMAGE"] = muslrustImage
 	}

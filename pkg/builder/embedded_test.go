@@ -1,37 +1,10 @@
 package builder
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
-
-func TestBuilderBuildArgs(t *testing.T) {
-	args, err := BuildArgs("ZIG_BASE_URL=http://127.0.0.1:9/zig, ZIG_VERSION=0.11.0", "reg.example/musl:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if args["ZIG_BASE_URL"] != "http://127.0.0.1:9/zig" || args["ZIG_VERSION"] != "0.11.0" || args["MUSLRUST_IMAGE"] != "reg.example/musl:1" {
-		t.Fatalf("args = %v", args)
-	}
-	if v, ok := args["CARGO_CHEF_VERSION"]; !ok || v != "" {
-		t.Fatalf("cargo-chef is not skipped by default: %v", args)
-	}
-	for in, want := range map[string]string{
-		"NOPE=1":   "has no build argument NOPE",
-		"ZIG":      "is not KEY=VALUE",
-		"=x":       "is not KEY=VALUE",
-		"FOO=1,X=": "has no build argument FOO",
-	} {
-		if _, err := BuildArgs(in, ""); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("BuildArgs(%q) = %v, want %q", in, err, want)
-		}
-	}
-	if _, err := BuildArgs("", "UPPER/Case:x"); err == nil || !strings.Contains(err.Error(), "MUSLRUST_CHEF_MUSLRUST_IMAGE") {
-		t.Errorf("a bad base image reference: %v", err)
-	}
-}
 
 func TestEmbeddedBuilderDeclaresCross(t *testing.T) {
 	b, err := Embedded(map[string]string{})

@@ -11,13 +11,14 @@ import (
 	"strings"
 
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
-// HelperPackage is the import path of the helper CLI baked into the image.
-const HelperPackage = "github.com/muslrust-chef/muslrust-chef/cmd/muslrust-chef"
+// helperPackage is the import path of the helper CLI baked into the image.
+const helperPackage = "github.com/muslrust-chef/muslrust-chef/cmd/muslrust-chef"
 
-// CompileHelper cross-compiles the helper CLI on the host for each platform
+// compileHelper cross-compiles the helper CLI on the host for each platform
 // into dir/muslrust-chef-<arch> (static: CGO_ENABLED=0). Go cross-compiles
 // natively, so the arm64 helper costs no emulation. The build is
 // reproducible (-trimpath, no VCS stamp): the same sources give the same
@@ -29,7 +30,7 @@ const HelperPackage = "github.com/muslrust-chef/muslrust-chef/cmd/muslrust-chef"
 // cache directory this package was compiled from), not in the current
 // directory: the targets run wherever the user's Rust workspace is, which
 // is usually no Go module, and the kit's sources are the helper's.
-func CompileHelper(ctx context.Context, dir string, platforms []platform.Platform, version string, env []string) error {
+func compileHelper(ctx context.Context, dir string, platforms []platform.Platform, version string, env []string) error {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return fmt.Errorf("the go command is not on PATH: the helper CLI is cross-compiled with Go on the host; install Go or add it to PATH")
@@ -40,9 +41,11 @@ func CompileHelper(ctx context.Context, dir string, platforms []platform.Platfor
 	for _, p := range platforms {
 		out := filepath.Join(dir, muslrustchef.HelperName(p.Arch))
 		cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false",
-			"-ldflags=-s -w -X main.version="+version, "-o", out, HelperPackage)
+			"-ldflags=-s -w -X main.version="+version, "-o", out, helperPackage)
 		cmd.Dir = kitModuleDir()
-		cmd.Env = append(append(os.Environ(), env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+p.Arch)
+		// The go command's own environment (PATH, HOME, GOCACHE) is inherited
+		// as exec does by default; env and the target platform come after.
+		cmd.Env = append(append(cmd.Environ(), env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+p.Arch)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
@@ -54,13 +57,11 @@ func CompileHelper(ctx context.Context, dir string, platforms []platform.Platfor
 				where = cmd.Dir
 			}
 			return fmt.Errorf("compiling the helper CLI (%s) for %s in %s failed: %s: run go build %s there to see why",
-				HelperPackage, p, where, oneLine(strings.TrimSpace(stderr.String())+" "+err.Error()), HelperPackage)
+				helperPackage, p, where, oneline.String(strings.TrimSpace(stderr.String())+" "+err.Error()), helperPackage)
 		}
 	}
 	return nil
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // kitModuleDir is the root of the module this file was compiled from, when
 // its go.mod is still there and is the kit's; empty (the current
@@ -76,7 +77,7 @@ func kitModuleDir() string {
 	if err != nil {
 		return ""
 	}
-	want := "module " + strings.TrimSuffix(HelperPackage, "/cmd/muslrust-chef")
+	want := "module " + strings.TrimSuffix(helperPackage, "/cmd/muslrust-chef")
 	for _, l := range strings.Split(string(mod), "\n") {
 		if strings.TrimSpace(l) == want {
 			return root
@@ -87,9 +88,13 @@ func kitModuleDir() string {
 
 // Context writes the builder stages' named build context into a temporary
 // directory: the download script and the helper CLI cross-compiled for
-// every platform in ps (CompileHelper, with version and goEnv). cleanup
-// removes the directory.
-func Context(ctx context.Context, ps []platform.Platform, version string, goEnv []string) (string, func(), error) {
+// every platform in ps (compileHelper, with the version and Go environment
+// of opts). cleanup removes the directory.
+func Context(ctx context.Context, ps []platform.Platform, opts ...ContextOption) (string, func(), error) {
+	var o contextOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	dir, err := os.MkdirTemp("", "muslrust-chef-builder-context-")
 	if err != nil {
 		return "", nil, fmt.Errorf("creating the builder's build context: %w", err)
@@ -99,7 +104,7 @@ func Context(ctx context.Context, ps []platform.Platform, version string, goEnv 
 		cleanup()
 		return "", nil, fmt.Errorf("creating the builder's build context: %w", err)
 	}
-	if err := CompileHelper(ctx, dir, ps, version, goEnv); err != nil {
+	if err := compileHelper(ctx, dir, ps, o.version, o.goEnv); err != nil {
 		cleanup()
 		return "", nil, err
 	}
@@ -111,5 +116,22 @@ func Context(ctx context.Context, ps []platform.Platform, version string, goEnv 
 // content, and so the builder stages' cache keys, must not depend on the
 // platforms.
 func EmbeddedContext(ctx context.Context, goEnv []string) (string, func(), error) {
-	return Context(ctx, embeddedPlatforms, "", goEnv)
+	return Context(ctx, embeddedPlatforms, WithGoEnv(goEnv...))
+}
+
+// ContextOption sets how Context compiles the helper.
+type ContextOption func(*contextOptions)
+
+type contextOptions struct {
+	version string
+	goEnv   []string
+}
+
+// WithVersion is the helper's version string (default "dev").
+func WithVersion(v string) ContextOption { return func(o *contextOptions) { o.version = v } }
+
+// WithGoEnv adds KEY=VALUE entries to the go command's environment
+// (GOCACHE, GOFLAGS, ...).
+func WithGoEnv(env ...string) ContextOption {
+	return func(o *contextOptions) { o.goEnv = append(o.goEnv, env...) }
 }

@@ -16,11 +16,12 @@ import (
 func TestCompileHelperOutsideAGoModule(t *testing.T) {
 	t.Chdir(t.TempDir())
 	t.Setenv("GOFLAGS", "")
-	dir := t.TempDir()
 	ps := []platform.Platform{{OS: "linux", Arch: "amd64"}, {OS: "linux", Arch: "arm64"}}
-	if err := builder.CompileHelper(context.Background(), dir, ps, "", nil); err != nil {
+	dir, cleanup, err := builder.Context(context.Background(), ps)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer cleanup()
 	for _, p := range ps {
 		f, err := elf.Open(filepath.Join(dir, muslrustchef.HelperName(p.Arch)))
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 )
 
 // BenchmarkPushColdVsRegistryCache measures what image:push does for both
@@ -43,7 +44,7 @@ func BenchmarkPushColdVsRegistryCache(b *testing.B) {
 		b.StopTimer()
 		id := uniq()
 		repo := registry + "/muslrust-chef-test/bench-builder-" + id
-		req, err := builderimage.PlanPush(context.Background(), builderimage.Settings{
+		req, err := planPush(context.Background(), config.ImageSettings{
 			Image: repo, Tags: "bench", MuslrustImage: base, ChefVersion: "none",
 			CrossToolchain: "none",
 			Cache:          repo + ":buildcache-bench", Revision: "bench", Version: "0.0.0-bench." + id,

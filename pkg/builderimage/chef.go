@@ -1,19 +1,16 @@
 package builderimage
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // The Dockerfile is the single source of its pins; Go reads them from it.
 var defaultChefVersion = builder.DockerfileArg("CARGO_CHEF_VERSION")
-
-// DefaultCargoChefVersion is the cargo-chef release the Dockerfile pins.
-func DefaultCargoChefVersion() string { return defaultChefVersion }
 
 // CargoChef selects the cargo-chef release baked into the image.
 type CargoChef struct {
@@ -41,7 +38,7 @@ func ParseChefSHA256(s string) (map[string]string, error) {
 		p, err := platform.Parse(strings.TrimSpace(arch))
 		sum = strings.ToLower(strings.TrimSpace(sum))
 		if !ok || err != nil || !hexSum.MatchString(sum) {
-			return nil, fmt.Errorf("MUSLRUST_CHEF_CARGO_CHEF_SHA256: %q is not arch=<64 hex digits>: write amd64=<sha256>,arm64=<sha256>", item)
+			return nil, option.Usagef("%s: %q is not arch=<64 hex digits>: write amd64=<sha256>,arm64=<sha256>", option.Env(option.CargoChefSHA256), item)
 		}
 		out[p.Arch] = sum
 	}
@@ -64,7 +61,7 @@ func (c CargoChef) buildArgs(platforms []platform.Platform) (map[string]string, 
 		v = defaultChefVersion
 	}
 	if !regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`).MatchString(v) {
-		return nil, fmt.Errorf("cargo-chef version %q is not X.Y.Z: use a release number such as %s, or none", c.Version, defaultChefVersion)
+		return nil, option.Usagef("cargo-chef version %q is not X.Y.Z: use a release number such as %s, or none", c.Version, defaultChefVersion)
 	}
 	args["CARGO_CHEF_VERSION"] = v
 	for arch, sum := range c.SHA256 {
@@ -75,8 +72,8 @@ func (c CargoChef) buildArgs(platforms []platform.Platform) (map[string]string, 
 		// version must bring its own for every platform built.
 		for _, p := range platforms {
 			if c.SHA256[p.Arch] == "" {
-				return nil, fmt.Errorf("cargo-chef %s needs the sha256 of its %s release asset (the Dockerfile's checksums are for %s): set MUSLRUST_CHEF_CARGO_CHEF_SHA256=amd64=<sha256>,arm64=<sha256>",
-					v, p, defaultChefVersion)
+				return nil, option.Usagef("cargo-chef %s needs the sha256 of its %s release asset (the Dockerfile's checksums are for %s): set %s=amd64=<sha256>,arm64=<sha256>",
+					v, p, defaultChefVersion, option.Env(option.CargoChefSHA256))
 			}
 		}
 	}

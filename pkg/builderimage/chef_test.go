@@ -21,6 +21,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 )
 
 // chefMirror serves stand-in cargo-chef release assets laid out like
@@ -66,7 +67,7 @@ func TestCargoChefChecksummedInstall(t *testing.T) {
 	cleanEnv(t)
 	url, sums, bins := chefMirror(t, "0.1.99")
 	repo := registry + "/muslrust-chef-test/builder-chef-" + uniq()
-	settings := builderimage.Settings{
+	settings := config.ImageSettings{
 		Image: repo, Tags: "chef", Cache: "off", MuslrustImage: base,
 		ChefVersion: "0.1.99", ChefSHA256: "amd64=" + sums["amd64"] + ",arm64=" + sums["arm64"], ChefURL: url,
 		CrossToolchain: "none",
@@ -76,7 +77,7 @@ func TestCargoChefChecksummedInstall(t *testing.T) {
 	bad := settings
 	bad.Tags = "bad"
 	bad.ChefSHA256 = "amd64=" + strings.Repeat("0", 64) + ",arm64=" + sums["arm64"]
-	req, err := builderimage.PlanPush(context.Background(), bad)
+	req, err := planPush(context.Background(), bad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestCargoChefChecksummedInstall(t *testing.T) {
 	}
 	absent(t, repo+":bad")
 
-	req, err = builderimage.PlanPush(context.Background(), settings)
+	req, err = planPush(context.Background(), settings)
 	if err != nil {
 		t.Fatal(err)
 	}

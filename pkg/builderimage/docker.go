@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/moby/moby/client"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
 
@@ -19,12 +20,12 @@ type DockerLoader struct {
 	cli *client.Client
 }
 
-// NewDockerLoader connects to the daemon named by DOCKER_HOST (default the
-// local socket); opts add to or override that.
+// NewDockerLoader connects to the daemon opts name (default the local
+// socket; the targets pass client.FromEnv for DOCKER_HOST).
 func NewDockerLoader(opts ...client.Opt) (*DockerLoader, error) {
-	cli, err := client.New(append([]client.Opt{client.FromEnv}, opts...)...)
+	cli, err := client.New(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("cannot set up the Docker client: %v: check DOCKER_HOST", err)
+		return nil, option.Errorf("cannot set up the Docker client: %w: check %s", err, option.Env(option.DockerHost))
 	}
 	return &DockerLoader{cli: cli}, nil
 }
@@ -32,7 +33,8 @@ func NewDockerLoader(opts ...client.Opt) (*DockerLoader, error) {
 // Ping checks that the daemon answers.
 func (d *DockerLoader) Ping(ctx context.Context) error {
 	if _, err := d.cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		return fmt.Errorf("Docker daemon unreachable at %s (%s): start Docker or set DOCKER_HOST, or write an OCI layout instead (-output=oci:DIR)", d.cli.DaemonHost(), oneLine(err.Error()))
+		return option.Errorf("Docker daemon unreachable at %s (%s): start Docker or set %s, or write an OCI layout instead (%s=oci:DIR)", d.cli.DaemonHost(), oneline.Err(err),
+			option.Env(option.DockerHost), option.Flag(option.BuilderOutput))
 	}
 	return nil
 }
@@ -50,7 +52,7 @@ func (d *DockerLoader) Load(ctx context.Context, produce func(io.WriteCloser) (*
 		if err != nil {
 			// Unblock the exporter writing into the pipe.
 			pr.CloseWithError(err)
-			done <- loaded{fmt.Errorf("loading into Docker at %s: %s", d.cli.DaemonHost(), oneLine(err.Error()))}
+			done <- loaded{fmt.Errorf("loading into Docker at %s: %s", d.cli.DaemonHost(), oneline.Err(err))}
 			return
 		}
 		defer resp.Close()
@@ -76,5 +78,3 @@ func (d *DockerLoader) Load(ctx context.Context, produce func(io.WriteCloser) (*
 
 // Close releases the client.
 func (d *DockerLoader) Close() error { return d.cli.Close() }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

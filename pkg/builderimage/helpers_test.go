@@ -20,7 +20,9 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 )
 
 func uniq() string { return fmt.Sprintf("%d", time.Now().UnixNano()) }
@@ -41,7 +43,13 @@ func cleanEnv(t testing.TB) {
 
 func connect(t testing.TB, addr string) buildkit.Builder {
 	t.Helper()
-	b, err := buildkit.Connect(context.Background(), buildkit.WithHost(addr), buildkit.WithProgress(testinfra.ProgressLog(t), "plain"))
+	opts := []buildkit.Option{buildkit.WithHost(addr), buildkit.WithProgress(testinfra.ProgressLog(t), "plain")}
+	// A test's SOURCE_DATE_EPOCH reaches the builds as the targets pass it
+	// (config.BuildkitOptions): pinned timestamps, reproducible digests.
+	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
+		opts = append(opts, buildkit.WithSourceDateEpoch(v))
+	}
+	b, err := buildkit.Connect(context.Background(), opts...)
 	if err != nil {
 		t.Fatalf("Connect(%s): %v", addr, err)
 	}
@@ -49,19 +57,27 @@ func connect(t testing.TB, addr string) buildkit.Builder {
 	return b
 }
 
+// assertOneLine checks the message a target prints (config.Explain: the
+// options named by their knobs).
 func assertOneLine(t testing.TB, err error, want ...string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("expected an error containing %q", want)
 	}
+	msg := config.Explain(err)
 	if strings.Contains(err.Error(), "\n") {
 		t.Errorf("error is not one line: %q", err.Error())
 	}
 	for _, w := range want {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error lacks %q: %v", w, err)
+		if !strings.Contains(msg, w) {
+			t.Errorf("error lacks %q: %v", w, msg)
 		}
 	}
+}
+
+// planPush plans an image:push with the settings as the target gives them.
+func planPush(ctx context.Context, s config.ImageSettings) (builderimage.PushRequest, error) {
+	return builderimage.PlanPush(ctx, s.Options(ctx)...)
 }
 
 // absent checks that nothing was pushed under ref.

@@ -9,7 +9,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 )
 
 // The production Dockerfile, with only its inputs swapped: the musl
@@ -24,7 +26,7 @@ func TestBuilderDockerfileOnMuslStandin(t *testing.T) {
 	zigURL, sha := testinfra.ZigServer(t)
 
 	repo := registry + "/muslrust-chef-test/builder-musl-" + uniq()
-	req, err := builderimage.PlanPush(context.Background(), builderimage.Settings{
+	req, err := planPush(context.Background(), config.ImageSettings{
 		Image: repo, Tags: "musl", Cache: "off", MuslrustImage: base, ChefVersion: "none",
 	})
 	if err != nil {
@@ -58,7 +60,7 @@ func TestBuilderDockerfileOnMuslStandin(t *testing.T) {
 			t.Fatal(err)
 		}
 		for k, v := range standin.MuslLabels() {
-			if k != standin.LabelLibc && !strings.HasPrefix(k, standin.LabelCross) {
+			if k != builder.LabelLibc && !strings.HasPrefix(k, builder.LabelCross) {
 				continue
 			}
 			if got := cf.Config.Labels[k]; got != v {

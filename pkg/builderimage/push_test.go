@@ -2,7 +2,6 @@ package builderimage_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"regexp"
 	"runtime"
@@ -17,6 +16,8 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
+	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
@@ -34,7 +35,7 @@ func TestPushIndexBothPlatforms(t *testing.T) {
 	t.Setenv("GITHUB_REF", "refs/tags/muslrust-chef-v1.4.2")
 	repo := registry + "/muslrust-chef-test/builder-" + uniq()
 
-	req, err := builderimage.PlanPush(context.Background(), builderimage.Settings{
+	req, err := planPush(context.Background(), config.ImageSettings{
 		Image:          repo,
 		Platforms:      "linux/amd64,linux/arm64",
 		Cache:          "off",
@@ -140,7 +141,7 @@ func TestSplitPushByDigestThenMerge(t *testing.T) {
 	var refs []string
 	byArch := map[string]string{}
 	for _, p := range []string{"linux/amd64", "linux/arm64"} {
-		req, err := builderimage.PlanPush(context.Background(), builderimage.Settings{
+		req, err := planPush(context.Background(), config.ImageSettings{
 			Image: repo, Platforms: p, PushByDigest: true, MuslrustImage: base, ChefVersion: "none",
 			CrossToolchain: "none",
 			Cache:          "off",
@@ -158,7 +159,7 @@ func TestSplitPushByDigestThenMerge(t *testing.T) {
 		refs = append(refs, res.Ref)
 		byArch[strings.TrimPrefix(p, "linux/")] = res.Digest
 	}
-	plan, err := builderimage.PlanMerge(context.Background(), strings.Join(refs, ","), "2.0.0,latest")
+	plan, err := builderimage.PlanMerge(context.Background(), refs, config.MergeOptions("2.0.0,latest")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,9 +198,9 @@ func TestRegistryCacheOnFreshBuilder(t *testing.T) {
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
 	t.Setenv("GITHUB_REF", "refs/heads/feature/cache-test")
 	repo := registry + "/muslrust-chef-test/builder-cache-" + uniq()
-	settings := builderimage.Settings{Image: repo, Tags: "edge", MuslrustImage: base, ChefVersion: "none",
+	settings := config.ImageSettings{Image: repo, Tags: "edge", MuslrustImage: base, ChefVersion: "none",
 		CrossToolchain: "none", Revision: "r1"}
-	req, err := builderimage.PlanPush(context.Background(), settings)
+	req, err := planPush(context.Background(), settings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func TestBuildOCILayout(t *testing.T) {
 	cleanEnv(t)
 	host := hostPlatform(t)
 	dir := t.TempDir() + "/layout"
-	req, err := builderimage.PlanBuild(context.Background(), builderimage.Settings{Output: "oci:" + dir, MuslrustImage: base, ChefVersion: "none", CrossToolchain: "none"}, host)
+	req, err := builderimage.PlanBuild(context.Background(), host, config.ImageSettings{Output: "oci:" + dir, MuslrustImage: base, ChefVersion: "none", CrossToolchain: "none"}.Options(context.Background())...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,32 +270,31 @@ func TestBuildOCILayout(t *testing.T) {
 func TestPlanRefusals(t *testing.T) {
 	cleanEnv(t)
 	ctx := context.Background()
-	var ue *builderimage.UsageError
 	cases := []struct {
 		name string
-		s    builderimage.Settings
+		s    config.ImageSettings
 		env  map[string]string
 		want []string
 	}{
-		{"unknown platform", builderimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64,linux/s390x"}, nil,
+		{"unknown platform", config.ImageSettings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64,linux/s390x"}, nil,
 			[]string{"MUSLRUST_CHEF_PLATFORMS", `unsupported platform "linux/s390x"`}},
-		{"malformed git tag", builderimage.Settings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"GITHUB_REF": "refs/tags/muslrust-chef-v1.x"},
+		{"malformed git tag", config.ImageSettings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"GITHUB_REF": "refs/tags/muslrust-chef-v1.x"},
 			[]string{`git tag "muslrust-chef-v1.x"`, "is not muslrust-chef-vX.Y.Z", "MUSLRUST_CHEF_TAGS"}},
-		{"no tag", builderimage.Settings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"GITHUB_REF": "refs/heads/main"},
+		{"no tag", config.ImageSettings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"GITHUB_REF": "refs/heads/main"},
 			[]string{"no tag for r.example/x", "MUSLRUST_CHEF_TAGS"}},
-		{"no image", builderimage.Settings{Platforms: "linux/amd64", Tags: "1"}, nil, []string{"bare tag", "image repository"}},
-		{"digest image", builderimage.Settings{Image: "r.example/x@sha256:" + strings.Repeat("a", 64), Tags: "1", Platforms: "linux/amd64"}, nil, []string{"names a digest"}},
-		{"by digest, two platforms", builderimage.Settings{Image: "r.example/x", PushByDigest: true, Platforms: "linux/amd64,linux/arm64"}, nil,
+		{"no image", config.ImageSettings{Platforms: "linux/amd64", Tags: "1"}, nil, []string{"bare tag", "image repository"}},
+		{"digest image", config.ImageSettings{Image: "r.example/x@sha256:" + strings.Repeat("a", 64), Tags: "1", Platforms: "linux/amd64"}, nil, []string{"names a digest"}},
+		{"by digest, two platforms", config.ImageSettings{Image: "r.example/x", PushByDigest: true, Platforms: "linux/amd64,linux/arm64"}, nil,
 			[]string{"one platform per run", "image:merge"}},
-		{"other cargo-chef without checksum", builderimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/arm64", ChefVersion: "0.1.99"}, nil,
+		{"other cargo-chef without checksum", config.ImageSettings{Image: "r.example/x", Tags: "t", Platforms: "linux/arm64", ChefVersion: "0.1.99"}, nil,
 			[]string{"cargo-chef 0.1.99 needs the sha256 of its linux/arm64 release asset", "MUSLRUST_CHEF_CARGO_CHEF_SHA256"}},
-		{"bad checksum", builderimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", ChefVersion: "0.1.99", ChefSHA256: "amd64=xyz"}, nil,
+		{"bad checksum", config.ImageSettings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", ChefVersion: "0.1.99", ChefSHA256: "amd64=xyz"}, nil,
 			[]string{"not arch=<64 hex digits>"}},
-		{"unknown cross toolchain", builderimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", CrossToolchain: "zig"}, nil,
+		{"unknown cross toolchain", config.ImageSettings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", CrossToolchain: "zig"}, nil,
 			[]string{`MUSLRUST_CHEF_CROSS_TOOLCHAIN="zig"`, "use none"}},
-		{"bad cache", builderimage.Settings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", Cache: "r.example/cache"}, nil,
+		{"bad cache", config.ImageSettings{Image: "r.example/x", Tags: "t", Platforms: "linux/amd64", Cache: "r.example/cache"}, nil,
 			[]string{"MUSLRUST_CHEF_CACHE", "with a tag"}},
-		{"bad metadata json", builderimage.Settings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"DOCKER_METADATA_OUTPUT_JSON": "{tags"},
+		{"bad metadata json", config.ImageSettings{Image: "r.example/x", Platforms: "linux/amd64"}, map[string]string{"DOCKER_METADATA_OUTPUT_JSON": "{tags"},
 			[]string{"DOCKER_METADATA_OUTPUT_JSON is not docker/metadata-action's JSON"}},
 	}
 	for _, c := range cases {
@@ -302,9 +302,9 @@ func TestPlanRefusals(t *testing.T) {
 			for k, v := range c.env {
 				t.Setenv(k, v)
 			}
-			_, err := builderimage.PlanPush(ctx, c.s)
+			_, err := planPush(ctx, c.s)
 			assertOneLine(t, err, c.want...)
-			if !errors.As(err, &ue) {
+			if !option.Usage(err) {
 				t.Errorf("not a usage error: %T %v", err, err)
 			}
 			t.Log(err)
@@ -318,7 +318,7 @@ func TestPlanTagsAndCache(t *testing.T) {
 	// metadata-action's JSON names the repository and the tags.
 	t.Setenv("DOCKER_METADATA_OUTPUT_JSON", `{"tags":["ghcr.io/org/muslrust-chef:1.2.3","ghcr.io/org/muslrust-chef:1.2"],"labels":{"org.opencontainers.image.version":"1.2.3","org.opencontainers.image.revision":"feed","org.opencontainers.image.source":"https://github.com/org/repo"}}`)
 	t.Setenv("GITHUB_HEAD_REF", "dependabot/cargo/serde-1.0")
-	req, err := builderimage.PlanPush(ctx, builderimage.Settings{Platforms: "linux/arm64"})
+	req, err := planPush(ctx, config.ImageSettings{Platforms: "linux/arm64"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestPlanTagsAndCache(t *testing.T) {
 		t.Errorf("cache %+v", req.Cache)
 	}
 	// Explicit tags win over metadata-action; a tag in the image name is kept.
-	req, err = builderimage.PlanPush(ctx, builderimage.Settings{Image: "r.example/team/b:edge", Tags: "nightly, r.example/team/b:extra", Platforms: "amd64,arm64",
+	req, err = planPush(ctx, config.ImageSettings{Image: "r.example/team/b:edge", Tags: "nightly, r.example/team/b:extra", Platforms: "amd64,arm64",
 		Cache: "r.example/c:pr-1,r.example/c:main"})
 	if err != nil {
 		t.Fatal(err)
@@ -353,7 +353,7 @@ func TestPlanTagsAndCache(t *testing.T) {
 	t.Setenv("DOCKER_METADATA_OUTPUT_JSON", "")
 	// A pre-release tag moves no X.Y / X tag.
 	t.Setenv("GITHUB_REF", "refs/tags/muslrust-chef-v2.0.0-rc.1")
-	req, err = builderimage.PlanPush(ctx, builderimage.Settings{Image: "r.example/b", Platforms: "linux/amd64", Cache: "off"})
+	req, err = planPush(ctx, config.ImageSettings{Image: "r.example/b", Platforms: "linux/amd64", Cache: "off"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,13 +362,13 @@ func TestPlanTagsAndCache(t *testing.T) {
 	}
 	// A release tag of another project is not ours: no tags from it.
 	t.Setenv("GITHUB_REF", "refs/tags/v9.9.9")
-	if _, err := builderimage.PlanPush(ctx, builderimage.Settings{Image: "r.example/b", Platforms: "linux/amd64"}); err == nil || !strings.Contains(err.Error(), "no tag for") {
+	if _, err := planPush(ctx, config.ImageSettings{Image: "r.example/b", Platforms: "linux/amd64"}); err == nil || !strings.Contains(err.Error(), "no tag for") {
 		t.Errorf("foreign tag: %v", err)
 	}
 }
 
 func TestDockerfilePins(t *testing.T) {
-	if v := builderimage.DefaultCargoChefVersion(); v != "0.1.78" {
+	if v := builder.DockerfileArg("CARGO_CHEF_VERSION"); v != "0.1.78" {
 		t.Errorf("cargo-chef pin read from the Dockerfile: %q", v)
 	}
 	m := builder.DefaultMuslrustImage()

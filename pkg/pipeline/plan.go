@@ -16,8 +16,10 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
 )
 
-// distHint ends the refusal of a dist directory the kit did not write.
-const distHint = "set -dist / MUSLRUST_CHEF_DIST to a new or empty directory (default dist)"
+// distFix ends the refusal of a dist directory the kit did not write.
+func distFix() error {
+	return option.Errorf("set %s / %s to a new or empty directory (default dist)", option.Flag(option.Dist), option.Env(option.Dist))
+}
 
 // planIn is what the plan stage needs.
 type planIn struct {
@@ -95,7 +97,7 @@ func plan(ctx context.Context, in planIn) (planOut, error) {
 // that will be published.
 func checkOutputs(ctx context.Context, in planIn) (publish.Output, []platform.Platform, error) {
 	c := in.Config
-	if err := atomicdir.Check(c.Dist, distHint); err != nil {
+	if err := atomicdir.CheckFix(c.Dist, distFix()); err != nil {
 		return publish.Output{}, nil, fmt.Errorf("local output: %w", err)
 	}
 	out, err := publish.ParseOutput(c.Output)

@@ -42,6 +42,10 @@ func TestForeignOutputsRefusedFirst(t *testing.T) {
 				if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 					t.Fatalf("error %v, want %q", err, want)
 				}
+				// The end of the refusal names the knob as the user sets it.
+				if c.name == "dist" && !strings.HasSuffix(err.Error(), "set -dist / MUSLRUST_CHEF_DIST to a new or empty directory (default dist)") {
+					t.Fatalf("error %v does not say how to fix it", err)
+				}
 				if r != nil && (r.Builder != nil || r.Plan != nil) {
 					t.Fatal("the builder was read or the plan written before the refusal")
 				}

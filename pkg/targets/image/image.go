@@ -6,23 +6,25 @@
 //	_ "github.com/muslrust-chef/muslrust-chef/pkg/targets/image"
 //
 // The targets only read flags and environment; the work is in
-// pkg/builderimage and pkg/publish (Merge).
+// pkg/config (the knobs), pkg/builderimage and pkg/publish (Merge).
 package image
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/magefile/mage/mg"
+	"github.com/moby/moby/client"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/builderimage"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
+	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/fail"
 	"github.com/muslrust-chef/muslrust-chef/pkg/targets/internal/interrupt"
 )
 
@@ -49,17 +51,24 @@ func (Image) Build(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	s, err := builderimage.FromKnobs(image, nil, nil, cache, output, muslrust, chef, chefsha, nil, nil, nil, nil)
+	s, err := config.ImageFromKnobs(config.ImageFlags{Image: image, Cache: cache, Output: output, Muslrust: muslrust, Chef: chef, ChefSHA256: chefsha})
 	if err != nil {
-		return mg.Fatal(2, "image:build: "+config.Explain(err))
+		return fail.Fatal(ctx, "image:build", err)
 	}
 	host, err := platform.Host()
 	if err != nil {
-		return mg.Fatal(2, "image:build: this machine's platform cannot be built: "+err.Error()+"; use image:push")
+		return fail.Fatal(ctx, "image:build", option.Usagef("this machine's platform cannot be built: %w; use image:push", err))
 	}
-	req, err := builderimage.PlanBuild(ctx, s, host)
+	req, err := builderimage.PlanBuild(ctx, host, s.Options(ctx)...)
 	if err != nil {
-		return fatal("image:build", err)
+		return fail.Fatal(ctx, "image:build", err)
+	}
+	if req.Output.Kind == "docker" {
+		// The daemon DOCKER_HOST names (and its TLS settings).
+		if req.Docker, err = builderimage.NewDockerLoader(client.FromEnv); err != nil {
+			return fail.Fatal(ctx, "image:build", err)
+		}
+		defer req.Docker.Close()
 	}
 	// One platform, no cache export: the Docker daemon's BuildKit will do,
 	// unless it must write an OCI layout without the containerd store.
@@ -67,12 +76,12 @@ func (Image) Build(ctx context.Context,
 	// a stage of rust:build's solve).
 	b, err := connect(ctx, buildkit.Needs{NamedContexts: true, Archives: req.Output.Kind == "oci"})
 	if err != nil {
-		return mg.Fatal(1, "image:build: "+config.Explain(err))
+		return fail.Fatal(ctx, "image:build", err)
 	}
 	defer b.Close()
 	res, err := builderimage.Build(ctx, b, req)
 	if err != nil {
-		return fatal("image:build", err)
+		return fail.Fatal(ctx, "image:build", err)
 	}
 	fmt.Fprintf(os.Stdout, "%s (%s)\n", res.Where, host)
 	return nil
@@ -104,29 +113,30 @@ func (Image) Push(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	s, err := builderimage.FromKnobs(image, platforms, tags, cache, nil, muslrust, chef, chefsha, source, revision, version, bydigest)
+	s, err := config.ImageFromKnobs(config.ImageFlags{Image: image, Platforms: platforms, Tags: tags, Cache: cache, Muslrust: muslrust,
+		Chef: chef, ChefSHA256: chefsha, Source: source, Revision: revision, Version: version, PushByDigest: bydigest})
 	if err != nil {
-		return mg.Fatal(2, "image:push: "+config.Explain(err))
+		return fail.Fatal(ctx, "image:push", err)
 	}
-	req, err := builderimage.PlanPush(ctx, s)
+	req, err := builderimage.PlanPush(ctx, s.Options(ctx)...)
 	if err != nil {
-		return fatal("image:push", err)
+		return fail.Fatal(ctx, "image:push", err)
 	}
 	b, err := connect(ctx, buildkit.Needs{NamedContexts: true, MultiPlatform: len(req.Platforms) > 1, CacheExport: req.Cache.To != "", PushByDigest: req.PushByDigest})
 	if err != nil {
-		return mg.Fatal(1, "image:push: "+config.Explain(err))
+		return fail.Fatal(ctx, "image:push", err)
 	}
 	defer b.Close()
 	res, err := builderimage.Push(ctx, b, req)
 	if err != nil {
-		return fatal("image:push", err)
+		return fail.Fatal(ctx, "image:push", err)
 	}
 	fmt.Fprintln(os.Stdout, res.Ref)
 	for _, t := range res.Tags {
 		fmt.Fprintln(os.Stdout, t)
 	}
 	if err := ghoutput.Write(config.GitHubOutput(), [2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
-		return mg.Fatal(1, "image:push: pushed "+res.Ref+" but "+config.Explain(err))
+		return fail.Fatal(ctx, "image:push", fmt.Errorf("pushed %s but %w", res.Ref, err))
 	}
 	return nil
 }
@@ -146,24 +156,24 @@ func (Image) Merge(ctx context.Context,
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
-	plan, err := builderimage.PlanMerge(ctx, config.Digests.Value(digests), config.Tags.Value(tags))
+	plan, err := builderimage.PlanMerge(ctx, config.List(config.Digests.Value(digests)), config.MergeOptions(config.Tags.Value(tags))...)
 	if err != nil {
-		return fatal("image:merge", err)
+		return fail.Fatal(ctx, "image:merge", err)
 	}
 	regOpts, err := config.RegistryOptions()
 	if err != nil {
-		return mg.Fatal(2, "image:merge: "+config.Explain(err))
+		return fail.Fatal(ctx, "image:merge", err)
 	}
 	res, err := publish.Merge(ctx, plan.Digests, plan.Tags, regOpts...)
 	if err != nil {
-		return fatal("image:merge", err)
+		return fail.Fatal(ctx, "image:merge", err)
 	}
 	fmt.Fprintln(os.Stdout, res.Ref)
 	for _, t := range res.Tags {
 		fmt.Fprintln(os.Stdout, t)
 	}
 	if err := ghoutput.Write(config.GitHubOutput(), [2]string{"digest", res.Digest}, [2]string{"image", res.Ref}); err != nil {
-		return mg.Fatal(1, "image:merge: pushed "+res.Ref+" but "+config.Explain(err))
+		return fail.Fatal(ctx, "image:merge", fmt.Errorf("pushed %s but %w", res.Ref, err))
 	}
 	return nil
 }
@@ -177,13 +187,4 @@ func connect(ctx context.Context, needs buildkit.Needs) (buildkit.Builder, error
 		return nil, err
 	}
 	return buildkit.Connect(ctx, append(opts, buildkit.WithNeeds(needs))...)
-}
-
-// fatal gives usage mistakes exit code 2 and failures 1, on one line.
-func fatal(target string, err error) error {
-	var ue *builderimage.UsageError
-	if errors.As(err, &ue) {
-		return mg.Fatal(2, target+": "+config.Explain(err))
-	}
-	return mg.Fatal(1, target+": "+config.Explain(err))
 }
