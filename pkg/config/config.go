@@ -21,9 +21,6 @@ type Knob struct {
 	Flag    string
 	Env     string
 	Default string
-	// Deprecated: Help is never read; rust.go and image.go move their
-	// texts into comments as the knobs here did, then the field goes.
-	Help string
 	// DeprecatedEnv is a former name still read, after Env, with a
 	// warning on standard error, for one release.
 	DeprecatedEnv string
