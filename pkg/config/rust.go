@@ -115,6 +115,7 @@ type RustSettings struct {
 	Libc, RustFlags            string // empty when the builder image's labels decide
 	RequireAllocator           elfcheck.Allocator
 	Cache, MainBranch          string
+	GitHubHeadRef, GitHubRef   string // the branch of a GitHub Actions run
 	Metadata                   Metadata
 }
 
@@ -217,6 +218,7 @@ func Rust(f RustArgs) (RustSettings, error) {
 	}
 	s.Cache = Cache.Value(f.Cache)
 	s.MainBranch = MainBranch.Value(f.MainBranch)
+	s.GitHubHeadRef, s.GitHubRef = GitHubHeadRef.Value(nil), GitHubRef.Value(nil)
 	return s, nil
 }
 

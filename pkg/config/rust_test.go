@@ -139,3 +139,16 @@ func TestResolveRequireAllocator(t *testing.T) {
 		}
 	}
 }
+
+// GitHub Actions' branch refs reach the build (its cache ref), read here
+// rather than by the libraries.
+func TestRustReadsGitHubRefs(t *testing.T) {
+	clearEnv(t)
+	ws := twoBins(t)
+	t.Setenv("GITHUB_HEAD_REF", "feature/x")
+	t.Setenv("GITHUB_REF", "refs/pull/7/merge")
+	s, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
+	if err != nil || s.GitHubHeadRef != "feature/x" || s.GitHubRef != "refs/pull/7/merge" {
+		t.Fatalf("%q %q %v", s.GitHubHeadRef, s.GitHubRef, err)
+	}
+}

@@ -50,6 +50,9 @@ type Config struct {
 	RequireAllocator elfcheck.Allocator
 	Cache            string
 	MainBranch       string
+	// GitHubHeadRef and GitHubRef are GitHub Actions' branch refs (empty
+	// elsewhere): the branch whose cache the build exports.
+	GitHubHeadRef, GitHubRef string
 }
 
 // validate checks every configured value that reaches cargo's command line

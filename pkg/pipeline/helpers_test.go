@@ -144,7 +144,7 @@ func resolve(s Settings) (Config, *chef.Workspace, error) {
 		Builder: rs.Builder, BuilderArgs: args,
 		Profile: rs.Profile, Features: rs.Features, NoDefaultFeatures: rs.NoDefaultFeatures, Locked: rs.Locked, Strip: rs.Strip,
 		Libc: rs.Libc, RustFlags: rs.RustFlags, RequireAllocator: rs.RequireAllocator,
-		Cache: rs.Cache, MainBranch: rs.MainBranch,
+		Cache: rs.Cache, MainBranch: rs.MainBranch, GitHubHeadRef: rs.GitHubHeadRef, GitHubRef: rs.GitHubRef,
 	}, rs.Workspace, nil
 }
 

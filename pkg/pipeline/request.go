@@ -92,7 +92,7 @@ func request(ctx context.Context, in requestIn) (buildkit.Request, func(), error
 		req.NamedContexts[muslrustchef.ContextName] = dir
 	}
 	var why string
-	if s.Cache, s.CacheDir, why, err = cacheSpec(ctx, c); err != nil {
+	if s.Cache, s.CacheDir, why, err = cacheSpec(ctx, c, o.names); err != nil {
 		return req, cleanup, err
 	}
 	req.CacheFrom, req.CacheTo, req.CacheDir = s.Cache.From, s.Cache.To, s.CacheDir

@@ -103,7 +103,7 @@ func setup(ctx context.Context, in solveIn) (s Solved, bk buildkit.Builder, req 
 	}
 	req.Target = stageTarget(in.What, s.Strategy)
 	if in.What == "build" {
-		release, err := exportTo(ctx, &req, c.Dist, o)
+		release, err := exportTo(ctx, &req, c.Dist, o.log)
 		if err != nil {
 			return s, bk, req, done, err
 		}

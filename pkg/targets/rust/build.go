@@ -82,7 +82,7 @@ func resolve(ctx context.Context, args config.RustArgs) (pipeline.Config, []pipe
 		Builder: s.Builder, BuilderArgs: builderArgs,
 		Profile: s.Profile, Features: s.Features, NoDefaultFeatures: s.NoDefaultFeatures, Locked: s.Locked, Strip: s.Strip,
 		Libc: s.Libc, RustFlags: s.RustFlags, RequireAllocator: s.RequireAllocator,
-		Cache: s.Cache, MainBranch: s.MainBranch,
+		Cache: s.Cache, MainBranch: s.MainBranch, GitHubHeadRef: s.GitHubHeadRef, GitHubRef: s.GitHubRef,
 	}
 	created, err := config.Epoch()
 	if err != nil {
