@@ -11,6 +11,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -213,10 +214,23 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		kind += " " + string(res.Libc)
 	}
 	fmt.Fprintf(stdout, "%s: %s %s executable, no interpreter, no shared libraries, %s\n", res.Path, res.Linkage, kind, res.Alloc)
-	if w := elfcheck.AllocatorWarning(res); w != "" {
-		fmt.Fprintf(stderr, "muslrust-chef: %s\n", w)
+	if w := elfcheck.AllocatorWarning(res); w != nil {
+		fmt.Fprintf(stderr, "muslrust-chef: %s\n", option.Render(w, helperKnob))
 	}
 	return nil
+}
+
+// helperKnob spells the options the libraries name in their messages the
+// way the helper's user sets them: verify's --libc flag, and the allocator
+// requirement by the variable the helper reads like the kit.
+func helperKnob(r option.Ref) string {
+	switch r.Opt {
+	case option.Libc:
+		return "--libc"
+	case option.RequireAllocator:
+		return envRequireAllocator
+	}
+	return r.String()
 }
 
 // envRequireAllocator is the kit's knob, read by the helper as a default

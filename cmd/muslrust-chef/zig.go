@@ -11,6 +11,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/zigcc"
 )
 
@@ -163,7 +164,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "muslrust-chef: "+oneline.Err(err))
+	fmt.Fprintln(stderr, "muslrust-chef: "+oneline.String(option.Render(err, helperKnob)))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return 2

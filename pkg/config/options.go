@@ -86,42 +86,14 @@ func KnobName(r option.Ref) string {
 }
 
 // Explain is err's message for a user of the mage targets: every
-// *option.Error in its chain (through Unwrap() error and Unwrap() []error)
-// names its knobs, and the result is one line. Each option error renders
-// the same text every time, so its default rendering is found inside the
-// messages that wrap it and replaced there.
+// *option.Error in its chain names its knobs (option.Render with
+// KnobName), and the result is one line.
 func Explain(err error) string {
-	if err == nil {
-		return ""
-	}
-	msg := err.Error()
-	walk(err, func(e *option.Error) {
-		if plain := e.Error(); plain != "" {
-			msg = strings.ReplaceAll(msg, plain, e.Render(KnobName))
-		}
-	})
+	msg := option.Render(err, KnobName)
 	// Collapsing white space in a message that is already one line could
 	// alter a quoted value, so only multi-line messages are joined.
 	if strings.ContainsAny(msg, "\r\n") {
 		msg = oneline.String(msg)
 	}
 	return msg
-}
-
-// walk calls f for each *option.Error in err's tree, outer ones first.
-func walk(err error, f func(*option.Error)) {
-	if err == nil {
-		return
-	}
-	if e, ok := err.(*option.Error); ok {
-		f(e)
-	}
-	switch u := err.(type) {
-	case interface{ Unwrap() error }:
-		walk(u.Unwrap(), f)
-	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
-			walk(e, f)
-		}
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/allocbench"
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Real binaries, stripped and not, on both musl triples and static glibc:
@@ -48,8 +49,9 @@ func TestAllocatorOfRealBinaries(t *testing.T) {
 			if res.Alloc.Allocator != c.alloc || res.Alloc.MultiThreaded != c.threads {
 				t.Errorf("%s: %+v, want allocator %s, multi-threaded %t", name, res.Alloc, c.alloc, c.threads)
 			}
-			warn := AllocatorWarning(res)
-			if wantWarn := c.alloc == AllocMusl && c.threads; wantWarn != (warn != "") {
+			warnErr := AllocatorWarning(res)
+			warn := option.Render(warnErr, envName)
+			if wantWarn := c.alloc == AllocMusl && c.threads; wantWarn != (warnErr != nil) {
 				t.Errorf("%s: warning %q, want one: %t", name, warn, wantWarn)
 			} else if warn != "" {
 				for _, s := range []string{p.String() + " " + filepath.Base(bin) + " is multi-threaded", "musl malloc (mallocng)", `mimalloc = "0.1"`, "#[global_allocator]", AllocatorReadme, "MUSLRUST_CHEF_REQUIRE_ALLOCATOR"} {
@@ -64,7 +66,7 @@ func TestAllocatorOfRealBinaries(t *testing.T) {
 					t.Errorf("%s: RequireAllocator(%s) = %v", name, want, err)
 				}
 				if err != nil {
-					msg := err.Error()
+					msg := option.Render(err, envName)
 					wantStart := p.String() + " " + name + " allocates with " + c.alloc.Describe() + ", but MUSLRUST_CHEF_REQUIRE_ALLOCATOR=" + string(want) + ": " + bin + "; add "
 					if !strings.HasPrefix(msg, wantStart) || strings.Contains(msg, "\n") {
 						t.Errorf("%s: error %q, want one line starting %q", name, msg, wantStart)
@@ -116,4 +118,10 @@ func detectAllocatorFile(path string) (AllocReport, error) {
 	}
 	defer ef.Close()
 	return detectAllocator(ef)
+}
+
+// envName spells an option as the kit's environment variable (pkg/config's
+// rendering, which this package cannot import).
+func envName(r option.Ref) string {
+	return "MUSLRUST_CHEF_" + strings.ToUpper(strings.ReplaceAll(string(r.Opt), "-", "_"))
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -57,10 +58,14 @@ type LibcError struct {
 	Want     Libc
 }
 
-func (e *LibcError) Error() string {
-	return fmt.Sprintf("%s %s is a static %s binary, expected %s: %s; build for %s with a builder whose toolchain links %s, or set the libc to %s (MUSLRUST_CHEF_LIBC=%s) if %s is intended",
+func (e *LibcError) Error() string { return e.Unwrap().Error() }
+
+// Unwrap is the message as an option error, so that a caller that knows
+// the knobs names the libc setting the way its user sets it.
+func (e *LibcError) Unwrap() error {
+	return option.Errorf("%s %s is a static %s binary, expected %s: %s; build for %s with a builder whose toolchain links %s, or set the libc to %s (%s=%s) if %s is intended",
 		e.Platform, filepath.Base(e.Path), e.Found, e.Want, e.Path, e.Platform.Triple(configLibc(e.Want)), e.Want,
-		configLibc(e.Found), configLibc(e.Found), e.Found)
+		configLibc(e.Found), option.Env(option.Libc), configLibc(e.Found), e.Found)
 }
 
 // configLibc maps a libc name to the kit's libc setting (musl or gnu).

@@ -1,9 +1,9 @@
 package elfcheck
 
 import (
-	"fmt"
 	"path/filepath"
 
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -11,18 +11,20 @@ import (
 const AllocatorReadme = `README "Allocator on musl"`
 
 // AllocatorWarning is the advice for a multi-threaded binary on musl's
-// malloc, empty for every other binary: musl's allocator serialises
-// threads, and the fix is one dependency and two lines of Rust.
-func AllocatorWarning(res Result) string {
+// malloc, nil for every other binary: musl's allocator serialises threads,
+// and the fix is one dependency and two lines of Rust. It is an option
+// error (not a failure) so that the caller names the knob that turns it
+// into one.
+func AllocatorWarning(res Result) error {
 	if res.Alloc.Allocator != AllocMusl || !res.Alloc.MultiThreaded {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf("WARNING: %s %s is multi-threaded and allocates with %s, which takes one global lock: "+
+	return option.Errorf("WARNING: %s %s is multi-threaded and allocates with %s, which takes one global lock: "+
 		"add a global allocator to the binary's Cargo.toml (mimalloc = \"0.1\") and main.rs "+
 		"(#[global_allocator] static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;), "+
 		"or jemalloc (tikv-jemallocator); see %s for the measured effect; "+
-		"MUSLRUST_CHEF_REQUIRE_ALLOCATOR=mimalloc makes this a failure",
-		res.Platform, filepath.Base(res.Path), AllocMusl.Describe(), AllocatorReadme)
+		"%s=mimalloc makes this a failure",
+		res.Platform, filepath.Base(res.Path), AllocMusl.Describe(), AllocatorReadme, option.Env(option.RequireAllocator))
 }
 
 // AllocatorError is a binary whose allocator is not the required one.
@@ -34,15 +36,20 @@ type AllocatorError struct {
 	Stripped bool
 }
 
-func (e *AllocatorError) Error() string {
+func (e *AllocatorError) Error() string { return e.Unwrap().Error() }
+
+// Unwrap is the message as an option error that names the requirement's
+// knob (see LibcError.Unwrap).
+func (e *AllocatorError) Unwrap() error {
 	found := e.Found.Describe()
 	if e.Found == AllocUnknown && e.Stripped {
 		found = "an allocator that leaves no mark in a stripped binary"
 	}
 	crate := map[Allocator]string{AllocMimalloc: `mimalloc = "0.1" and #[global_allocator] static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;`,
 		AllocJemalloc: `tikv-jemallocator = "0.5" and #[global_allocator] static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;`}[e.Want]
-	return fmt.Sprintf("%s %s allocates with %s, but MUSLRUST_CHEF_REQUIRE_ALLOCATOR=%s: %s; add %s to the binary's Cargo.toml and main.rs (see %s), or unset MUSLRUST_CHEF_REQUIRE_ALLOCATOR",
-		e.Platform, filepath.Base(e.Path), found, e.Want, e.Path, crate, AllocatorReadme)
+	return option.Errorf("%s %s allocates with %s, but %s=%s: %s; add %s to the binary's Cargo.toml and main.rs (see %s), or unset %s",
+		e.Platform, filepath.Base(e.Path), found, option.Env(option.RequireAllocator), e.Want, e.Path, crate, AllocatorReadme,
+		option.Env(option.RequireAllocator))
 }
 
 // RequireAllocator fails with an *AllocatorError unless res's allocator is

@@ -10,6 +10,7 @@ package option
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Name is the stable identity of an option; names.go lists them all.
@@ -86,4 +87,39 @@ func (e *Error) Unwrap() error { return e.err }
 func Usage(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Usage
+}
+
+// Render is err's message with the options of every *Error in its chain
+// (through Unwrap() error and Unwrap() []error) spelled by name. Each
+// *Error renders the same text every time, so its default rendering is
+// found inside the messages that wrap it and replaced there.
+func Render(err error, name func(Ref) string) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	walk(err, func(e *Error) {
+		if plain := e.Error(); plain != "" {
+			msg = strings.ReplaceAll(msg, plain, e.Render(name))
+		}
+	})
+	return msg
+}
+
+// walk calls f for each *Error in err's tree, outer ones first.
+func walk(err error, f func(*Error)) {
+	if err == nil {
+		return
+	}
+	if e, ok := err.(*Error); ok {
+		f(e)
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		walk(u.Unwrap(), f)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			walk(e, f)
+		}
+	}
 }

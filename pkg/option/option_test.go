@@ -91,3 +91,23 @@ func TestUsage(t *testing.T) {
 		t.Errorf("Usage fields: Usagef %v, Errorf %v", u.Usage, b.Usage)
 	}
 }
+
+// Render finds option errors however they are wrapped: by fmt.Errorf's %w,
+// inside errors.Join, and inside another option error.
+func TestRenderWalksTheChain(t *testing.T) {
+	inner := option.Usagef("set %s", option.Env(option.Libc))
+	outer := option.Errorf("verify: %w (or %s)", inner, option.Flag(option.Dist))
+	err := fmt.Errorf("rust:build: %w", errors.Join(outer, errors.New("second")))
+	got := option.Render(err, knobs)
+	want := "rust:build: verify: set MUSLRUST_CHEF_LIBC (or -dist)\nsecond"
+	if got != want {
+		t.Fatalf("Render = %q, want %q", got, want)
+	}
+	if got := option.Render(nil, knobs); got != "" {
+		t.Fatalf("Render(nil) = %q", got)
+	}
+	plain := errors.New("no option here")
+	if got := option.Render(plain, knobs); got != plain.Error() {
+		t.Fatalf("Render(plain) = %q", got)
+	}
+}

@@ -22,7 +22,7 @@ func Build(ctx context.Context, c Config, opts ...Option) (*Result, error) {
 	if err != nil {
 		return r, err
 	}
-	if r.Binaries, err = verify(verifyIn{Config: &c, Solved: &r.Solved, Log: o.log}); err != nil {
+	if r.Binaries, err = verify(verifyIn{Config: &c, Solved: &r.Solved, Log: o.log, Names: o.names}); err != nil {
 		return r, err
 	}
 	img, err := slimImage(ctx, slimIn{Bin: c.Bin, Dist: c.Dist, Platforms: planned.Platforms, Image: c.Image, Tags: c.Tags,

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -114,10 +113,8 @@ func chooseStrategy(c *Config, b *builder.Builder, bp platform.Platform, bpKnown
 // render is err's text with the options it names spelled by names (the
 // mage targets: the knobs), for log lines; nil names keeps Error's.
 func render(err error, names func(option.Ref) string) string {
-	msg := err.Error()
-	var oe *option.Error
-	if names != nil && errors.As(err, &oe) {
-		msg = strings.ReplaceAll(msg, oe.Error(), oe.Render(names))
+	if names == nil {
+		return err.Error()
 	}
-	return msg
+	return option.Render(err, names)
 }

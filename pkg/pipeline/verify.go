@@ -18,6 +18,8 @@ type verifyIn struct {
 	Config *Config
 	Solved *Solved
 	Log    io.Writer
+	// Names spells the options a warning names (the targets: the knobs).
+	Names func(option.Ref) string
 }
 
 // verify checks that each exported binary is a static executable for its
@@ -42,8 +44,8 @@ func verify(in verifyIn) (map[platform.Platform]string, error) {
 		bins[p] = bin
 		v, _ := s.StageRun(app.StageCook, stageKey(c, p))
 		fmt.Fprintf(in.Log, "build: %s verified static, %s, %s (cook %s)\n", bin, res.Libc, res.Alloc, ranOrCached(v))
-		if w := elfcheck.AllocatorWarning(res); w != "" {
-			fmt.Fprintf(in.Log, "build: %s\n", w)
+		if w := elfcheck.AllocatorWarning(res); w != nil {
+			fmt.Fprintf(in.Log, "build: %s\n", render(w, in.Names))
 		}
 	}
 	return bins, nil
