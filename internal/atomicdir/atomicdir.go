@@ -36,22 +36,22 @@ type Options struct {
 	// Fix ends the refusal message: what the user should do instead. It is
 	// an error, wrapped, so that it can name options (option.Errorf("set %s
 	// to a new or empty directory", option.Env(option.PlanDir))) and
-	// pkg/config renders their knobs. It takes precedence over Hint.
+	// pkg/config renders their knobs. Nil says only "choose another path".
 	Fix error
-	// Hint is Fix as plain text; it goes once every caller sets Fix.
-	Hint string
 	// Merge keeps the entries of the old directory the new tree does not
 	// have (a split build adds dist/linux_arm64 beside linux_amd64).
 	Merge bool
 }
 
-// fix is what ends a refusal: Fix, else Hint.
-func fix(err error, hint string) error {
+// fix is what ends a refusal: the caller's Fix, else a generic one.
+func fix(err error) error {
 	if err != nil {
 		return err
 	}
-	return errors.New(hint)
+	return errChooseAnother
 }
+
+var errChooseAnother = errors.New("choose another path")
 
 // Dir is one replacement in progress.
 type Dir struct {
@@ -69,12 +69,12 @@ func Begin(dst string, opts Options) (*Dir, error) {
 		return nil, err
 	}
 	if parent == abs {
-		return nil, fmt.Errorf("%s is the root directory: refusing to replace it; %w", dst, fix(opts.Fix, opts.Hint))
+		return nil, fmt.Errorf("%s is the root directory: refusing to replace it; %w", dst, fix(opts.Fix))
 	}
 	if err := recoverAndClean(abs); err != nil {
 		return nil, err
 	}
-	if err := checkOwned(abs, dst, fix(opts.Fix, opts.Hint)); err != nil {
+	if err := checkOwned(abs, dst, fix(opts.Fix)); err != nil {
 		return nil, err
 	}
 	tmp, err := mkTemp(parent, tempPrefix(abs, "new"))
@@ -92,11 +92,6 @@ func Begin(dst string, opts Options) (*Dir, error) {
 	}
 	return d, nil
 }
-
-// Check reports, without changing anything, the error Begin would give for
-// dst: callers run it before a long build so that an output they would
-// refuse at its end is refused at the start.
-func Check(dst, hint string) error { return CheckFix(dst, errors.New(hint)) }
 
 // CheckFix is Check with the end of the refusal as an error (Options.Fix).
 func CheckFix(dst string, fix error) error {
@@ -134,7 +129,7 @@ func (d *Dir) Commit() error {
 		return err
 	}
 	// dst may have changed during a long build.
-	if err := checkOwned(d.dst, d.dst, fix(d.opts.Fix, d.opts.Hint)); err != nil {
+	if err := checkOwned(d.dst, d.dst, fix(d.opts.Fix)); err != nil {
 		return err
 	}
 	_, statErr := os.Lstat(d.dst)

@@ -1,6 +1,7 @@
 package atomicdir_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -78,7 +79,7 @@ func siblings(t *testing.T, dir string) []string {
 	return out
 }
 
-var opts = atomicdir.Options{Writer: "test", Hint: "choose another directory"}
+var opts = atomicdir.Options{Writer: "test", Fix: errors.New("choose another directory")}
 
 func TestWriteAndReplace(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "out", "plan")

@@ -21,10 +21,8 @@ type File struct {
 // replace.
 type FileOptions struct {
 	// Fix ends the refusal message: what the user should do instead, as
-	// an error (see Options.Fix). It takes precedence over Hint.
+	// an error (see Options.Fix).
 	Fix error
-	// Hint is Fix as plain text; it goes once every caller sets Fix.
-	Hint string
 	// Owned reports whether the existing regular file at path is one the
 	// writer would have produced, so that replacing it loses nothing a
 	// user wrote (a single file cannot carry a marker). Nil allows any
@@ -99,7 +97,7 @@ func CheckFile(dst string, opts FileOptions) error {
 }
 
 func checkOwnedFile(dst, shown string, opts FileOptions, link bool) error {
-	fix := fix(opts.Fix, opts.Hint)
+	fix := fix(opts.Fix)
 	st, err := os.Lstat(dst)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/retry"
 )
 
 var errInUse = errors.New("in use by another process")
@@ -26,25 +28,25 @@ func LockParent(ctx context.Context, dst string, waiting func()) (func(), error)
 	if err != nil {
 		return nil, err
 	}
-	told := false
-	for {
+	var unlock func()
+	err = retry.Poll(ctx, retry.Every(200*time.Millisecond), func(n int) (bool, error) {
 		f, err := lockDir(parent)
 		if err == nil {
-			return func() { f.Close() }, nil
+			unlock = func() { f.Close() }
+			return true, nil
 		}
 		if !errors.Is(err, errInUse) {
-			return nil, fmt.Errorf("locking %s: %w", parent, err)
+			return false, fmt.Errorf("locking %s: %w", parent, err)
 		}
-		if !told && waiting != nil {
+		if n == 1 && waiting != nil {
 			waiting()
-			told = true
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return unlock, nil
 }
 
 // lockDir takes path's flock without waiting.

@@ -2,6 +2,7 @@ package atomicdir
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,7 +201,7 @@ func TestFile(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("left beside the output: %v", entries)
 	}
-	owned := FileOptions{Hint: "choose a new file", Owned: func(p string) bool {
+	owned := FileOptions{Fix: errors.New("choose a new file"), Owned: func(p string) bool {
 		b, _ := os.ReadFile(p)
 		return string(b) == "one"
 	}}
@@ -223,7 +224,7 @@ func TestFile(t *testing.T) {
 		{parent, " is a directory: refusing to replace it with a file"},
 		{filepath.Join(parent, "link.tar"), " is a symbolic link: refusing to replace it"},
 	} {
-		if _, err := BeginFile(c.dst, FileOptions{}); err == nil || err.Error() != c.dst+c.want+"; " {
+		if _, err := BeginFile(c.dst, FileOptions{}); err == nil || err.Error() != c.dst+c.want+"; choose another path" {
 			t.Errorf("%s: %v", c.dst, err)
 		}
 	}

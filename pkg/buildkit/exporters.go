@@ -1,6 +1,7 @@
 package buildkit
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -104,6 +105,8 @@ func (b *builder) exports(req Request, opt *bkclient.SolveOpt) {
 // write.
 var CacheDirFix = option.Errorf("give %s=local: a new or empty directory", option.Env(option.Cache))
 
+var errNewOutputDir = errors.New("choose a new or empty output directory")
+
 // beginLocal starts replacing the local output directory: the exporter
 // writes into a sibling temporary directory, which replaces Dir in one swap
 // after the solve (internal/atomicdir), so a cancelled, failed or killed
@@ -112,11 +115,11 @@ var CacheDirFix = option.Errorf("give %s=local: a new or empty directory", optio
 // dist/linux_arm64 one after the other. A non-empty Dir the kit did not
 // write is refused before the solve starts.
 func beginLocal(out *LocalOutput) (*atomicdir.Dir, error) {
-	hint := out.Hint
-	if hint == "" {
-		hint = "choose a new or empty output directory"
+	fix := out.Fix
+	if fix == nil {
+		fix = errNewOutputDir
 	}
-	d, err := atomicdir.Begin(out.Dir, atomicdir.Options{Writer: "BuildKit's local export of the build's files", Fix: out.Fix, Hint: hint, Merge: true})
+	d, err := atomicdir.Begin(out.Dir, atomicdir.Options{Writer: "BuildKit's local export of the build's files", Fix: fix, Merge: true})
 	if err != nil {
 		return nil, fmt.Errorf("local output: %w", err)
 	}

@@ -1,6 +1,7 @@
 package buildkit
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // exportInto does what a solve with a local output does around BuildKit's
 // exporter: begin, the exporter's files, commit.
 func exportInto(dir string, files map[string]string) error {
-	d, err := beginLocal(&LocalOutput{Dir: dir, Hint: "set -dist / MUSLRUST_CHEF_DIST to a new or empty directory"})
+	d, err := beginLocal(&LocalOutput{Dir: dir, Fix: errors.New("set -dist / MUSLRUST_CHEF_DIST to a new or empty directory")})
 	if err != nil {
 		return err
 	}

@@ -110,10 +110,8 @@ type LocalOutput struct {
 	SplitPlatforms bool
 	// Fix ends the message refusing a Dir the kit did not write: what to
 	// set instead (the option that named Dir), as an error that may name
-	// options (option.Errorf). It takes precedence over Hint.
+	// options (option.Errorf).
 	Fix error
-	// Hint is Fix as plain text; it goes once every caller sets Fix.
-	Hint string
 }
 
 // ArchiveOutput configures the docker/oci tarball exporters.
