@@ -66,7 +66,7 @@ func Table(w io.Writer, path string) (passed, failed int, err error) {
 		}
 		var r Result
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			return 0, 0, fmt.Errorf("%s: %v", path, err)
+			return 0, 0, fmt.Errorf("%s: %w", path, err)
 		}
 		rs = append(rs, r)
 	}

@@ -30,15 +30,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-
-	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
-)
-
-// Deprecated: LabelCross and LabelCrossPrefix are pkg/builder's; they stay
-// here only until pkg/pipeline's cross_e2e_test.go names them there.
-const (
-	LabelCross       = builder.LabelCross
-	LabelCrossPrefix = builder.LabelCrossPrefix
 )
 
 // Result says what Ensure produced.

@@ -74,18 +74,6 @@ func (b *Builder) Require(ps []platform.Platform) error {
 	return nil
 }
 
-// InspectPlatforms resolves the builder image in its registry (credentials
-// from the Docker config file), checks that it has every platform in ps and
-// reads its labels, so that a wrong image fails in a second with a clear
-// message instead of deep inside a build.
-func InspectPlatforms(ctx context.Context, ref string, ps []platform.Platform, opts ...remote.Option) (*Builder, error) {
-	b, err := Inspect(ctx, ref, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return b, b.Require(ps)
-}
-
 // Inspect reads every platform image's labels, requiring none: what
 // a build needs depends on the strategy (chooseStrategy).
 func Inspect(ctx context.Context, ref string, opts ...remote.Option) (*Builder, error) {

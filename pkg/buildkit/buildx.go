@@ -174,13 +174,10 @@ func connectBuildxContainer(ctx context.Context, cfg config, builderName, node, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: `docker buildx rm %s` and create it again, or set %s", source, err, builderName, HostEnv)
 	}
-	cli, closeCli, err := cfg.dockerAPI(host)
-	if err != nil {
+	cli, closeCli, ins, err := cfg.inspectContainer(ctx, host, name)
+	if cli == nil {
 		return nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, cfg.probeTimeout)
-	defer cancel()
-	ins, err := cli.ContainerInspect(pctx, name, dockerclient.ContainerInspectOptions{})
 	if err != nil {
 		closeCli()
 		if cerrdefs.IsNotFound(err) {
@@ -226,13 +223,10 @@ func connectNamedContainer(ctx context.Context, cfg config, name, dockerContext,
 	if err != nil {
 		return nil, fmt.Errorf("%s=docker-container://%s: %w", source, name, err)
 	}
-	cli, closeCli, err := cfg.dockerAPI(host)
-	if err != nil {
+	cli, closeCli, ins, err := cfg.inspectContainer(ctx, host, name)
+	if cli == nil {
 		return nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, cfg.probeTimeout)
-	defer cancel()
-	ins, err := cli.ContainerInspect(pctx, name, dockerclient.ContainerInspectOptions{})
 	if err != nil || !ins.Container.State.Running {
 		closeCli()
 		why := "is not running"
@@ -246,6 +240,21 @@ func connectNamedContainer(ctx context.Context, cfg config, name, dockerContext,
 			name, source, why, cli.DaemonHost(), HostEnv)
 	}
 	return connectContainer(ctx, cfg, cli, closeCli, name, source)
+}
+
+// inspectContainer asks the Docker daemon at host about container name,
+// within the probe timeout. A nil client means the daemon could not be
+// reached (err says why); otherwise the caller owns closeCli and err is
+// the inspection's.
+func (cfg config) inspectContainer(ctx context.Context, host, name string) (*dockerclient.Client, func(), dockerclient.ContainerInspectResult, error) {
+	cli, closeCli, err := cfg.dockerAPI(host)
+	if err != nil {
+		return nil, nil, dockerclient.ContainerInspectResult{}, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.probeTimeout)
+	defer cancel()
+	ins, err := cli.ContainerInspect(pctx, name, dockerclient.ContainerInspectOptions{})
+	return cli, closeCli, ins, err
 }
 
 // buildxContainerPrefix is how buildx names a docker-container node's container.

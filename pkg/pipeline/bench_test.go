@@ -58,7 +58,10 @@ func BenchmarkColdWarmPlain(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			bi, err := builder.InspectPlatforms(ctx, r.Builder, r.Platforms)
+			bi, err := builder.Inspect(ctx, r.Builder)
+			if err == nil {
+				err = bi.Require(r.Platforms)
+			}
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -142,7 +145,7 @@ func BenchmarkCrossEmulateNative(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bi, err := builder.InspectPlatforms(ctx, e.builder, nil)
+		bi, err := builder.Inspect(ctx, e.builder)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
@@ -140,7 +141,7 @@ func TestCrossBadInput(t *testing.T) {
 
 	t.Run("builder that cannot cross", func(t *testing.T) {
 		s := e.crossSettings(fixtures.CopyTree(t, testdataCross), "linux/amd64,linux/arm64", e.image("crossapp")+"-nocross")
-		s.Builder = str(builderWithLabels(t, e, "nocross", map[string]string{standin.LabelCross: ""}))
+		s.Builder = str(builderWithLabels(t, e, "nocross", map[string]string{builder.LabelCross: ""}))
 		s.Strategy = str(StrategyCross)
 		_, err := build(ctx, s, e.runtime(""))
 		want := "-strategy=cross: builder image " + *s.Builder + " (linux/amd64) declares no cross-compilation (label io.muslrust-chef.cross is absent): use MUSLRUST_CHEF_STRATEGY=emulate, or a builder image that declares cross-compilation to linux/amd64,linux/arm64"
@@ -151,7 +152,7 @@ func TestCrossBadInput(t *testing.T) {
 	})
 	t.Run("C compiler missing for a triple", func(t *testing.T) {
 		bad := builderWithLabels(t, e, "bad-cc", map[string]string{
-			standin.LabelCrossPrefix + "aarch64-unknown-linux-musl.cc": "aarch64-linux-musl-gcc",
+			builder.LabelCrossPrefix + "aarch64-unknown-linux-musl.cc": "aarch64-linux-musl-gcc",
 		})
 		ws := fixtures.CopyTree(t, testdataCross)
 		s := e.crossSettings(ws, "linux/amd64,linux/arm64", e.image("crossapp")+"-badcc")

@@ -8,7 +8,7 @@
 // restructuring of issue 14):
 //
 //   - Subject: the platform image manifest's digest under the image's
-//     repository name (publish.Result / slim.Ship's index, one descriptor
+//     repository name (publish.Result / pipeline.Slim's index, one descriptor
 //     per platform; for split, pushByDigest's digest), and, as a second
 //     subject, the sha256 of the binary (Result.Binaries[p], the file
 //     dist/<os>_<arch>/<bin> that slim packs).
@@ -22,7 +22,7 @@
 //     digest before the solve, so it is recorded as the sha256 of the
 //     composed builder Dockerfile (composeDockerfile's builder stage, i.e.
 //     images/muslrust-chef.Dockerfile) and its base image MUSLRUST_IMAGE
-//     (Config.BuilderArgs or baseimage.DefaultMuslrustImage, pinned by
+//     (Config.BuilderArgs or builder.DefaultMuslrustImage, pinned by
 //     digest), WithEmbeddedBuilder.
 //   - Runtime base: Config.Base or slim.DefaultBase, with the digest slim
 //     resolved for this platform, WithRuntimeBase.
