@@ -11,7 +11,7 @@ import (
 func Build(ctx context.Context, c Config, opts ...Option) (*Result, error) {
 	o := newOptions(opts)
 	r := &Result{Config: &c}
-	planned, err := plan(ctx, planIn{Config: &c, What: "build", Workspace: o.workspace, Host: o.host, Slim: o.slim, Registry: o.registry, Log: o.log})
+	planned, err := plan(ctx, planIn{Config: &c, What: "build", Workspace: o.workspace, Host: o.host, Registry: o.registry, Log: o.log})
 	r.Plan = planned.Plan
 	if err != nil {
 		return r, err
@@ -26,7 +26,7 @@ func Build(ctx context.Context, c Config, opts ...Option) (*Result, error) {
 		return r, err
 	}
 	img, err := slimImage(ctx, slimIn{Bin: c.Bin, Dist: c.Dist, Platforms: planned.Platforms, Image: c.Image, Tags: c.Tags,
-		Output: planned.Output, Base: c.Base, Labels: o.labels, Created: o.created, Slim: o.slim, Registry: o.registry, Log: o.log})
+		Output: planned.Output, Base: c.Base, Labels: o.labels, Created: o.created, Registry: o.registry, Log: o.log})
 	if err != nil {
 		return r, err
 	}

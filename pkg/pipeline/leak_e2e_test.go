@@ -236,7 +236,7 @@ func TestContextSendsOnlyWorkspaceAndPathCrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := newOptions(append(rt, WithWorkspace(ws2)))
-	planned, err := plan(ctx, planIn{Config: &c, What: "build", Workspace: o.workspace, Host: o.host, Slim: o.slim, Log: o.log})
+	planned, err := plan(ctx, planIn{Config: &c, What: "build", Workspace: o.workspace, Host: o.host, Log: o.log})
 	if err != nil {
 		t.Fatal(err)
 	}

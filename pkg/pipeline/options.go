@@ -5,9 +5,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	bkclient "github.com/moby/buildkit/client"
-
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
@@ -20,20 +17,16 @@ import (
 type Option func(*options)
 
 type options struct {
-	buildKit       buildkit.Builder
-	connect        []buildkit.Option
-	gitHubOutput   string
-	stdout, log    io.Writer
-	onStatus       func(*bkclient.SolveStatus)
-	labels         slim.Labels
-	created        time.Time
-	host           platform.Platform
-	registry       []publish.RegistryOption
-	slim           []slim.Option
-	builderOptions []remote.Option
-	credentials    Credentials
-	workspace      *chef.Workspace
-	names          func(option.Ref) string
+	connect      []buildkit.Option
+	gitHubOutput string
+	stdout, log  io.Writer
+	labels       slim.Labels
+	created      time.Time
+	host         platform.Platform
+	registry     []publish.RegistryOption
+	credentials  Credentials
+	workspace    *chef.Workspace
+	names        func(option.Ref) string
 }
 
 func newOptions(opts []Option) *options {
@@ -46,9 +39,6 @@ func newOptions(opts []Option) *options {
 	}
 	return o
 }
-
-// WithBuildKit uses a connected builder instead of connecting one.
-func WithBuildKit(b buildkit.Builder) Option { return func(o *options) { o.buildKit = b } }
 
 // WithConnectOptions are passed to buildkit.Connect, which tries in its
 // order: the host given, the current buildx builder, the Docker daemon's
@@ -68,9 +58,6 @@ func WithStdout(w io.Writer) Option { return func(o *options) { o.stdout = w } }
 // WithLog receives the progress lines (default: discarded).
 func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
 
-// WithOnStatus sees every BuildKit status update.
-func WithOnStatus(f func(*bkclient.SolveStatus)) Option { return func(o *options) { o.onStatus = f } }
-
 // WithLabels are the image's OCI labels; a version label left empty is
 // the image tag's (unless latest).
 func WithLabels(l slim.Labels) Option { return func(o *options) { o.labels = l } }
@@ -85,16 +72,6 @@ func WithHost(p platform.Platform) Option { return func(o *options) { o.host = p
 // WithRegistryOptions reach every registry push (deadlines, transports).
 func WithRegistryOptions(opts ...publish.RegistryOption) Option {
 	return func(o *options) { o.registry = append(o.registry, opts...) }
-}
-
-// WithSlimOptions reach pkg/slim (the base image's transport in tests).
-func WithSlimOptions(opts ...slim.Option) Option {
-	return func(o *options) { o.slim = append(o.slim, opts...) }
-}
-
-// WithBuilderOptions are used when inspecting a published builder image.
-func WithBuilderOptions(opts ...remote.Option) Option {
-	return func(o *options) { o.builderOptions = append(o.builderOptions, opts...) }
 }
 
 // WithCredentials pass private dependencies' credentials to cargo.

@@ -13,7 +13,6 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
-	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
 )
 
 // distFix ends the refusal of a dist directory the kit did not write.
@@ -30,9 +29,8 @@ type planIn struct {
 	// Workspace is the workspace as already read; nil reads
 	// Config.Workspace.
 	Workspace *chef.Workspace
-	// Host and Slim read the runtime base (build only).
+	// Host reads the runtime base (build only).
 	Host     platform.Platform
-	Slim     []slim.Option
 	Registry []publish.RegistryOption
 	Log      io.Writer
 }

@@ -49,7 +49,7 @@ func Slim(ctx context.Context, c SlimConfig, opts ...Option) (publish.Result, er
 		}
 	}
 	img, err := slimImage(ctx, slimIn{Bin: c.Bin, Dist: c.Dist, Platforms: ps, Image: c.Image, Tags: c.Tags,
-		Output: c.Output, Base: c.Base, Labels: o.labels, Created: o.created, Slim: o.slim, Registry: o.registry, Log: o.log})
+		Output: c.Output, Base: c.Base, Labels: o.labels, Created: o.created, Registry: o.registry, Log: o.log})
 	if err != nil {
 		return publish.Result{}, err
 	}

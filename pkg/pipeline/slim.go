@@ -27,7 +27,6 @@ type slimIn struct {
 	Base      string
 	Labels    slim.Labels
 	Created   time.Time
-	Slim      []slim.Option
 	Registry  []publish.RegistryOption
 	Log       io.Writer
 }
@@ -63,7 +62,7 @@ func slimImage(ctx context.Context, in slimIn) (slimOut, error) {
 	for i, p := range in.Platforms {
 		bins[i] = slim.Binary{Platform: p, Path: filepath.Join(in.Dist, p.DistDir(), in.Bin)}
 	}
-	opts := append([]slim.Option{slim.WithLabels(labels), slim.WithCreated(in.Created)}, in.Slim...)
+	opts := []slim.Option{slim.WithLabels(labels), slim.WithCreated(in.Created)}
 	fmt.Fprintf(in.Log, "slim: %s for %s on %s\n", in.Bin, platform.Join(in.Platforms), baseName(in.Base))
 	base, err := publish.ReadBase(ctx, baseName(in.Base), in.Platforms, in.Registry...)
 	if err != nil {

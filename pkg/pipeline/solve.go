@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	bkclient "github.com/moby/buildkit/client"
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
@@ -70,7 +69,7 @@ func setup(ctx context.Context, in solveIn) (s Solved, bk buildkit.Builder, req 
 	if c.Builder == "" {
 		s.Builder, err = builder.Embedded(c.BuilderArgs)
 	} else {
-		s.Builder, err = builder.Inspect(ctx, c.Builder, o.builderOptions...)
+		s.Builder, err = builder.Inspect(ctx, c.Builder)
 	}
 	if err != nil {
 		return s, bk, req, done, err
@@ -82,13 +81,12 @@ func setup(ctx context.Context, in solveIn) (s Solved, bk buildkit.Builder, req 
 			return s, bk, req, done, err
 		}
 	}
-	bk = o.buildKit
-	if bk == nil {
-		if bk, err = buildkit.Connect(ctx, o.connect...); err != nil {
-			return s, bk, req, done, err
-		}
-		done = func() { bk.Close() }
+	// BuildKit's connection lines go to the run's log; a caller's own
+	// WithConnectOptions(buildkit.WithLog(...)) still wins.
+	if bk, err = buildkit.Connect(ctx, append([]buildkit.Option{buildkit.WithLog(o.log)}, o.connect...)...); err != nil {
+		return s, bk, req, done, err
 	}
+	done = func() { bk.Close() }
 	bp, bpKnown := buildPlatform(bk.Endpoint().Platforms, o.host)
 	if s.Strategy, s.BuildPlatform, s.Why, err = chooseStrategy(c, s.Builder, bp, bpKnown, o.names); err != nil {
 		return s, bk, req, done, err
@@ -134,12 +132,7 @@ func stageTarget(what, strategy string) string {
 // failing cargo step into one line quoting cargo's first error.
 func run(ctx context.Context, bk buildkit.Builder, o *options, req buildkit.Request, s *Solved) error {
 	lc := &logCollector{names: map[string]string{}, logs: map[string]*strings.Builder{}}
-	req.OnStatus = func(ss *bkclient.SolveStatus) {
-		lc.add(ss)
-		if o.onStatus != nil {
-			o.onStatus(ss)
-		}
-	}
+	req.OnStatus = lc.add
 	res, err := bk.Solve(ctx, req)
 	s.Solve = res
 	s.Logs = lc.byName()
