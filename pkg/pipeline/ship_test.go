@@ -14,15 +14,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
+	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
@@ -165,7 +161,7 @@ func TestShipBadInputPublishesNothing(t *testing.T) {
 func TestBadBinariesFailBeforeAnyNetwork(t *testing.T) {
 	reg := regtest.New(t)
 	regtest.EmptyDockerConfig(t)
-	base := pushBase(t, reg.Host, "amd64", "arm64")
+	base := testimages.PushRandomBase(t, reg.Host, "amd64", "arm64")
 	before := reg.Requests.Load()
 	shipDist := func(dist string) error {
 		_, err := ship(context.Background(), shipReq{
@@ -315,37 +311,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	fixtures.Cleanup()
 	os.Exit(code)
-}
-
-// pushBase pushes a base index holding the given platforms and returns its reference.
-func pushBase(t testing.TB, host string, archs ...string) string {
-	t.Helper()
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, arch := range archs {
-		img, err := random.Image(512, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf, _ := img.ConfigFile()
-		cf = cf.DeepCopy()
-		cf.OS, cf.Architecture = "linux", arch
-		cf.Config.Env = []string{"PATH=/usr/bin:/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
-		cf.Config.Labels = map[string]string{"base.label": "kept"}
-		img, err = mutate.ConfigFile(img, cf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
-	}
-	ref := host + "/base/static:1"
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, idx); err != nil {
-		t.Fatal(err)
-	}
-	return ref
 }
 
 // shipReq is what rust:slim passes to Slim, flat for the tables above.

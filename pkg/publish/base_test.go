@@ -6,14 +6,10 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
+	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
@@ -27,39 +23,10 @@ func plat(t testing.TB, s string) platform.Platform {
 	return p
 }
 
-// pushBase pushes a base index holding the given platforms and returns its reference.
-func pushBase(t testing.TB, host string, archs ...string) string {
-	t.Helper()
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, arch := range archs {
-		img, err := random.Image(512, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf, _ := img.ConfigFile()
-		cf = cf.DeepCopy()
-		cf.OS, cf.Architecture = "linux", arch
-		img, err = mutate.ConfigFile(img, cf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
-	}
-	ref := host + "/base/static:1"
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, idx); err != nil {
-		t.Fatal(err)
-	}
-	return ref
-}
-
 func TestReadBasePicksEachPlatformsManifest(t *testing.T) {
 	reg := regtest.New(t)
 	regtest.EmptyDockerConfig(t)
-	ref := pushBase(t, reg.Host, "amd64", "arm64")
+	ref := testimages.PushRandomBase(t, reg.Host, "amd64", "arm64")
 	amd64, arm64 := plat(t, "amd64"), plat(t, "arm64")
 	base, err := publish.ReadBase(context.Background(), ref, []platform.Platform{amd64, arm64})
 	if err != nil {
@@ -86,7 +53,7 @@ func TestReadBasePicksEachPlatformsManifest(t *testing.T) {
 func TestBadBaseImages(t *testing.T) {
 	reg := regtest.New(t)
 	regtest.EmptyDockerConfig(t)
-	amd64Only := pushBase(t, reg.Host, "amd64")
+	amd64Only := testimages.PushRandomBase(t, reg.Host, "amd64")
 	dead := regtest.New(t)
 	deadHost := dead.Host
 	dead.Close()
@@ -118,7 +85,7 @@ func TestBadBaseImages(t *testing.T) {
 func TestCheckBaseFailsFastWithoutBinaries(t *testing.T) {
 	reg := regtest.New(t)
 	regtest.EmptyDockerConfig(t)
-	amd64Only := pushBase(t, reg.Host, "amd64")
+	amd64Only := testimages.PushRandomBase(t, reg.Host, "amd64")
 	ctx := context.Background()
 	amd64, arm64 := plat(t, "amd64"), plat(t, "arm64")
 	if err := publish.CheckBase(ctx, amd64Only, []platform.Platform{amd64}); err != nil {

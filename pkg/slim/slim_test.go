@@ -12,15 +12,13 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/regtest"
+	"github.com/muslrust-chef/muslrust-chef/internal/testimages"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
@@ -45,37 +43,6 @@ func bothBinaries(t testing.TB) []Binary {
 		{Platform: plat(t, "linux/amd64"), Path: fixtures.GoStatic(t, "amd64")},
 		{Platform: plat(t, "linux/arm64"), Path: fixtures.GoStatic(t, "arm64")},
 	}
-}
-
-// pushBase pushes a base index holding the given platforms and returns its reference.
-func pushBase(t testing.TB, host string, archs ...string) string {
-	t.Helper()
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, arch := range archs {
-		img, err := random.Image(512, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf, _ := img.ConfigFile()
-		cf = cf.DeepCopy()
-		cf.OS, cf.Architecture = "linux", arch
-		cf.Config.Env = []string{"PATH=/usr/bin:/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
-		cf.Config.Labels = map[string]string{"base.label": "kept"}
-		img, err = mutate.ConfigFile(img, cf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
-	}
-	ref := host + "/base/static:1"
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, idx); err != nil {
-		t.Fatal(err)
-	}
-	return ref
 }
 
 func TestScratchIndexHasBothPlatformsAndExpectedLayer(t *testing.T) {
@@ -200,7 +167,7 @@ func TestSameInputsSameDigest(t *testing.T) {
 func TestRegistryBaseKeepsBaseAndAddsOneLayer(t *testing.T) {
 	reg := regtest.New(t)
 	regtest.EmptyDockerConfig(t)
-	base := pushBase(t, reg.Host, "amd64", "arm64")
+	base := testimages.PushRandomBase(t, reg.Host, "amd64", "arm64")
 	bins := bothBinaries(t)
 	read, err := publish.ReadBase(context.Background(), base, []platform.Platform{bins[0].Platform, bins[1].Platform})
 	if err != nil {
@@ -248,7 +215,7 @@ func TestBuildRefusesPathAsBinaryName(t *testing.T) {
 func TestBuildNeedsBaseForEveryPlatform(t *testing.T) {
 	reg := regtest.New(t)
 	regtest.EmptyDockerConfig(t)
-	base := pushBase(t, reg.Host, "amd64", "arm64")
+	base := testimages.PushRandomBase(t, reg.Host, "amd64", "arm64")
 	bins := bothBinaries(t)
 	read, err := publish.ReadBase(context.Background(), base, []platform.Platform{bins[0].Platform})
 	if err != nil {
