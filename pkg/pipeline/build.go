@@ -6,8 +6,8 @@ import (
 
 // Build plans, cooks, builds and exports dist/<os>_<arch>/<bin> per
 // platform, verifies the binaries, builds the slim image and publishes it:
-// an index (emulate, cross), or one platform's image pushed by digest
-// (split).
+// an index (emulate, cross, split over several BuildKit nodes), or one
+// platform's image pushed by digest (split of one platform).
 func Build(ctx context.Context, c Config, opts ...Option) (*Result, error) {
 	o := newOptions(opts)
 	r := &Result{Config: &c}
@@ -31,7 +31,7 @@ func Build(ctx context.Context, c Config, opts ...Option) (*Result, error) {
 		return r, err
 	}
 	r.Published, err = publishImage(ctx, publishIn{Index: img.Index, Tags: img.Tags, Output: planned.Output,
-		ByDigest: c.Strategy == StrategySplit, Platform: c.Platforms[0], Host: o.host, Registry: o.registry,
+		ByDigest: c.Strategy == StrategySplit && len(c.Platforms) == 1, Platform: c.Platforms[0], Host: o.host, Registry: o.registry,
 		Stdout: o.stdout, Log: o.log, GitHubOutput: o.gitHubOutput})
 	return r, err
 }
