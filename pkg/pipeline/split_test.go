@@ -7,6 +7,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
@@ -15,7 +16,7 @@ import (
 // A split over several platforms without a node for each is a usage
 // error naming what was found and the knobs that fix it; nothing is built.
 func TestPlaceNodesRefusals(t *testing.T) {
-	c := &Config{Platforms: []platform.Platform{amd64(), arm64()}, Strategy: StrategySplit}
+	c := &Config{Spec: buildspec.Spec{Platforms: []platform.Platform{amd64(), arm64()}, Strategy: StrategySplit}}
 	_, closeAll, err := placeNodes(context.Background(), c, nil, nil)
 	closeAll()
 	msg := config.Explain(err)
