@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // rust:build with the split strategy and both platforms, from one command,
@@ -164,6 +166,14 @@ func TestSplitOverTwoBuilders(t *testing.T) {
 	check("buildx builder", r, map[string]string{"linux/amd64": `"multi0"`, "linux/arm64": `"arm"`}, log)
 	if !strings.Contains(log, `split: linux/arm64 on node "arm" (`+arm.Addr+`, buildx builder "multi"; its native platform)`) {
 		t.Errorf("the log does not say arm64 went to the arm node for its native platform:\n%s", e.log.String())
+	}
+	// Nothing changed since set-up 1: each node's cook is cached, and
+	// verify's line says so from that node's solve.
+	for _, p := range []platform.Platform{amd64(), arm64()} {
+		bin := filepath.Join(ws, "dist", p.DistDir(), "app")
+		if !regexp.MustCompile(regexp.QuoteMeta("build: "+bin+" verified static, glibc, ") + `[^\n]*\(cook reused from cache\)\n`).MatchString(log) {
+			t.Errorf("verify's line for %s does not say its node reused the cook step:\n%s", p, log)
+		}
 	}
 
 	// 3. The arm64 node is down.
