@@ -44,9 +44,9 @@ type Timings struct {
 type SolveTimings struct {
 	Context ContextTimings
 	// Builder is the builder's stages (the kit's own builder) or the pull
-	// of a published builder image; Cook and Build are cargo's RUN steps.
-	Builder, Cook Step
-	Build         time.Duration
+	// of a published builder image; Cook and Build are cargo's RUN steps
+	// (every platform's).
+	Builder, Cook, Build Step
 	// Export is the local export of dist (a build) and any image export.
 	Export                   time.Duration
 	CacheImport, CacheExport time.Duration
@@ -167,7 +167,7 @@ func solveTimings(s *Solved) SolveTimings {
 		cook, build = crossStage(cook), crossStage(build)
 	}
 	st.Cook = stepOf(vs, func(v buildkit.Vertex) bool { return isStageRun(v.Name, cook, "") })
-	st.Build = buildkit.Busy(vs, func(v buildkit.Vertex) bool { return isStageRun(v.Name, build, "") && !v.Cached })
+	st.Build = stepOf(vs, func(v buildkit.Vertex) bool { return isStageRun(v.Name, build, "") })
 	return st
 }
 
@@ -229,7 +229,10 @@ func (t Timings) Line() string {
 			parts = append(parts, s)
 		}
 		if t.What == "build" {
-			add("build %s, export %s", secs(t.Build), secs(t.Export))
+			if s := t.Build.text("build", "ran"); s != "" {
+				parts = append(parts, s)
+			}
+			add("export %s", secs(t.Export))
 		}
 		add("cache import %s export %s", secs(t.CacheImport), secs(t.CacheExport))
 	}
@@ -292,6 +295,7 @@ type timingsJSON struct {
 	Builder       *float64   `json:"builder_s"`
 	CookReused    *bool      `json:"cook_reused"`
 	Cook          *float64   `json:"cook_s"`
+	BuildReused   *bool      `json:"build_reused"`
 	Build         *float64   `json:"build_s"`
 	Export        *float64   `json:"export_s"`
 	CacheImport   *float64   `json:"cache_import_s"`
@@ -310,6 +314,7 @@ type nodeJSON struct {
 	BuilderReused *bool    `json:"builder_reused"`
 	CookReused    *bool    `json:"cook_reused"`
 	Cook          float64  `json:"cook_s"`
+	BuildReused   *bool    `json:"build_reused"`
 	Build         float64  `json:"build_s"`
 	Export        float64  `json:"export_s"`
 	CacheImport   float64  `json:"cache_import_s"`
@@ -329,7 +334,8 @@ func (t Timings) MarshalJSON() ([]byte, error) {
 		j.BuilderReused, j.Builder = stepJSON(t.Builder)
 		j.CookReused, j.Cook = stepJSON(t.Cook)
 		if t.What == "build" {
-			j.Build, j.Export = s(t.Build), s(t.Export)
+			j.BuildReused, j.Build = stepJSON(t.Build)
+			j.Export = s(t.Export)
 		}
 		j.CacheImport, j.CacheExport = s(t.CacheImport), s(t.CacheExport)
 	}
@@ -344,10 +350,11 @@ func (t Timings) MarshalJSON() ([]byte, error) {
 	}
 	for _, n := range t.Nodes {
 		nj := nodeJSON{Node: n.Node, Platforms: n.Platforms, ContextUpload: seconds(n.Context.Upload, 3),
-			Cook: seconds(n.Cook.Took, 3), Build: seconds(n.Build, 3), Export: seconds(n.Export, 3),
+			Cook: seconds(n.Cook.Took, 3), Build: seconds(n.Build.Took, 3), Export: seconds(n.Export, 3),
 			CacheImport: seconds(n.CacheImport, 3), CacheExport: seconds(n.CacheExport, 3)}
 		nj.BuilderReused, _ = stepJSON(n.Builder)
 		nj.CookReused, _ = stepJSON(n.Cook)
+		nj.BuildReused, _ = stepJSON(n.Build)
 		j.Nodes = append(j.Nodes, nj)
 	}
 	return json.Marshal(j)
@@ -390,7 +397,7 @@ func (t Timings) Markdown() string {
 		step("builder", t.Builder, "built")
 		step("cook", t.Cook, "ran")
 		if t.What == "build" {
-			row("build", t.Build, "")
+			step("build", t.Build, "ran")
 			row("export", t.Export, "")
 		}
 		row("cache import", t.CacheImport, "")

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 )
 
@@ -24,7 +26,7 @@ func sampleBuildTimings() Timings {
 			Context:     ContextTimings{Files: 41, Bytes: 90112, Upload: ms(104)},
 			Builder:     Step{Seen: true, Reused: true},
 			Cook:        Step{Seen: true, Reused: true},
-			Build:       ms(3904),
+			Build:       Step{Seen: true, Took: ms(3904)},
 			Export:      ms(98),
 			CacheImport: ms(412),
 			CacheExport: ms(4),
@@ -37,7 +39,7 @@ func sampleBuildTimings() Timings {
 
 func TestTimingsLine(t *testing.T) {
 	got := sampleBuildTimings().Line()
-	want := "timings: plan 0.02s, context 41 files 88.0 kB 0.1s, builder reused, cook reused, build 3.9s, export 0.1s, cache import 0.41s export 0s, verify 0.01s, slim 0.09s, push 0.5s, total 5.32s"
+	want := "timings: plan 0.02s, context 41 files 88.0 kB 0.1s, builder reused, cook reused, build ran 3.9s, export 0.1s, cache import 0.41s export 0s, verify 0.01s, slim 0.09s, push 0.5s, total 5.32s"
 	if got != want {
 		t.Errorf("line:\n got %s\nwant %s", got, want)
 	}
@@ -75,6 +77,7 @@ func TestTimingsJSON(t *testing.T) {
   "builder_s": 0,
   "cook_reused": true,
   "cook_s": 0,
+  "build_reused": false,
   "build_s": 3.904,
   "export_s": 0.098,
   "cache_import_s": 0.412,
@@ -104,6 +107,7 @@ func TestTimingsJSON(t *testing.T) {
   "builder_s": null,
   "cook_reused": null,
   "cook_s": null,
+  "build_reused": null,
   "build_s": null,
   "export_s": null,
   "cache_import_s": null,
@@ -127,7 +131,7 @@ func TestTimingsMarkdown(t *testing.T) {
 | context upload | 0.1s | 41 files, 88.0 kB |
 | builder | 0s | reused |
 | cook | 0s | reused |
-| build | 3.9s |  |
+| build | 3.9s | ran |
 | export | 0.1s |  |
 | cache import | 0.41s |  |
 | cache export | 0s |  |
@@ -198,5 +202,66 @@ func TestTimerFinish(t *testing.T) {
 	}
 	if !strings.HasPrefix(log.String(), "timings: plan ") || !strings.HasSuffix(log.String(), " (failed in solve)\n") {
 		t.Errorf("log: %q", log.String())
+	}
+}
+
+// The solve's parts of a real cross build (pkg/buildkit's recording): the
+// kit's own builder, cook and build all came from BuildKit's cache.
+func TestSolveTimingsOfRecordedCrossBuild(t *testing.T) {
+	data, err := os.ReadFile("../buildkit/testdata/vertices-cross-build.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &buildkit.Result{}
+	if err := json.Unmarshal(data, &res.Vertexes); err != nil {
+		t.Fatal(err)
+	}
+	s := &Solved{Builder: &builder.Builder{Embedded: true}, Strategy: StrategyCross, Solve: res,
+		Context: buildkit.ContextStats{Files: 9, Bytes: 6656}}
+	got := solveTimings(s)
+	want := SolveTimings{
+		Context: ContextTimings{Files: 9, Bytes: 6656, Upload: res.Phases().ContextUpload},
+		Builder: Step{Seen: true, Reused: true},
+		Cook:    Step{Seen: true, Reused: true},
+		Build:   Step{Seen: true, Reused: true},
+		Export:  res.Phases().Export, CacheImport: res.Phases().CacheImport, CacheExport: res.Phases().CacheExport,
+	}
+	if got != want {
+		t.Errorf("solve timings:\n got %+v\nwant %+v", got, want)
+	}
+	if got.Context.Upload <= 0 || got.Export <= 0 || got.CacheImport <= 0 || got.CacheExport <= 0 {
+		t.Errorf("a phase of the recording is missing: %+v", got)
+	}
+}
+
+// Emulate runs cook and build once per platform, in parallel: each stage
+// is the union of its platforms' RUN steps; a published builder's FROM is
+// the builder's part.
+func TestSolveTimingsOfParallelPlatforms(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	at := func(s int) *time.Time { v := t0.Add(time.Duration(s) * time.Second); return &v }
+	v := func(name string, from, to int, cached bool) buildkit.Vertex {
+		return buildkit.Vertex{Name: name, Started: at(from), Completed: at(to), Cached: cached}
+	}
+	res := &buildkit.Result{Vertexes: []buildkit.Vertex{
+		v("[linux/amd64 builder 1/1] FROM 127.0.0.1:5123/b@sha256:aa", 0, 4, false),
+		v("[linux/arm64 builder 1/1] FROM 127.0.0.1:5123/b@sha256:aa", 1, 6, false),
+		v("[linux/amd64 cook 3/3] RUN cargo build", 6, 30, false),
+		v("[linux/arm64 cook 3/3] RUN cargo build", 6, 50, false),
+		v("[linux/amd64 cook 2/3] COPY --from=skeleton . /src/", 5, 6, false),
+		v("[linux/amd64 build 3/3] RUN cargo build", 50, 53, true),
+		v("[linux/arm64 build 3/3] RUN cargo build", 52, 60, false),
+	}}
+	got := solveTimings(&Solved{Builder: &builder.Builder{Ref: "b"}, Strategy: StrategyEmulate, Solve: res})
+	if want := (Step{Seen: true, Took: 6 * time.Second}); got.Builder != want {
+		t.Errorf("builder %+v, want %+v", got.Builder, want)
+	}
+	if want := (Step{Seen: true, Took: 44 * time.Second}); got.Cook != want {
+		t.Errorf("cook %+v, want %+v", got.Cook, want)
+	}
+	// The amd64 build came from cache: only arm64's counts, and the stage
+	// is not reused as a whole.
+	if want := (Step{Seen: true, Took: 8 * time.Second}); got.Build != want {
+		t.Errorf("build %+v, want %+v", got.Build, want)
 	}
 }
