@@ -50,6 +50,9 @@ type SolveTimings struct {
 	// Export is the local export of dist (a build) and any image export.
 	Export                   time.Duration
 	CacheImport, CacheExport time.Duration
+	// published says the builder is a published image (pulled, not
+	// built).
+	published bool
 }
 
 // ContextTimings is the main build context: what it holds and how long
@@ -160,7 +163,7 @@ func solveTimings(s *Solved) SolveTimings {
 		ran, took, found := builderStages(s.Solve)
 		st.Builder = Step{Seen: found, Reused: !ran, Took: took}
 	} else {
-		st.Builder = stepOf(vs, isBuilderImage)
+		st.Builder, st.published = stepOf(vs, isBuilderImage), true
 	}
 	cook, build := app.StageCook, app.StageBuild
 	if s.Strategy == StrategyCross {
@@ -222,7 +225,7 @@ func (t Timings) Line() string {
 	}
 	if t.reachedStage(stageSolve) && t.solved {
 		add("context %d files %s %s", t.Context.Files, humanBytes(t.Context.Bytes), secs(t.Context.Upload))
-		if s := t.Builder.text("builder", "built"); s != "" {
+		if s := t.Builder.text("builder", t.builderVerb()); s != "" {
 			parts = append(parts, s)
 		}
 		if s := t.Cook.text("cook", "ran"); s != "" {
@@ -250,6 +253,15 @@ func (t Timings) Line() string {
 		line += " (failed in " + t.Failed + ")"
 	}
 	return line
+}
+
+// builderVerb says what happened to a builder that was not reused: the
+// kit's own was built, a published one's image was resolved or pulled.
+func (t SolveTimings) builderVerb() string {
+	if t.published {
+		return "image"
+	}
+	return "built"
 }
 
 func (s Step) text(name, ran string) string {
@@ -394,7 +406,7 @@ func (t Timings) Markdown() string {
 	}
 	if t.reachedStage(stageSolve) && t.solved {
 		row("context upload", t.Context.Upload, fmt.Sprintf("%d files, %s", t.Context.Files, humanBytes(t.Context.Bytes)))
-		step("builder", t.Builder, "built")
+		step("builder", t.Builder, t.builderVerb())
 		step("cook", t.Cook, "ran")
 		if t.What == "build" {
 			step("build", t.Build, "ran")

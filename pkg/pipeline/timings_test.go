@@ -256,6 +256,9 @@ func TestSolveTimingsOfParallelPlatforms(t *testing.T) {
 	if want := (Step{Seen: true, Took: 6 * time.Second}); got.Builder != want {
 		t.Errorf("builder %+v, want %+v", got.Builder, want)
 	}
+	if !strings.Contains((Timings{What: "build", SolveTimings: got, reached: []string{stageSolve}, solved: true}).Line(), ", builder image 6s, cook ran 44s, build ran 8s, ") {
+		t.Errorf("line of a published builder: %s", (Timings{What: "build", SolveTimings: got, reached: []string{stageSolve}, solved: true}).Line())
+	}
 	if want := (Step{Seen: true, Took: 44 * time.Second}); got.Cook != want {
 		t.Errorf("cook %+v, want %+v", got.Cook, want)
 	}
