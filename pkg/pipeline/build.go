@@ -33,7 +33,7 @@ func Build(ctx context.Context, c Config, opts ...Option) (r *Result, err error)
 	}
 	tm.begin(stageSlim)
 	img, err := slimImage(ctx, slimIn{Bin: c.Bin, Dist: c.Dist, Platforms: planned.Platforms, Image: c.Image, Tags: c.Tags,
-		Output: planned.Output, Base: c.Base, Labels: o.labels, Created: o.created, Registry: o.registry, Log: o.log})
+		Output: planned.Output, Base: c.Base, Read: &planned.Base, Labels: o.labels, Created: o.created, Registry: o.registry, Log: o.log})
 	if err != nil {
 		return r, err
 	}
