@@ -35,6 +35,7 @@ var byOption = map[option.Name]Knob{
 	option.RequireAllocator:  RequireAllocator,
 	option.RustFlags:         RustFlags,
 	option.Strategy:          Strategy,
+	option.Timings:           Timings,
 
 	option.PublishImage:     BuilderImage,
 	option.BuilderOutput:    BuilderOutput,
@@ -66,6 +67,7 @@ var byOption = map[option.Name]Knob{
 	option.GitHubRef:      GitHubRef,
 	option.GitHubHeadRef:  GitHubHeadRef,
 	option.GitHubOutput:   GitHubOutputFile,
+	option.GitHubSummary:  GitHubStepSummaryFile,
 	option.DockerMetadata: DockerMetadata,
 	option.SSHAgent:       SSHAuthSock,
 }

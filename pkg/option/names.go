@@ -30,6 +30,7 @@ const (
 	RequireAllocator  Name = "require-allocator"
 	RustFlags         Name = "rustflags"
 	Strategy          Name = "strategy"
+	Timings           Name = "timings file"
 
 	// image:* (the builder image and index merging).
 	PublishImage     Name = "publish image"
@@ -65,6 +66,7 @@ const (
 	GitHubRef      Name = "GitHub ref"
 	GitHubHeadRef  Name = "GitHub head ref"
 	GitHubOutput   Name = "GitHub output"
+	GitHubSummary  Name = "GitHub step summary"
 	DockerMetadata Name = "Docker metadata"
 	SSHAgent       Name = "SSH agent"
 )
