@@ -27,6 +27,10 @@ type solveIn struct {
 	// over several builders passes each node's); nil connects through
 	// Opts' connect options and closes the connection when the solve is done.
 	BuildKit buildkit.Builder
+	// Dist, when set, receives the build's files instead of Config.Dist,
+	// which the build context still leaves out (a split over several
+	// nodes exports each platform into the run's new dist, split.go).
+	Dist string
 }
 
 // Solved is what a solve did.
@@ -114,7 +118,11 @@ func setup(ctx context.Context, in solveIn) (s Solved, bk buildkit.Builder, req 
 	}
 	req.Target = stageTarget(in.What, s.Strategy)
 	if in.What == "build" {
-		release, err := exportTo(ctx, &req, c.Dist, o.log)
+		dist := c.Dist
+		if in.Dist != "" {
+			dist = in.Dist
+		}
+		release, err := exportTo(ctx, &req, dist, o.log)
 		if err != nil {
 			return s, bk, req, done, err
 		}

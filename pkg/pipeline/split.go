@@ -92,15 +92,17 @@ func solveSplit(ctx context.Context, in solveIn) (Solved, func(), error) {
 	for i, pl := range placed {
 		pc := *c
 		pc.Platforms = []platform.Platform{pl.p}
+		// pc.Dist stays: the build context leaves the real dist out.
+		nodeOut := ""
 		if dist != nil {
-			pc.Dist = nodeDist(dist.Path(), pl.p)
+			nodeOut = nodeDist(dist.Path(), pl.p)
 		}
 		po := *o
 		po.log = &linePrefixer{w: o.log, prefix: "[" + pl.node.Name + "] "}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ns, nd, err := solve(ctx, solveIn{Config: &pc, Planned: in.Planned, What: in.What, Opts: &po, BuildKit: pl.bk})
+			ns, nd, err := solve(ctx, solveIn{Config: &pc, Planned: in.Planned, What: in.What, Opts: &po, BuildKit: pl.bk, Dist: nodeOut})
 			s.Nodes[i] = NodeSolved{Platform: pl.p, Node: pl.node, Endpoint: pl.bk.Endpoint(), Solved: ns}
 			dones[i] = nd
 			if err != nil {

@@ -136,7 +136,7 @@ func TestSplitOverTwoBuilders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("split over two builders (hosts per architecture, cold) took %s", time.Since(start).Round(time.Second))
+	t.Logf("split over two builders (hosts per architecture, fresh nodes) took %s", time.Since(start).Round(time.Second))
 	check("per-architecture hosts", r, map[string]string{"linux/amd64": `"amd64"`, "linux/arm64": `"arm64"`}, e.log.String())
 	for _, p := range []string{"amd64", "arm64"} {
 		if !strings.Contains(e.progress.String(), "["+p+"] #") {
@@ -161,15 +161,21 @@ func TestSplitOverTwoBuilders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("split over two builders (buildx builder, warm) took %s", time.Since(start).Round(time.Second))
+	t.Logf("split over two builders (buildx builder, nothing changed) took %s", time.Since(start).Round(time.Second))
 	log := e.log.String()[logStart:]
 	check("buildx builder", r, map[string]string{"linux/amd64": `"multi0"`, "linux/arm64": `"arm"`}, log)
 	if !strings.Contains(log, `split: linux/arm64 on node "arm" (`+arm.Addr+`, buildx builder "multi"; its native platform)`) {
 		t.Errorf("the log does not say arm64 went to the arm node for its native platform:\n%s", e.log.String())
 	}
-	// Nothing changed since set-up 1: each node's cook is cached, and
+	// Nothing changed since set-up 1 (dist, now filled, stays out of the
+	// build context): each node's cook and build are cached, and
 	// verify's line says so from that node's solve.
 	for _, p := range []platform.Platform{amd64(), arm64()} {
+		for _, stage := range []string{app.StageCook, app.StageBuild} {
+			if v, ok := r.StageRun(stage, p.String()); !ok || !v.Cached {
+				t.Errorf("%s: %s step with nothing changed: found %t, cached %t", p, stage, ok, v.Cached)
+			}
+		}
 		bin := filepath.Join(ws, "dist", p.DistDir(), "app")
 		if !regexp.MustCompile(regexp.QuoteMeta("build: "+bin+" verified static, glibc, ") + `[^\n]*\(cook reused from cache\)\n`).MatchString(log) {
 			t.Errorf("verify's line for %s does not say its node reused the cook step:\n%s", p, log)
