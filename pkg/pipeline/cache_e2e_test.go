@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 )
 
@@ -107,8 +109,8 @@ func TestCookCacheExportedOnlyWhenCookRuns(t *testing.T) {
 		}
 		n, took := cacheExports(r.Solve)
 		cn, ctook := cacheExports(r.CookExport)
-		t.Logf("%s took %s: build's cache export %d step(s) %s; cook export solve %s (%d step(s) %s)", what, time.Since(start).Round(100*time.Millisecond),
-			n, took.Round(10*time.Millisecond), r.CookExportTook.Round(10*time.Millisecond), cn, ctook.Round(10*time.Millisecond))
+		t.Logf("%s took %s: build's cache export %d step(s) %s; cook export solve %s (%d step(s) %s), %s of it after the build", what, time.Since(start).Round(100*time.Millisecond),
+			n, took.Round(10*time.Millisecond), r.CookExportTook.Round(10*time.Millisecond), cn, ctook.Round(10*time.Millisecond), r.CookExportWait.Round(10*time.Millisecond))
 		if n != 1 {
 			t.Errorf("%s: the build has %d cache export steps, want 1 (the rest, mode=min)", what, n)
 		}
@@ -196,4 +198,93 @@ func TestCookCacheExportedOnlyWhenCookRuns(t *testing.T) {
 		t.Errorf("fresh BuildKit compiled external crates %v (local %v)", external, local)
 	}
 	checkOutput(t, "amd64 binary", runBinary(t, filepath.Join(ws, "dist", "linux_amd64", "crossapp")), wantCrossMusl(amd64(), text))
+}
+
+// BenchmarkCacheExport measures what the cache export costs on
+// testdata/cross (cross, both platforms, the musl stand-in as the
+// builder), each design on a fresh BuildKit into a new repository: a cold
+// build (the cook runs, its layers are compressed and uploaded), a run
+// with no change and one after an edit. "one max ref" is the kit before
+// the cook and rest refs: one mode=max ref, gzip (BuildKit's default); the
+// compressions are those of the cook and rest refs. Run it alone:
+//
+//	go test -run='^$' -bench=BenchmarkCacheExport -benchtime=1x ./pkg/pipeline
+//
+// MUSLRUST_CHEF_BENCH_DESIGNS picks designs (comma-separated: max-gzip,
+// split-gzip, split-zstd; default max-gzip,split-zstd).
+func BenchmarkCacheExport(b *testing.B) {
+	e := newMuslEnv(b)
+	ctx := context.Background()
+	defer func(a map[string]string) { cacheAttrs = a }(cacheAttrs)
+	designs := "max-gzip,split-zstd"
+	if d := os.Getenv("MUSLRUST_CHEF_BENCH_DESIGNS"); d != "" {
+		designs = d
+	}
+	for _, design := range strings.Split(designs, ",") {
+		kind, comp, _ := strings.Cut(design, "-")
+		cacheAttrs = map[string]string{"compression": comp}
+		if comp == "zstd" {
+			cacheAttrs["compression-level"] = "3"
+		}
+		host := testinfra.FreshBuildkitd(b)
+		ws := fixtures.CopyTree(b, testdataCross)
+		repo := fmt.Sprintf("%s/muslrust-chef-test/cache-export-%s-%d", e.registry, design, time.Now().UnixNano())
+		s := e.crossSettings(ws, "linux/amd64,linux/arm64", e.image("crossapp-cache-export"))
+		s.Strategy, s.Cache = nil, str(repo+":c")
+		text := "hello from crossapp v1"
+		for _, step := range []string{"cold", "no change", "edit"} {
+			if step == "edit" {
+				next := fmt.Sprintf("hello from crossapp v%d", time.Now().UnixNano()%1e9)
+				replaceIn(b, filepath.Join(ws, "crates/crossapp/src/main.rs"), `"`+text+`"`, `"`+next+`"`)
+				text = next
+			}
+			start := time.Now()
+			if kind == "max" {
+				res := solveOneMaxRef(b, e, s, host, repo+":c")
+				n, took := cacheExports(res)
+				b.Logf("%-10s %-9s: solve %5.1fs; export (mode=max) %d step %.2fs, all of it in the solve", design, step, time.Since(start).Seconds(), n, took.Seconds())
+				continue
+			}
+			r, err := build(ctx, s, e.runtime(host))
+			if err != nil {
+				b.Fatalf("%s %s: %v", design, step, err)
+			}
+			total := time.Since(start)
+			n, took := cacheExports(r.Solve)
+			_, ctook := cacheExports(r.CookExport)
+			cook, _ := r.StageRun(app.StageCook, "")
+			b.Logf("%-10s %-9s: run %5.1fs, cook %s; build's export (mode=min) %d step %.2fs; cook export solve %.2fs (its export step %.2fs), %.2fs of it after the build",
+				design, step, total.Seconds(), ranOrCached(cook), n, took.Seconds(), r.CookExportTook.Seconds(), ctook.Seconds(), r.CookExportWait.Seconds())
+			if (step == "cold") != (r.CookExport != nil) {
+				b.Fatalf("%s %s: cook export %t", design, step, r.CookExport != nil)
+			}
+		}
+	}
+}
+
+// solveOneMaxRef runs the build's solve as the kit did before the cook
+// and rest refs: one registry ref imported and exported with mode=max
+// (gzip, BuildKit's default), no cook export solve.
+func solveOneMaxRef(b *testing.B, e *env, s Settings, host, ref string) *buildkit.Result {
+	ctx := context.Background()
+	c, ws, err := resolve(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := newOptions(append(e.runtime(host), WithWorkspace(ws)))
+	planned, err := plan(ctx, planIn{Config: &c, What: "build", Workspace: o.workspace, Host: o.host, Log: o.log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sv, bk, req, done, err := setup(ctx, solveIn{Config: &c, Planned: planned, What: "build", Opts: o})
+	defer done()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sv.Cache = buildcache.Spec{}
+	req.CacheFrom, req.CacheTo, req.CacheMode, req.CacheAttrs, req.CacheDirsFrom = []string{ref}, ref, "max", nil, nil
+	if err := run(ctx, bk, o, req, &sv); err != nil {
+		b.Fatal(err)
+	}
+	return sv.Solve
 }

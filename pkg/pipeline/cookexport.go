@@ -3,13 +3,11 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	bkclient "github.com/moby/buildkit/client"
-	digest "github.com/opencontainers/go-digest"
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
@@ -109,10 +107,7 @@ func (ce *cookExport) watch(ss *bkclient.SolveStatus) {
 // decide starts the export when it is needed, else closes done at once.
 func (ce *cookExport) decide(ran bool) {
 	defer close(ce.done)
-	log, to := ce.o.log, ce.req.CacheTo
-	if to == "" {
-		to = ce.req.CacheDir
-	}
+	log, to := ce.o.log, ce.to()
 	if !ran {
 		select {
 		case <-ce.present:
@@ -135,7 +130,6 @@ func (ce *cookExport) decide(ran bool) {
 		ce.err = fmt.Errorf("exporting the cook cache to %s: %w", to, ce.err)
 		return
 	}
-	fmt.Fprintf(log, "build: cook cache exported to %s in %s\n", to, ce.took.Round(10*time.Millisecond))
 	if ce.res != nil {
 		for _, v := range ce.res.Vertexes {
 			if isStageRun(v.Name, ce.stage, "") && v.Executed() {
@@ -155,49 +149,45 @@ func (ce *cookExport) tried() string {
 }
 
 // finish waits for the export once the build returned. A failed build
-// cancels it. A build whose cook steps were never seen complete (a
-// progress stream without them) decides now, from its final vertexes.
+// cancels it. A build whose cook steps were not all seen complete (a
+// progress stream that missed them, a step merged into another one) decides
+// now, from its final vertexes: the export then runs after the build.
 func (ce *cookExport) finish(res *buildkit.Result, buildErr error) error {
 	defer ce.cancel()
+	ce.mu.Lock()
+	decided := ce.decided
+	ce.decided = true
+	ce.mu.Unlock()
 	if buildErr != nil {
 		ce.cancel()
-		ce.mu.Lock()
-		decided := ce.decided
-		ce.decided = true
-		ce.mu.Unlock()
 		if decided {
 			<-ce.done
 		}
 		return nil
 	}
-	ce.mu.Lock()
-	if !ce.decided && res != nil {
-		ce.cooks = map[string]*cookState{}
-		ce.mu.Unlock()
-		ce.watch(&bkclient.SolveStatus{Vertexes: finalVertexes(res)})
-		ce.mu.Lock()
-	}
-	decided := ce.decided
-	ce.decided = true
-	ce.mu.Unlock()
+	built := time.Now()
 	if !decided {
-		return nil
+		ran := false
+		if res != nil {
+			for _, v := range res.Vertexes {
+				ran = ran || (isStageRun(v.Name, ce.stage, "") && v.Executed())
+			}
+		}
+		ce.decide(ran)
 	}
 	<-ce.done
-	if ce.ran {
-		ce.s.CookExport, ce.s.CookExportTook = ce.res, ce.took
+	if ce.ran && ce.err == nil {
+		ce.s.CookExport, ce.s.CookExportTook, ce.s.CookExportWait = ce.res, ce.took, time.Since(built)
+		fmt.Fprintf(ce.o.log, "build: cook cache exported to %s in %s, %s of it after the build\n", ce.to(),
+			ce.took.Round(10*time.Millisecond), ce.s.CookExportWait.Round(10*time.Millisecond))
 	}
 	return ce.err
 }
 
-// finalVertexes turns the build's recorded steps back into a status
-// update, for watch.
-func finalVertexes(res *buildkit.Result) []*bkclient.Vertex {
-	var out []*bkclient.Vertex
-	for i, v := range res.Vertexes {
-		bv := &bkclient.Vertex{Name: v.Name, Cached: v.Cached, Started: v.Started, Completed: v.Completed, Error: v.Error}
-		bv.Digest = digest.FromString(strconv.Itoa(i) + " " + v.Name)
-		out = append(out, bv)
+// to is where the cook cache goes.
+func (ce *cookExport) to() string {
+	if ce.req.CacheTo != "" {
+		return ce.req.CacheTo
 	}
-	return out
+	return ce.req.CacheDir
 }

@@ -48,9 +48,11 @@ type Solved struct {
 	CacheDir string
 	// CookExport is the build's second solve, which exported the cook part
 	// of the cache (nil: it did not run, the cook cache was there
-	// already); CookExportTook is its wall time.
-	CookExport     *buildkit.Result
-	CookExportTook time.Duration
+	// already); CookExportTook is its wall time, CookExportWait the part
+	// of it after the build's own solve had returned (what it added to
+	// the run; the rest overlapped the build step).
+	CookExport                     *buildkit.Result
+	CookExportTook, CookExportWait time.Duration
 	// Context is what the main build context sent (the skeleton is sent
 	// besides it).
 	Context buildkit.ContextStats
