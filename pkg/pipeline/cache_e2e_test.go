@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
@@ -38,9 +39,20 @@ func cacheExports(res *buildkit.Result) (n int, took time.Duration) {
 
 // cacheBytes is the size of what a registry cache ref holds: the blobs
 // its manifest (BuildKit's image-manifest form) or index lists.
-func cacheBytes(t *testing.T, ref string) int64 {
+func cacheBytes(t testing.TB, ref string) int64 {
+	n, _ := cacheLayers(t, ref)
+	return n
+}
+
+// cacheLayers is cacheBytes and the number of layers per media type.
+func cacheLayers(t testing.TB, ref string) (int64, map[string]int) {
 	t.Helper()
-	desc, err := remote.Get(mustRef(t, ref))
+	types := map[string]int{}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Get(r)
 	if err != nil {
 		t.Fatalf("%s: %v", ref, err)
 	}
@@ -56,8 +68,9 @@ func cacheBytes(t *testing.T, ref string) int64 {
 		}
 		for _, m := range im.Manifests {
 			n += m.Size
+			types[string(m.MediaType)]++
 		}
-		return n
+		return n, types
 	}
 	img, err := desc.Image()
 	if err != nil {
@@ -69,8 +82,9 @@ func cacheBytes(t *testing.T, ref string) int64 {
 	}
 	for _, l := range m.Layers {
 		n += l.Size
+		types[string(l.MediaType)]++
 	}
-	return n + m.Config.Size
+	return n + m.Config.Size, types
 }
 
 // The default cross build with a registry cache exports the cook part
@@ -257,6 +271,17 @@ func BenchmarkCacheExport(b *testing.B) {
 				design, step, total.Seconds(), ranOrCached(cook), n, took.Seconds(), r.CookExportTook.Seconds(), ctook.Seconds(), r.CookExportWait.Seconds())
 			if (step == "cold") != (r.CookExport != nil) {
 				b.Fatalf("%s %s: cook export %t", design, step, r.CookExport != nil)
+			}
+			if step == "cold" {
+				// A fresh BuildKit compresses every cook layer anew, with
+				// the compression asked for.
+				size, types := cacheLayers(b, r.Cache.Cook.To)
+				b.Logf("%-10s cook ref %s: %d bytes, layers %v", design, r.Cache.Cook.To, size, types)
+				for mt := range types {
+					if strings.Contains(mt, "layer") && !strings.HasSuffix(mt, comp) {
+						b.Fatalf("%s: the cook ref has %s layers", design, mt)
+					}
+				}
 			}
 		}
 	}
