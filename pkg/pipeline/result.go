@@ -20,6 +20,9 @@ type Result struct {
 	Binaries map[platform.Platform]string
 	// Published is what the image went to (build only).
 	Published publish.Result
+	// Timings say where the run spent its time (also a failed run's, up
+	// to the stage it failed in).
+	Timings Timings
 }
 
 // StageRun returns the RUN step of a Dockerfile stage ("cook", "build") for

@@ -60,6 +60,9 @@ type Solved struct {
 	Solve *buildkit.Result
 	// Logs maps each BuildKit step's name to its output (cargo's lines).
 	Logs map[string]string
+	// Nodes are the platforms of a split over several BuildKit nodes, one
+	// solve each (split.go); Solve and Logs are then empty.
+	Nodes []NodeSolved
 }
 
 // solve reads the builder, connects to BuildKit, settles the strategy and
@@ -67,6 +70,9 @@ type Solved struct {
 // what the solve opened; for a build it also ends the turn this run holds
 // on dist (export.go), so the caller defers it past publish.
 func solve(ctx context.Context, in solveIn) (Solved, func(), error) {
+	if in.Config.Strategy == StrategySplit && len(in.Config.Platforms) > 1 && in.BuildKit == nil {
+		return solveSplit(ctx, in)
+	}
 	s, bk, req, done, err := setup(ctx, in)
 	if err != nil {
 		return s, done, err
