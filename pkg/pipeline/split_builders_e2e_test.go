@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -21,23 +22,28 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
 // rust:build with the split strategy and both platforms, from one command,
 // over two buildkitds whose workers declare one platform each (the arm64
-// one runs its steps under QEMU here, so the workspace is testdata/app and
-// the builder the musl stand-in by reference). Set up first with
+// one runs its steps under QEMU here, so the workspace is testdata/app; the
+// builder is the glibc stand-in by reference, static glibc: its images come
+// from Debian's packages alone, so they stay cached in the test registry
+// while the musl stand-in is rebuilt for every change of the helper's
+// sources). Set up first with
 // MUSLRUST_CHEF_BUILDKIT_HOST_<ARCH>, then with a buildx builder's
 // instance file (one node declared for amd64, one left for its native
 // platform): each node builds its own platform only (its BuildKit's build
 // history says so), with a cache ref per platform, the log says which node
-// built what, the index has both platforms and the binaries are static
-// musl. Then the arm64 node goes down: one line naming it, exit 1, nothing
+// built what, the index has both platforms and the binaries are static. Then the arm64 node goes down: one line naming it, exit 1, nothing
 // built, no tag pushed, dist untouched.
 func TestSplitOverTwoBuilders(t *testing.T) {
 	testinfra.RequireArm64(t)
-	e := newMuslEnv(t)
+	t.Setenv("MUSLRUST_CHEF_LIBC", "gnu")
+	e := newGlibcCrossEnv(t)
 	amd := testinfra.StartBuildkitd(t, testinfra.WithPlatforms("linux/amd64"))
 	arm := testinfra.StartBuildkitd(t, testinfra.WithPlatforms("linux/arm64"))
 	ws := fixtures.CopyTree(t, testdataApp)
@@ -95,8 +101,17 @@ func TestSplitOverTwoBuilders(t *testing.T) {
 				t.Errorf("%s: node of %s ran %d build steps, want 1", what, p, builds)
 			}
 			bin := filepath.Join(ws, "dist", ns.Platform.DistDir(), "app")
-			verifyMusl(t, e, bin, ns.Platform)
-			checkOutput(t, what+" "+p+" binary", runBinary(t, bin), want(ns.Platform.Arch, "v1"))
+			if res, err := elfcheck.VerifyLibc(bin, ns.Platform, elfcheck.Glibc); err != nil || res.Libc != elfcheck.Glibc {
+				t.Errorf("%s: %s: %+v %v", what, bin, res, err)
+			}
+			if !strings.Contains(log, "build: "+bin+" verified static, glibc") {
+				t.Errorf("%s: the build log does not say %s was verified", what, bin)
+			}
+			var lines []string
+			for _, l := range want(ns.Platform.Arch, "v1") {
+				lines = append(lines, strings.Replace(l, "-musl", "-gnu", 1))
+			}
+			checkOutput(t, what+" "+p+" binary", runBinary(t, bin), lines)
 		}
 		got := indexManifests(t, r.Published.Reference)
 		if len(got) != 2 {
@@ -155,6 +170,14 @@ func TestSplitOverTwoBuilders(t *testing.T) {
 	check("buildx builder", r, map[string]string{"linux/amd64": `"multi0"`, "linux/arm64": `"arm"`}, log)
 	if !strings.Contains(log, `split: linux/arm64 on node "arm" (`+arm.Addr+`, buildx builder "multi"; its native platform)`) {
 		t.Errorf("the log does not say arm64 went to the arm node for its native platform:\n%s", e.log.String())
+	}
+	// Nothing changed since set-up 1: each node's cook is cached, and
+	// verify's line says so from that node's solve.
+	for _, p := range []platform.Platform{amd64(), arm64()} {
+		bin := filepath.Join(ws, "dist", p.DistDir(), "app")
+		if !regexp.MustCompile(regexp.QuoteMeta("build: "+bin+" verified static, glibc, ") + `[^\n]*\(cook reused from cache\)\n`).MatchString(log) {
+			t.Errorf("verify's line for %s does not say its node reused the cook step:\n%s", p, log)
+		}
 	}
 
 	// 3. The arm64 node is down.
