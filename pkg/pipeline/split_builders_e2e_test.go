@@ -82,10 +82,14 @@ func TestSplitOverTwoBuilders(t *testing.T) {
 			if ns.Endpoint.Address != addr || ns.Endpoint.Native() != p {
 				t.Errorf("%s: %s built on %s (native %s), want %s", what, p, ns.Endpoint.Address, ns.Endpoint.Native(), addr)
 			}
-			if !strings.HasSuffix(ns.Cache.To, "-"+ns.Platform.OS+"-"+ns.Platform.Arch) {
-				t.Errorf("%s: %s exported its cache to %q, want a ref of its own platform", what, p, ns.Cache.To)
-			} else if _, err := remote.Head(mustRef(t, ns.Cache.To)); err != nil {
-				t.Errorf("%s: %s's cache ref %s: %v", what, p, ns.Cache.To, err)
+			if !strings.HasSuffix(ns.Cache.Rest.To, "-"+ns.Platform.OS+"-"+ns.Platform.Arch) || ns.Cache.Cook.To != ns.Cache.Rest.To+"-cook" {
+				t.Errorf("%s: %s exported its cache to %q and %q, want refs of its own platform", what, p, ns.Cache.Rest.To, ns.Cache.Cook.To)
+			} else {
+				for _, ref := range []string{ns.Cache.Rest.To, ns.Cache.Cook.To} {
+					if _, err := remote.Head(mustRef(t, ref)); err != nil {
+						t.Errorf("%s: %s's cache ref %s: %v", what, p, ref, err)
+					}
+				}
 			}
 			builds := 0
 			for _, v := range ns.Solve.Vertexes {
