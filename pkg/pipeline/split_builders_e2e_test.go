@@ -113,6 +113,9 @@ func TestSplitOverTwoBuilders(t *testing.T) {
 			}
 			checkOutput(t, what+" "+p+" binary", runBinary(t, bin), lines)
 		}
+		if tn := r.Timings.Nodes; len(tn) != 2 || tn[0].Node != r.Nodes[0].Node.Name || !r.Timings.Build.Seen {
+			t.Errorf("%s: timings %+v, want both nodes' solves and their union", what, r.Timings)
+		}
 		got := indexManifests(t, r.Published.Reference)
 		if len(got) != 2 {
 			t.Errorf("%s: published %s holds %v, want linux/amd64 and linux/arm64", what, r.Published.Reference, got)

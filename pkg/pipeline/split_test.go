@@ -62,3 +62,23 @@ func TestStageRunOfNodes(t *testing.T) {
 		t.Error("found a build step no node ran")
 	}
 }
+
+// The timings of a split over several nodes keep each node's solve, and
+// their union says the slowest node's time and "reused" only when every
+// node reused.
+func TestSplitTimings(t *testing.T) {
+	at := time.Unix(100, 0)
+	node := func(name string, p platform.Platform, cook time.Duration) NodeSolved {
+		end := at.Add(cook)
+		return NodeSolved{Platform: p, Node: buildkit.Node{Name: name}, Solved: Solved{Strategy: StrategySplit, Solve: &buildkit.Result{Vertexes: []buildkit.Vertex{
+			{Name: "[cook 3/3] RUN cargo build", Cached: cook == 0, Started: &at, Completed: &end},
+			{Name: "[build 3/3] RUN cargo build", Cached: true, Started: &at, Completed: &at}}}}}
+	}
+	u, per := splitTimings([]NodeSolved{node("amd64", amd64(), 0), node("arm", arm64(), 10*time.Second)})
+	if len(per) != 2 || per[0].Node != "amd64" || per[1].Platforms[0] != "linux/arm64" || !per[0].Cook.Reused || per[1].Cook.Took != 10*time.Second {
+		t.Errorf("per node: %+v", per)
+	}
+	if !u.Cook.Seen || u.Cook.Reused || u.Cook.Took != 10*time.Second || !u.Build.Reused {
+		t.Errorf("union: cook %+v, build %+v", u.Cook, u.Build)
+	}
+}

@@ -132,7 +132,10 @@ func (tm *timer) end() {
 func (tm *timer) finish(r *Result, err error, log io.Writer) {
 	failedIn := tm.stage
 	tm.end()
-	if r.Solve != nil || r.Context.Files > 0 {
+	if len(r.Nodes) > 0 {
+		tm.t.SolveTimings, tm.t.Nodes = splitTimings(r.Nodes)
+		tm.t.solved = true
+	} else if r.Solve != nil || r.Context.Files > 0 {
 		tm.t.SolveTimings = solveTimings(&r.Solved)
 		tm.t.solved = true
 	}
