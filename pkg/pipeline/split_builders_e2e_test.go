@@ -189,6 +189,19 @@ func TestSplitOverTwoBuilders(t *testing.T) {
 		}
 	}
 
+	// rust:cook spreads the same way (no dist), each node's cook cached.
+	logStart = len(e.log.String())
+	if _, err := cook(ctx, s, runtime()); err != nil {
+		t.Fatal(err)
+	}
+	log = e.log.String()[logStart:]
+	for _, want := range []string{`split: linux/amd64 on node "multi0" (`, `split: linux/arm64 on node "arm" (`,
+		"cook: linux/amd64 reused from cache", "cook: linux/arm64 reused from cache"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("rust:cook over two builders: the log has no %q:\n%s", want, log)
+		}
+	}
+
 	// 3. The arm64 node is down.
 	before := treeOf(t, filepath.Join(ws, "dist"))
 	amdHistory := len(solvedPlatforms(t, amd.Addr))
