@@ -145,7 +145,7 @@ func TestCookCacheExportedOnlyWhenCookRuns(t *testing.T) {
 	if r.CookExport == nil {
 		t.Fatalf("first run: no cook export:\n%s", log)
 	}
-	if !strings.Contains(log, "build: cook ran: exporting its cache to "+cookRef+" (mode=max) beside the build") &&
+	if !strings.Contains(log, "build: cook ran: exporting its cache to "+cookRef+" (mode=max)") &&
 		!strings.Contains(log, "build: cook reused, but no cook cache was found at "+cookRef+": exporting it to "+cookRef+" (mode=max) beside the build") {
 		t.Errorf("first run: the log does not say why the cook is exported:\n%s", log)
 	}

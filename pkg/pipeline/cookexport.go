@@ -16,11 +16,15 @@ import (
 // cookExport is the second solve of a build that exports a cook cache.
 // BuildKit exports a cache per solve, from the solve's target: the build
 // exports only the rest (mode=min), and this solve, cut at the cook stage,
-// exports the cook layers (mode=max). It starts as soon as the build's
-// cook steps are done, and only when a cook ran, or was reused while no
-// cook cache exists where it is exported: a cook imported from the cache
-// is never exported again. It overlaps the build step (the local crates'
-// compile), and finds every step in BuildKit's own cache.
+// exports the cook layers (mode=max), finding every step in BuildKit's own
+// cache. It runs only when a cook ran, or was reused while no cook cache
+// exists where it is exported: a cook imported from the cache is never
+// exported again. A reused cook's export starts as soon as the build's
+// cook steps are done, beside the build step; a cook that ran is exported
+// after the build: started while the build still holds the cook step, the
+// export solve shares that step with it (BuildKit merges equal steps of
+// two solves) and its cache came out without the cook's records (seen with
+// BuildKit 0.34: a fresh BuildKit importing it ran the cook again).
 type cookExport struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -93,15 +97,14 @@ func (ce *cookExport) watch(ss *bkclient.SolveStatus) {
 	if len(ce.cooks) < ce.expect {
 		return
 	}
-	ran := false
 	for _, st := range ce.cooks {
-		if !st.completed || st.errored {
+		if !st.completed || st.errored || !st.cached {
+			// A cook that ran is exported after the build (finish).
 			return
 		}
-		ran = ran || !st.cached
 	}
 	ce.decided = true
-	go ce.decide(ran)
+	go ce.decide(false)
 }
 
 // decide starts the export when it is needed, else closes done at once.
@@ -120,19 +123,19 @@ func (ce *cookExport) decide(ran bool) {
 		}
 		fmt.Fprintf(log, "build: cook reused, but no cook cache was found at %s: exporting it to %s (mode=max) beside the build\n", ce.tried(), to)
 	} else {
-		fmt.Fprintf(log, "build: cook ran: exporting its cache to %s (mode=max) beside the build\n", to)
+		fmt.Fprintf(log, "build: cook ran: exporting its cache to %s (mode=max)\n", to)
 	}
 	ce.ran = true
 	start := time.Now()
+	defer func() { ce.took = time.Since(start) }()
 	ce.res, ce.err = ce.bk.Solve(ce.ctx, ce.req)
-	ce.took = time.Since(start)
 	if ce.err != nil {
 		ce.err = fmt.Errorf("exporting the cook cache to %s: %w", to, ce.err)
 		return
 	}
 	if ce.res != nil {
 		for _, v := range ce.res.Vertexes {
-			if isStageRun(v.Name, ce.stage, "") && v.Executed() {
+			if isStageRun(v.Name, ce.stage, "") && v.Executed() && v.Started.After(start) {
 				// Not wrong, only slow: BuildKit did not find the build's
 				// cook result (a cache pruned between the two solves).
 				fmt.Fprintf(log, "build: the cook export ran %s again instead of reusing the build's\n", v.Name)
