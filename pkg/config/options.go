@@ -57,6 +57,8 @@ var byOption = map[option.Name]Knob{
 	option.BuildkitContainer: BuildkitContainer,
 	option.BuildkitdConfig:   BuildkitdConfig,
 	option.BuildkitHost:      BuildkitHost,
+	option.BuildkitHostAmd64: BuildkitHostAmd64,
+	option.BuildkitHostArm64: BuildkitHostArm64,
 	option.BuildkitProgress:  BuildkitProgress,
 	option.DockerHost:        DockerHost,
 	option.DockerContext:     DockerContext,

@@ -55,6 +55,8 @@ const (
 	BuildkitContainer Name = "BuildKit container"
 	BuildkitdConfig   Name = "buildkitd config"
 	BuildkitHost      Name = "BuildKit host"
+	BuildkitHostAmd64 Name = "BuildKit host for amd64"
+	BuildkitHostArm64 Name = "BuildKit host for arm64"
 	BuildkitProgress  Name = "BuildKit progress"
 	DockerHost        Name = "Docker host"
 	DockerContext     Name = "Docker context"

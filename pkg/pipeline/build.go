@@ -6,9 +6,10 @@ import (
 
 // Build plans, cooks, builds and exports dist/<os>_<arch>/<bin> per
 // platform, verifies the binaries, builds the slim image and publishes it:
-// an index (emulate, cross), or one platform's image pushed by digest
-// (split). The Result's Timings say where the time went, also when the
-// build failed; the timings line is the last line of the log.
+// an index (emulate, cross, split over several BuildKit nodes), or one
+// platform's image pushed by digest (split of one platform). The Result's
+// Timings say where the time went, also when the build failed; the
+// timings line is the last line of the log.
 func Build(ctx context.Context, c Config, opts ...Option) (r *Result, err error) {
 	o := newOptions(opts)
 	r = &Result{Config: &c}
@@ -39,7 +40,7 @@ func Build(ctx context.Context, c Config, opts ...Option) (r *Result, err error)
 	}
 	tm.begin(stagePush)
 	r.Published, err = publishImage(ctx, publishIn{Index: img.Index, Tags: img.Tags, Output: planned.Output,
-		ByDigest: c.Strategy == StrategySplit, Platform: c.Platforms[0], Host: o.host, Registry: o.registry,
+		ByDigest: c.Strategy == StrategySplit && len(c.Platforms) == 1, Platform: c.Platforms[0], Host: o.host, Registry: o.registry,
 		Stdout: o.stdout, Log: o.log, GitHubOutput: o.gitHubOutput})
 	return r, err
 }

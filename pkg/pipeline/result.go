@@ -29,6 +29,13 @@ type Result struct {
 // a platform ("" matches any) and whether it was found. A cross build has
 // one step per stage for all platforms (its cross-cook / cross-build).
 func (r *Solved) StageRun(stage string, p string) (buildkit.Vertex, bool) {
+	// A split over several nodes: the platform's own solve, which built
+	// that platform alone (its steps name no platform).
+	for _, n := range r.Nodes {
+		if p == "" || n.Platform.String() == p {
+			return n.StageRun(stage, "")
+		}
+	}
 	if r.Solve == nil {
 		return buildkit.Vertex{}, false
 	}
