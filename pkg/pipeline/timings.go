@@ -1,19 +1,13 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
-	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
-	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Timings is where a cook or build spent its time: the Go stages timed
@@ -132,13 +126,7 @@ func (tm *timer) end() {
 func (tm *timer) finish(r *Result, err error, log io.Writer) {
 	failedIn := tm.stage
 	tm.end()
-	if len(r.Nodes) > 0 {
-		tm.t.SolveTimings, tm.t.Nodes = splitTimings(r.Nodes)
-		tm.t.solved = true
-	} else if r.Solve != nil || r.Context.Files > 0 {
-		tm.t.SolveTimings = solveTimings(&r.Solved)
-		tm.t.solved = true
-	}
+	tm.t.SolveTimings, tm.t.Nodes, tm.t.solved = splitTimings(&r.Solved)
 	tm.t.Total = time.Since(tm.start)
 	if err != nil {
 		if failedIn == "" && len(tm.t.reached) > 0 {
@@ -149,7 +137,39 @@ func (tm *timer) finish(r *Result, err error, log io.Writer) {
 	fmt.Fprintln(log, tm.t.Line())
 }
 
-// solveTimings reads a solve's parts from its vertices.
+// splitTimings reads the solve's parts, and each node's of a build split
+// over several BuildKit nodes (then the parts are over all nodes: the
+// union of their steps' intervals); solved says the solve got far enough
+// to be read (its context measured at least).
+func splitTimings(s *Solved) (SolveTimings, []NodeTimings, bool) {
+	if len(s.Nodes) == 0 {
+		return solveTimings(s), nil, s.Solve != nil || s.Context.Files > 0
+	}
+	var nodes []NodeTimings
+	var all Solved
+	solved := false
+	for _, n := range s.Nodes {
+		nodes = append(nodes, NodeTimings{Node: n.Node.Name, Platforms: []string{n.Platform.String()}, SolveTimings: solveTimings(&n.Solved)})
+		if n.Solve == nil && n.Context.Files == 0 {
+			continue
+		}
+		if !solved {
+			all, solved = n.Solved, true
+			all.Solve, all.CookExport = &buildkit.Result{}, &buildkit.Result{}
+		}
+		if n.Solve != nil {
+			all.Solve.Vertexes = append(all.Solve.Vertexes, n.Solve.Vertexes...)
+		}
+		if n.CookExport != nil {
+			all.CookExport.Vertexes = append(all.CookExport.Vertexes, n.CookExport.Vertexes...)
+		}
+	}
+	return solveTimings(&all), nodes, solved
+}
+
+// solveTimings reads a solve's parts from its vertices. The cook cache a
+// build exports in a second solve beside it (CookExport) counts in the
+// cache export, once where both solves exported at the same time.
 func solveTimings(s *Solved) SolveTimings {
 	ph := s.Solve.Phases()
 	st := SolveTimings{
@@ -157,6 +177,12 @@ func solveTimings(s *Solved) SolveTimings {
 		Export:      ph.Export,
 		CacheImport: ph.CacheImport,
 		CacheExport: ph.CacheExport,
+	}
+	if s.CookExport != nil && s.Solve != nil {
+		both := &buildkit.Result{Vertexes: append(append([]buildkit.Vertex{}, s.Solve.Vertexes...), s.CookExport.Vertexes...)}
+		st.CacheExport = both.Phases().CacheExport
+	} else if s.CookExport != nil {
+		st.CacheExport = s.CookExport.Phases().CacheExport
 	}
 	if s.Solve == nil {
 		return st
@@ -214,69 +240,6 @@ func isBuilderImage(v buildkit.Vertex) bool {
 	return false
 }
 
-// Line is the one-line summary the run logs at its end, e.g.
-//
-//	timings: plan 0.02s, context 41 files 88.0 kB 0.1s, builder reused, cook reused, build 3.9s, export 0.1s, cache import 0.4s export 0s, verify 0.01s, slim 0.09s, push 0.5s, total 5.3s
-//
-// Stages a failed run did not reach are left out, and it ends with the
-// stage it failed in.
-func (t Timings) Line() string {
-	var parts []string
-	add := func(format string, a ...any) { parts = append(parts, fmt.Sprintf(format, a...)) }
-	if t.reachedStage(stagePlan) {
-		add("plan %s", secs(t.Plan))
-	}
-	if t.reachedStage(stageSolve) && t.solved {
-		add("context %d files %s %s", t.Context.Files, humanBytes(t.Context.Bytes), secs(t.Context.Upload))
-		if s := t.Builder.text("builder", t.builderVerb()); s != "" {
-			parts = append(parts, s)
-		}
-		if s := t.Cook.text("cook", "ran"); s != "" {
-			parts = append(parts, s)
-		}
-		if t.What == "build" {
-			if s := t.Build.text("build", "ran"); s != "" {
-				parts = append(parts, s)
-			}
-			add("export %s", secs(t.Export))
-		}
-		add("cache import %s export %s", secs(t.CacheImport), secs(t.CacheExport))
-	}
-	for _, s := range []struct {
-		name string
-		d    time.Duration
-	}{{stageVerify, t.Verify}, {stageSlim, t.Slim}, {stagePush, t.Push}} {
-		if t.reachedStage(s.name) {
-			add("%s %s", s.name, secs(s.d))
-		}
-	}
-	add("total %s", secs(t.Total))
-	line := "timings: " + strings.Join(parts, ", ")
-	if t.Failed != "" {
-		line += " (failed in " + t.Failed + ")"
-	}
-	return line
-}
-
-// builderVerb says what happened to a builder that was not reused: the
-// kit's own was built, a published one's image was resolved or pulled.
-func (t SolveTimings) builderVerb() string {
-	if t.published {
-		return "image"
-	}
-	return "built"
-}
-
-func (s Step) text(name, ran string) string {
-	switch {
-	case !s.Seen:
-		return ""
-	case s.Reused:
-		return name + " reused"
-	}
-	return name + " " + ran + " " + secs(s.Took)
-}
-
 func (t Timings) reachedStage(stage string) bool {
 	for _, s := range t.reached {
 		if s == stage {
@@ -284,186 +247,4 @@ func (t Timings) reachedStage(stage string) bool {
 		}
 	}
 	return false
-}
-
-// secs is d in seconds, rounded to 10 ms: "3.9s", "0.02s", "0s".
-func secs(d time.Duration) string {
-	return strconv.FormatFloat(seconds(d, 2), 'f', -1, 64) + "s"
-}
-
-// seconds is d in seconds rounded to n decimals.
-func seconds(d time.Duration, n int) float64 {
-	p := math.Pow10(n)
-	return math.Round(d.Seconds()*p) / p
-}
-
-// timingsJSON is the JSON form of Timings (-timings=FILE): seconds as
-// numbers (millisecond precision), null for a part the run did not reach.
-type timingsJSON struct {
-	What          string     `json:"what"`
-	Failed        string     `json:"failed,omitempty"`
-	Plan          *float64   `json:"plan_s"`
-	ContextFiles  *int       `json:"context_files"`
-	ContextBytes  *int64     `json:"context_bytes"`
-	ContextUpload *float64   `json:"context_upload_s"`
-	BuilderReused *bool      `json:"builder_reused"`
-	Builder       *float64   `json:"builder_s"`
-	CookReused    *bool      `json:"cook_reused"`
-	Cook          *float64   `json:"cook_s"`
-	BuildReused   *bool      `json:"build_reused"`
-	Build         *float64   `json:"build_s"`
-	Export        *float64   `json:"export_s"`
-	CacheImport   *float64   `json:"cache_import_s"`
-	CacheExport   *float64   `json:"cache_export_s"`
-	Verify        *float64   `json:"verify_s"`
-	Slim          *float64   `json:"slim_s"`
-	Push          *float64   `json:"push_s"`
-	Total         float64    `json:"total_s"`
-	Nodes         []nodeJSON `json:"nodes,omitempty"`
-}
-
-type nodeJSON struct {
-	Node          string   `json:"node"`
-	Platforms     []string `json:"platforms"`
-	ContextUpload float64  `json:"context_upload_s"`
-	BuilderReused *bool    `json:"builder_reused"`
-	CookReused    *bool    `json:"cook_reused"`
-	Cook          float64  `json:"cook_s"`
-	BuildReused   *bool    `json:"build_reused"`
-	Build         float64  `json:"build_s"`
-	Export        float64  `json:"export_s"`
-	CacheImport   float64  `json:"cache_import_s"`
-	CacheExport   float64  `json:"cache_export_s"`
-}
-
-// MarshalJSON writes the JSON of -timings=FILE (README "Timings").
-func (t Timings) MarshalJSON() ([]byte, error) {
-	s := func(d time.Duration) *float64 { v := seconds(d, 3); return &v }
-	j := timingsJSON{What: t.What, Failed: t.Failed, Total: seconds(t.Total, 3)}
-	if t.reachedStage(stagePlan) {
-		j.Plan = s(t.Plan)
-	}
-	if t.reachedStage(stageSolve) && t.solved {
-		files, bytes := t.Context.Files, t.Context.Bytes
-		j.ContextFiles, j.ContextBytes, j.ContextUpload = &files, &bytes, s(t.Context.Upload)
-		j.BuilderReused, j.Builder = stepJSON(t.Builder)
-		j.CookReused, j.Cook = stepJSON(t.Cook)
-		if t.What == "build" {
-			j.BuildReused, j.Build = stepJSON(t.Build)
-			j.Export = s(t.Export)
-		}
-		j.CacheImport, j.CacheExport = s(t.CacheImport), s(t.CacheExport)
-	}
-	if t.reachedStage(stageVerify) {
-		j.Verify = s(t.Verify)
-	}
-	if t.reachedStage(stageSlim) {
-		j.Slim = s(t.Slim)
-	}
-	if t.reachedStage(stagePush) {
-		j.Push = s(t.Push)
-	}
-	for _, n := range t.Nodes {
-		nj := nodeJSON{Node: n.Node, Platforms: n.Platforms, ContextUpload: seconds(n.Context.Upload, 3),
-			Cook: seconds(n.Cook.Took, 3), Build: seconds(n.Build.Took, 3), Export: seconds(n.Export, 3),
-			CacheImport: seconds(n.CacheImport, 3), CacheExport: seconds(n.CacheExport, 3)}
-		nj.BuilderReused, _ = stepJSON(n.Builder)
-		nj.CookReused, _ = stepJSON(n.Cook)
-		nj.BuildReused, _ = stepJSON(n.Build)
-		j.Nodes = append(j.Nodes, nj)
-	}
-	return json.Marshal(j)
-}
-
-func stepJSON(s Step) (*bool, *float64) {
-	if !s.Seen {
-		return nil, nil
-	}
-	reused, took := s.Reused, seconds(s.Took, 3)
-	return &reused, &took
-}
-
-// Markdown is the timings as a table for the GitHub step summary, one row
-// per part the run reached.
-func (t Timings) Markdown() string {
-	var b strings.Builder
-	title := "muslrust-chef " + t.What
-	if t.Failed != "" {
-		title += " (failed in " + t.Failed + ")"
-	}
-	fmt.Fprintf(&b, "### %s timings\n\n| stage | time | |\n|---|---:|---|\n", title)
-	row := func(stage string, d time.Duration, note string) {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", stage, secs(d), note)
-	}
-	step := func(name string, s Step, ran string) {
-		switch {
-		case !s.Seen:
-		case s.Reused:
-			row(name, 0, "reused")
-		default:
-			row(name, s.Took, ran)
-		}
-	}
-	if t.reachedStage(stagePlan) {
-		row("plan", t.Plan, "")
-	}
-	if t.reachedStage(stageSolve) && t.solved {
-		row("context upload", t.Context.Upload, fmt.Sprintf("%d files, %s", t.Context.Files, humanBytes(t.Context.Bytes)))
-		step("builder", t.Builder, t.builderVerb())
-		step("cook", t.Cook, "ran")
-		if t.What == "build" {
-			step("build", t.Build, "ran")
-			row("export", t.Export, "")
-		}
-		row("cache import", t.CacheImport, "")
-		row("cache export", t.CacheExport, "")
-	}
-	for _, s := range []struct {
-		name string
-		d    time.Duration
-	}{{stageVerify, t.Verify}, {stageSlim, t.Slim}, {stagePush, t.Push}} {
-		if t.reachedStage(s.name) {
-			row(s.name, s.d, "")
-		}
-	}
-	fmt.Fprintf(&b, "| **total** | **%s** | |\n", secs(t.Total))
-	return b.String()
-}
-
-// WriteFile writes the timings' JSON to path (-timings=FILE) all or
-// nothing (internal/atomicdir). An existing file is replaced only when it
-// is a timings file (a JSON object with "what" and "total_s"), so a
-// mistyped path does not overwrite a user's file.
-func (t Timings) WriteFile(path string) error {
-	data, err := json.MarshalIndent(t, "", "  ")
-	if err != nil {
-		return err
-	}
-	opts := atomicdir.FileOptions{
-		Fix:   option.Errorf("set %s / %s to a new file or a timings file written before", option.Flag(option.Timings), option.Env(option.Timings)),
-		Owned: isTimingsFile,
-	}
-	err = atomicdir.WriteFile(path, 0o644, opts, func(w io.Writer) error {
-		_, err := w.Write(append(data, '\n'))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("timings: %w", err)
-	}
-	return nil
-}
-
-// isTimingsFile says whether path holds what WriteFile writes.
-func isTimingsFile(path string) bool {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
-	var j map[string]json.RawMessage
-	if json.Unmarshal(data, &j) != nil {
-		return false
-	}
-	_, what := j["what"]
-	_, total := j["total_s"]
-	return what && total
 }

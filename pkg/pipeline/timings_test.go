@@ -268,3 +268,53 @@ func TestSolveTimingsOfParallelPlatforms(t *testing.T) {
 		t.Errorf("build %+v, want %+v", got.Build, want)
 	}
 }
+
+// The cook cache exported by the build's second solve counts in the cache
+// export (overlap with the first solve's export once); a build split over
+// two nodes has each node's parts and, on top, the union over both.
+func TestSolveTimingsOfCookExportAndNodes(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	at := func(s int) *time.Time { v := t0.Add(time.Duration(s) * time.Second); return &v }
+	v := func(name string, from, to int, cached bool) buildkit.Vertex {
+		return buildkit.Vertex{Name: name, Started: at(from), Completed: at(to), Cached: cached}
+	}
+	build := &buildkit.Result{Vertexes: []buildkit.Vertex{
+		v("[internal] load build context", 0, 1, false),
+		v("[linux/amd64 cook 3/3] RUN cargo build", 1, 10, false),
+		v("[linux/amd64 build 3/3] RUN cargo build", 10, 14, false),
+		v("exporting cache to registry", 14, 16, false),
+	}}
+	cookExport := &buildkit.Result{Vertexes: []buildkit.Vertex{
+		v("[linux/amd64 cook 3/3] RUN cargo build", 10, 10, true),
+		v("exporting cache to registry", 11, 15, false),
+	}}
+	s := &Solved{Builder: &builder.Builder{Ref: "b"}, Strategy: StrategyEmulate, Solve: build, CookExport: cookExport,
+		Context: buildkit.ContextStats{Files: 2, Bytes: 10}}
+	st, nodes, solved := splitTimings(s)
+	if !solved || nodes != nil || st.CacheExport != 5*time.Second || st.Cook.Took != 9*time.Second || st.Cook.Reused {
+		t.Errorf("build with a cook export: solved %t, nodes %v, %+v", solved, nodes, st)
+	}
+
+	arm := &buildkit.Result{Vertexes: []buildkit.Vertex{
+		v("[internal] load build context", 0, 2, false),
+		v("[linux/arm64 cook 3/3] RUN cargo build", 2, 20, false),
+		v("[linux/arm64 build 3/3] RUN cargo build", 20, 22, false),
+	}}
+	amd64, arm64 := amd64(), arm64()
+	split := &Solved{Strategy: StrategySplit, Nodes: []NodeSolved{
+		{Platform: amd64, Node: buildkit.Node{Name: "a"}, Solved: Solved{Builder: &builder.Builder{Ref: "b"}, Strategy: StrategyEmulate, Solve: build,
+			Context: buildkit.ContextStats{Files: 2, Bytes: 10}}},
+		{Platform: arm64, Node: buildkit.Node{Name: "b"}, Solved: Solved{Builder: &builder.Builder{Ref: "b"}, Strategy: StrategyEmulate, Solve: arm,
+			Context: buildkit.ContextStats{Files: 2, Bytes: 10}}},
+	}}
+	st, nodes, solved = splitTimings(split)
+	if !solved || len(nodes) != 2 || nodes[0].Node != "a" || nodes[1].Platforms[0] != "linux/arm64" {
+		t.Fatalf("split: solved %t, nodes %+v", solved, nodes)
+	}
+	if nodes[0].Cook.Took != 9*time.Second || nodes[1].Cook.Took != 18*time.Second || nodes[1].Build.Took != 2*time.Second {
+		t.Errorf("per node: %+v", nodes)
+	}
+	if st.Cook.Took != 19*time.Second || st.Context.Upload != 2*time.Second || st.Context.Files != 2 || st.Build.Took != 6*time.Second {
+		t.Errorf("over both nodes: %+v", st)
+	}
+}
