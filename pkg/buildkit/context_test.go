@@ -59,3 +59,28 @@ func TestMeasureContextHonoursIncludes(t *testing.T) {
 		t.Fatalf("measured %d files, %d bytes; want the 2 files of ws and crate", st.Files, st.Bytes)
 	}
 }
+
+// The cache export's mode and extra attributes reach both cache exporters;
+// the mode cannot be overridden through the attributes.
+func TestSolveOptCacheModeAttrs(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	b := &builder{cfg: config{}}
+	req := Request{ContextDir: t.TempDir(), DockerfileContent: []byte("FROM scratch\n"), CacheTo: "127.0.0.1:5000/app:buildcache-main",
+		CacheDir: filepath.Join(t.TempDir(), "cache"), CacheMode: "min", CacheAttrs: map[string]string{"compression": "zstd", "mode": "max"}}
+	opt, cleanup, err := b.solveOpt(req)
+	defer cleanup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(opt.CacheExports) != 2 {
+		t.Fatalf("exports %+v", opt.CacheExports)
+	}
+	for _, e := range opt.CacheExports {
+		if e.Attrs["mode"] != "min" || e.Attrs["compression"] != "zstd" {
+			t.Errorf("%s export: attrs %v, want mode=min compression=zstd", e.Type, e.Attrs)
+		}
+	}
+	if req.CacheAttrs["mode"] != "max" {
+		t.Error("the request's attributes were changed")
+	}
+}

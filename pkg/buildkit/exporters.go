@@ -29,7 +29,8 @@ func (b *builder) exports(req Request, opt *bkclient.SolveOpt) {
 		opt.CacheImports = append(opt.CacheImports, bkclient.CacheOptionsEntry{Type: "registry", Attrs: a})
 	}
 	if req.CacheTo != "" {
-		a := map[string]string{"ref": req.CacheTo, "mode": "max"}
+		a := cacheExportAttrs(req)
+		a["ref"] = req.CacheTo
 		if req.Insecure {
 			a["registry.insecure"] = "true"
 		}
@@ -41,7 +42,7 @@ func (b *builder) exports(req Request, opt *bkclient.SolveOpt) {
 			opt.CacheImports = append(opt.CacheImports, bkclient.CacheOptionsEntry{Type: "local", Attrs: map[string]string{"src": req.CacheDir}})
 		}
 		// dest is set by Solve to a temporary sibling of CacheDir.
-		opt.CacheExports = append(opt.CacheExports, bkclient.CacheOptionsEntry{Type: "local", Attrs: map[string]string{"mode": "max"}})
+		opt.CacheExports = append(opt.CacheExports, bkclient.CacheOptionsEntry{Type: "local", Attrs: cacheExportAttrs(req)})
 	}
 
 	if req.Image != nil {
@@ -99,6 +100,20 @@ func (b *builder) exports(req Request, opt *bkclient.SolveOpt) {
 		}
 		opt.Exports = append(opt.Exports, bkclient.ExportEntry{Type: bkclient.ExporterOCI, Attrs: a, OutputDir: req.OCILayout.Dir})
 	}
+}
+
+// cacheExportAttrs are the attributes every cache export of req shares:
+// its extra attributes, then the mode (max unless told).
+func cacheExportAttrs(req Request) map[string]string {
+	a := map[string]string{}
+	for k, v := range req.CacheAttrs {
+		a[k] = v
+	}
+	a["mode"] = req.CacheMode
+	if a["mode"] == "" {
+		a["mode"] = "max"
+	}
+	return a
 }
 
 // CacheDirFix ends the refusal of a local cache directory the kit did not

@@ -46,14 +46,21 @@ type Request struct {
 	// CacheFrom are registry cache refs to import (all of them; a miss is not
 	// an error, so importing a branch ref and the main ref is fine).
 	CacheFrom []string
-	// CacheTo is the registry cache ref to export with mode=max; empty means
-	// no cache export.
+	// CacheTo is the registry cache ref to export (with CacheMode); empty
+	// means no cache export.
 	CacheTo string
 	// CacheDir is a local cache directory (BuildKit's local cache exporter,
-	// an OCI layout): imported when it holds a cache, exported with
-	// mode=max into a sibling temporary directory that replaces it only
+	// an OCI layout): imported when it holds a cache, exported (with
+	// CacheMode) into a sibling temporary directory that replaces it only
 	// after a successful build. Empty means none.
 	CacheDir string
+	// CacheMode is the cache export's mode: "max" (every step's layers,
+	// intermediate stages too) or "min" (only the final stage's); empty
+	// means max.
+	CacheMode string
+	// CacheAttrs are extra attributes of the cache exports (compression,
+	// compression-level, ...), on top of ref/dest and mode.
+	CacheAttrs map[string]string
 	// Image exports an image (pushes it when Push); nil means no image.
 	Image *ImageOutput
 	// Local writes the final stage's files to a directory; nil means none.

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"os"
 	"path"
 	"path/filepath"
@@ -96,27 +98,12 @@ type RustArgs struct {
 // ([package|workspace.metadata.muslrust-chef]) > defaults; the builder
 // image's labels (libc, RUSTFLAGS) come after all of them, in the build.
 type RustSettings struct {
-	// Workspace was read once (chef.Load); the build plans it again
-	// without reading a file.
-	Workspace                  *chef.Workspace
-	WorkspaceDir               string // as given (relative paths stay relative)
-	PlanDir, Dist              string
-	Bin, Package, Manifest     string // Manifest: Package's Cargo.toml relative to WorkspaceDir
-	Platforms                  []platform.Platform
-	Strategy, StrategyFrom     string // StrategyFrom names where Strategy came from, for messages
-	Image                      string
-	Tags                       []string
-	Output, Base, Builder      string
-	BuilderArgs, MuslrustImage string // the kit's own builder: MUSLRUST_CHEF_BUILDER_ARGS, MUSLRUST_CHEF_MUSLRUST_IMAGE
-	Profile                    string
-	Features                   []string
-	NoDefaultFeatures          bool
-	Locked, Strip              bool
-	Libc, RustFlags            string // empty when the builder image's labels decide
-	RequireAllocator           elfcheck.Allocator
-	Cache, MainBranch          string
-	GitHubHeadRef, GitHubRef   string // the branch of a GitHub Actions run
-	Metadata                   Metadata
+	// Spec is what pkg/pipeline builds: pipeline.Config{Spec: s.Spec}.
+	buildspec.Spec
+	// Loaded is the workspace read once (chef.Load); the build plans it
+	// again without reading a file.
+	Loaded   *chef.Workspace
+	Metadata Metadata
 }
 
 // The strategies a user may name.
@@ -130,18 +117,18 @@ const (
 // Rust applies the precedence rules. It reads the workspace (once) and
 // its Cargo.toml metadata but runs nothing.
 func Rust(f RustArgs) (RustSettings, error) {
-	s := RustSettings{WorkspaceDir: Workspace.Value(f.Workspace)}
+	s := RustSettings{Spec: buildspec.Spec{Workspace: Workspace.Value(f.Workspace)}}
 	s.PlanDir = PlanDir.Value(f.PlanDir)
 	if s.PlanDir == "" {
-		s.PlanDir = filepath.Join(s.WorkspaceDir, "target", "muslrust-chef")
+		s.PlanDir = filepath.Join(s.Workspace, "target", "muslrust-chef")
 	}
 	s.Dist = Dist.Value(f.Dist)
 
-	ws, err := chef.Load(s.WorkspaceDir)
+	ws, err := chef.Load(s.Workspace)
 	if err != nil {
 		return s, err
 	}
-	s.Workspace = ws
+	s.Loaded = ws
 	// Every local package's name reaches cargo clean -p in the build:
 	// checked here, before BuildKit is contacted.
 	for _, p := range ws.Packages() {
@@ -162,7 +149,7 @@ func Rust(f RustArgs) (RustSettings, error) {
 	}
 	s.Bin, s.Package, s.Manifest = owner.Name, owner.Package, owner.Manifest
 
-	md, err := ReadMetadata(s.WorkspaceDir, s.Manifest)
+	md, err := ReadMetadata(s.Workspace, s.Manifest)
 	if err != nil {
 		return s, err
 	}
@@ -194,7 +181,9 @@ func Rust(f RustArgs) (RustSettings, error) {
 	s.Output = Output.Value(f.Output)
 	s.Base = BaseImage.Or(f.Base, md.BaseImage)
 	s.Builder = RustBuilder.Or(f.Builder, "")
-	s.BuilderArgs, s.MuslrustImage = BuilderArgs.Value(f.BuilderArgs), MuslrustImage.Value(f.MuslrustImage)
+	if s.BuilderArgs, err = builder.BuildArgs(BuilderArgs.Value(f.BuilderArgs), MuslrustImage.Value(f.MuslrustImage)); err != nil {
+		return s, err
+	}
 	s.Profile = Profile.Or(f.Profile, md.Profile)
 	s.Features = List(Features.Or(f.Features, md.Features))
 	for _, b := range []struct {

@@ -57,7 +57,7 @@ func TestResolveBinAndPrecedence(t *testing.T) {
 	}
 	if c.Package != "pb" || c.Image != "registry.example/beta" || c.Profile != "dist" ||
 		platform.Join(c.Platforms) != "linux/arm64" || strings.Join(c.Features, ",") != "x,y" ||
-		!c.Locked || !c.Strip || c.Strategy != strategyCross || c.StrategyFrom != "strategy in [package.metadata.muslrust-chef]" || c.Builder != "" || c.BuilderArgs != "" {
+		!c.Locked || !c.Strip || c.Strategy != strategyCross || c.StrategyFrom != "strategy in [package.metadata.muslrust-chef]" || c.Builder != "" || c.BuilderArgs["MUSLRUST_IMAGE"] != "" {
 		t.Fatalf("metadata: %+v", c)
 	}
 	// Environment over metadata, flag over environment.

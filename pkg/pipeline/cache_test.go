@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func TestCacheSpecOnlyFromRegistryImage(t *testing.T) {
 		{"registry", "registry.example/team/app", "off", "", "", "MUSLRUST_CHEF_CACHE=off"},
 	}
 	for _, c := range cases {
-		cfg := &Config{Output: c.output, Image: c.image, Cache: c.cache, MainBranch: "main", Strategy: StrategyEmulate, GitHubHeadRef: "feature/x"}
+		cfg := &Config{Spec: buildspec.Spec{Output: c.output, Image: c.image, Cache: c.cache, MainBranch: "main", Strategy: StrategyEmulate, GitHubHeadRef: "feature/x"}}
 		cs, dir, why, err := cacheSpec(context.Background(), cfg, config.KnobName)
 		if err != nil {
 			t.Fatalf("%+v: %v", c, err)
@@ -41,15 +42,15 @@ func TestCacheSpecOnlyFromRegistryImage(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	cs, got, _, err := cacheSpec(context.Background(), &Config{Output: "oci:out", Image: "app", Cache: "local:" + dir}, nil)
+	cs, got, _, err := cacheSpec(context.Background(), &Config{Spec: buildspec.Spec{Output: "oci:out", Image: "app", Cache: "local:" + dir}}, nil)
 	if err != nil || got != dir || len(cs.From) != 0 || cs.To != "" {
 		t.Fatalf("local cache: dir %q from %v to %q err %v, want dir %s and no registry", got, cs.From, cs.To, err, dir)
 	}
 	rel, _, _ := strings.Cut(filepath.Base(dir), "/")
-	if _, got, _, _ := cacheSpec(context.Background(), &Config{Cache: "local:" + rel}, nil); !filepath.IsAbs(got) {
+	if _, got, _, _ := cacheSpec(context.Background(), &Config{Spec: buildspec.Spec{Cache: "local:" + rel}}, nil); !filepath.IsAbs(got) {
 		t.Fatalf("local cache dir %q is not absolute", got)
 	}
-	if _, _, _, err := cacheSpec(context.Background(), &Config{Cache: "local:"}, nil); err == nil || !strings.Contains(err.Error(), "needs a directory") {
+	if _, _, _, err := cacheSpec(context.Background(), &Config{Spec: buildspec.Spec{Cache: "local:"}}, nil); err == nil || !strings.Contains(err.Error(), "needs a directory") {
 		t.Fatalf("local: without a directory: %v", err)
 	}
 }

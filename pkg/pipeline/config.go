@@ -11,48 +11,17 @@
 package pipeline
 
 import (
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
-	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
-// Config is the resolved configuration of one cook or build.
+// Config is the resolved configuration of one cook or build
+// (buildspec.Spec, which pkg/config fills); the methods below derive
+// cargo's flags and the cross targets from it.
 type Config struct {
-	Workspace string // as given (relative paths stay relative)
-	PlanDir   string
-	Dist      string
-	Bin       string
-	// Package owns Bin; Manifest is its Cargo.toml relative to Workspace.
-	Package, Manifest string
-	Platforms         []platform.Platform
-	// Strategy is emulate, split, cross or auto as configured; the solve
-	// settles auto (Result.Strategy). StrategyFrom names where it came
-	// from, for messages.
-	Strategy, StrategyFrom string
-	Image                  string
-	Tags                   []string
-	Output                 string
-	Base                   string
-	// Builder is a published builder image; empty builds the kit's own
-	// from the embedded Dockerfile with BuilderArgs (builder.BuildArgs).
-	Builder           string
-	BuilderArgs       map[string]string
-	Profile           string
-	Features          []string
-	NoDefaultFeatures bool
-	Locked            bool
-	Strip             bool
-	// Libc and RustFlags are empty when the builder image's labels decide.
-	Libc, RustFlags string
-	// RequireAllocator fails verify for a binary on another allocator;
-	// empty only warns about a multi-threaded binary on musl's malloc.
-	RequireAllocator elfcheck.Allocator
-	Cache            string
-	MainBranch       string
-	// GitHubHeadRef and GitHubRef are GitHub Actions' branch refs (empty
-	// elsewhere): the branch whose cache the build exports.
-	GitHubHeadRef, GitHubRef string
+	buildspec.Spec
 }
 
 // validate checks every configured value that reaches cargo's command line

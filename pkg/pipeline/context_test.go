@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	gofs "io/fs"
 	"path/filepath"
 	"sort"
@@ -68,7 +69,7 @@ func TestContextHoldsOnlyWorkspaceAndOutsideCrates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Config{Workspace: ws, Dist: filepath.Join(ws, "dist"), PlanDir: filepath.Join(ws, "target", "muslrust-chef"), Cache: "local:" + filepath.Join(ws, "ci-cache")}
+	c := &Config{Spec: buildspec.Spec{Workspace: ws, Dist: filepath.Join(ws, "dist"), PlanDir: filepath.Join(ws, "target", "muslrust-chef"), Cache: "local:" + filepath.Join(ws, "ci-cache")}}
 	fixtures.WriteFile(t, ws, "dist/linux_amd64/app", "old binary\n")
 	fixtures.WriteFile(t, ws, "ci-cache/index.json", "{}\n")
 	fixtures.WriteFile(t, ws, ".ci-cache.muslrust-chef-new-123-1/index.json", "{}\n")
@@ -119,7 +120,7 @@ func TestContextHoldsOnlyWorkspaceAndOutsideCrates(t *testing.T) {
 	}
 
 	// Without outside crates the workspace is the whole context.
-	c2 := &Config{Workspace: filepath.Join(top, "textkit"), Dist: "dist", PlanDir: "plan"}
+	c2 := &Config{Spec: buildspec.Spec{Workspace: filepath.Join(top, "textkit"), Dist: "dist", PlanDir: "plan"}}
 	l2, err := newContextLayout(c2, "", nil)
 	if err != nil {
 		t.Fatal(err)

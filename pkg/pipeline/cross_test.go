@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,7 +110,7 @@ func TestChooseStrategy(t *testing.T) {
 	amdOnly := &builder.Builder{Ref: "r/a:1", Have: []string{"linux/amd64"}, Libc: b.Libc,
 		Cross: map[platform.Platform]builder.CrossDecl{amd64(): {Platforms: both}}, Platforms: map[platform.Platform]bool{amd64(): true}}
 	cfg := func(strategy string, ps ...platform.Platform) *Config {
-		return &Config{Strategy: strategy, StrategyFrom: "MUSLRUST_CHEF_STRATEGY", Platforms: ps}
+		return &Config{Spec: buildspec.Spec{Strategy: strategy, StrategyFrom: "MUSLRUST_CHEF_STRATEGY", Platforms: ps}}
 	}
 	for _, c := range []struct {
 		name    string

@@ -13,7 +13,6 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/standin"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
-	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
@@ -132,20 +131,7 @@ func resolve(s Settings) (Config, *chef.Workspace, error) {
 	if err != nil {
 		return Config{}, nil, err
 	}
-	args, err := builder.BuildArgs(rs.BuilderArgs, rs.MuslrustImage)
-	if err != nil {
-		return Config{}, nil, err
-	}
-	return Config{
-		Workspace: rs.WorkspaceDir, PlanDir: rs.PlanDir, Dist: rs.Dist,
-		Bin: rs.Bin, Package: rs.Package, Manifest: rs.Manifest, Platforms: rs.Platforms,
-		Strategy: rs.Strategy, StrategyFrom: rs.StrategyFrom,
-		Image: rs.Image, Tags: rs.Tags, Output: rs.Output, Base: rs.Base,
-		Builder: rs.Builder, BuilderArgs: args,
-		Profile: rs.Profile, Features: rs.Features, NoDefaultFeatures: rs.NoDefaultFeatures, Locked: rs.Locked, Strip: rs.Strip,
-		Libc: rs.Libc, RustFlags: rs.RustFlags, RequireAllocator: rs.RequireAllocator,
-		Cache: rs.Cache, MainBranch: rs.MainBranch, GitHubHeadRef: rs.GitHubHeadRef, GitHubRef: rs.GitHubRef,
-	}, rs.Workspace, nil
+	return Config{Spec: rs.Spec}, rs.Loaded, nil
 }
 
 // build and cook run Build and Cook on s as the targets do, with errors

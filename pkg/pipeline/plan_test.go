@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,8 +22,8 @@ func TestPlanUsesTheWorkspaceReadOnce(t *testing.T) {
 	ws := fixtures.CopyTree(t, testdataApp)
 	amd, _ := platform.Parse("linux/amd64")
 	cfg := func() *Config {
-		return &Config{Workspace: ws, PlanDir: filepath.Join(t.TempDir(), "plan"), Bin: "app", Package: "app",
-			Platforms: []platform.Platform{amd}, Profile: "release", Locked: true}
+		return &Config{Spec: buildspec.Spec{Workspace: ws, PlanDir: filepath.Join(t.TempDir(), "plan"), Bin: "app", Package: "app",
+			Platforms: []platform.Platform{amd}, Profile: "release", Locked: true}}
 	}
 	fresh := cfg()
 	var log bytes.Buffer

@@ -95,7 +95,7 @@ func request(ctx context.Context, in requestIn) (buildkit.Request, func(), error
 	if s.Cache, s.CacheDir, why, err = cacheSpec(ctx, c, o.names); err != nil {
 		return req, cleanup, err
 	}
-	req.CacheFrom, req.CacheTo, req.CacheDir = s.Cache.From, s.Cache.To, s.CacheDir
+	req.CacheFrom, req.CacheTo, req.CacheDir, req.CacheMode = s.Cache.From, s.Cache.To, s.CacheDir, "max"
 	switch {
 	case s.CacheDir != "":
 		fmt.Fprintf(o.log, "%s: local cache: import and export %s (mode=max)\n", what, s.CacheDir)

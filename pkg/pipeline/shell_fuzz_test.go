@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"os"
 	"os/exec"
 	"path"
@@ -67,8 +68,8 @@ func FuzzShellRendering(f *testing.F) {
 		// on their own are swapped for fixed valid ones here so that most
 		// inputs still reach the renderer with their other values (which
 		// the property is about). Config.validate must then agree.
-		whole := &Config{Profile: profile, Features: config.List(features), Bin: bin, Package: pkg, RustFlags: rustflags,
-			Platforms: []platform.Platform{amd, arm}}
+		whole := &Config{Spec: buildspec.Spec{Profile: profile, Features: config.List(features), Bin: bin, Package: pkg, RustFlags: rustflags,
+			Platforms: []platform.Platform{amd, arm}}}
 		wholeErr := whole.validate()
 		if cargo.CheckProfile(profile) != nil {
 			profile = "release"
@@ -88,8 +89,8 @@ func FuzzShellRendering(f *testing.F) {
 		if cargo.CheckText("MUSLRUST_CHEF_RUSTFLAGS", rustflags) != nil {
 			rustflags = ""
 		}
-		c := &Config{Profile: profile, Features: feats, Bin: bin, Package: pkg, RustFlags: rustflags,
-			Platforms: []platform.Platform{amd, arm}, Locked: mode&8 == 0, Strip: mode&16 == 0, NoDefaultFeatures: mode&32 != 0}
+		c := &Config{Spec: buildspec.Spec{Profile: profile, Features: feats, Bin: bin, Package: pkg, RustFlags: rustflags,
+			Platforms: []platform.Platform{amd, arm}, Locked: mode&8 == 0, Strip: mode&16 == 0, NoDefaultFeatures: mode&32 != 0}}
 		if err := c.validate(); err != nil {
 			t.Fatalf("every field passes its own check, but validate refuses: %v", err)
 		}

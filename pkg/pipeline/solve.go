@@ -23,6 +23,10 @@ type solveIn struct {
 	// dist/<os>_<arch>/<bin> written to Config.Dist).
 	What string
 	Opts *options
+	// BuildKit is the connection to solve on, owned by the caller (a split
+	// over several builders passes each node's); nil connects through
+	// Opts' connect options and closes the connection when the solve is done.
+	BuildKit buildkit.Builder
 }
 
 // Solved is what a solve did.
@@ -62,7 +66,8 @@ func solve(ctx context.Context, in solveIn) (Solved, func(), error) {
 }
 
 // setup is solve up to the request it runs: the builder read, BuildKit
-// connected, the strategy settled and, for a build, the turn on dist.
+// connected (unless in.BuildKit is), the strategy settled and, for a build,
+// the turn on dist.
 func setup(ctx context.Context, in solveIn) (s Solved, bk buildkit.Builder, req buildkit.Request, done func(), err error) {
 	c, o := in.Config, in.Opts
 	done = func() {}
@@ -81,12 +86,14 @@ func setup(ctx context.Context, in solveIn) (s Solved, bk buildkit.Builder, req 
 			return s, bk, req, done, err
 		}
 	}
-	// BuildKit's connection lines go to the run's log; a caller's own
-	// WithConnectOptions(buildkit.WithLog(...)) still wins.
-	if bk, err = buildkit.Connect(ctx, append([]buildkit.Option{buildkit.WithLog(o.log)}, o.connect...)...); err != nil {
-		return s, bk, req, done, err
+	if bk = in.BuildKit; bk == nil {
+		// BuildKit's connection lines go to the run's log; a caller's own
+		// WithConnectOptions(buildkit.WithLog(...)) still wins.
+		if bk, err = buildkit.Connect(ctx, append([]buildkit.Option{buildkit.WithLog(o.log)}, o.connect...)...); err != nil {
+			return s, bk, req, done, err
+		}
+		done = func() { bk.Close() }
 	}
-	done = func() { bk.Close() }
 	bp, bpKnown := buildPlatform(bk.Endpoint().Platforms, o.host)
 	if s.Strategy, s.BuildPlatform, s.Why, err = chooseStrategy(c, s.Builder, bp, bpKnown, o.names); err != nil {
 		return s, bk, req, done, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 
-	builderpkg "github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
 	"github.com/muslrust-chef/muslrust-chef/pkg/pipeline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
@@ -70,20 +69,7 @@ func resolve(ctx context.Context, args config.RustArgs) (pipeline.Config, []pipe
 	if err != nil {
 		return pipeline.Config{}, nil, err
 	}
-	builderArgs, err := builderpkg.BuildArgs(s.BuilderArgs, s.MuslrustImage)
-	if err != nil {
-		return pipeline.Config{}, nil, err
-	}
-	c := pipeline.Config{
-		Workspace: s.WorkspaceDir, PlanDir: s.PlanDir, Dist: s.Dist,
-		Bin: s.Bin, Package: s.Package, Manifest: s.Manifest, Platforms: s.Platforms,
-		Strategy: s.Strategy, StrategyFrom: s.StrategyFrom,
-		Image: s.Image, Tags: s.Tags, Output: s.Output, Base: s.Base,
-		Builder: s.Builder, BuilderArgs: builderArgs,
-		Profile: s.Profile, Features: s.Features, NoDefaultFeatures: s.NoDefaultFeatures, Locked: s.Locked, Strip: s.Strip,
-		Libc: s.Libc, RustFlags: s.RustFlags, RequireAllocator: s.RequireAllocator,
-		Cache: s.Cache, MainBranch: s.MainBranch, GitHubHeadRef: s.GitHubHeadRef, GitHubRef: s.GitHubRef,
-	}
+	c := pipeline.Config{Spec: s.Spec}
 	created, err := config.Epoch()
 	if err != nil {
 		return c, nil, err
@@ -104,7 +90,7 @@ func resolve(ctx context.Context, args config.RustArgs) (pipeline.Config, []pipe
 	// then fail with a message naming the platforms to choose from.
 	host, _ := platform.Host()
 	return c, []pipeline.Option{
-		pipeline.WithWorkspace(s.Workspace),
+		pipeline.WithWorkspace(s.Loaded),
 		pipeline.WithOptionNames(config.KnobName),
 		pipeline.WithConnectOptions(bkOpts...),
 		pipeline.WithCredentials(pipeline.Credentials{CargoTokens: tokens, SSHAgent: config.SSHAgent()}),
@@ -112,7 +98,7 @@ func resolve(ctx context.Context, args config.RustArgs) (pipeline.Config, []pipe
 		pipeline.WithGitHubOutput(config.GitHubOutput()),
 		pipeline.WithStdout(os.Stdout),
 		pipeline.WithLog(os.Stderr),
-		pipeline.WithLabels(labels(ctx, nil, nil, nil, s.WorkspaceDir)),
+		pipeline.WithLabels(labels(ctx, nil, nil, nil, s.Workspace)),
 		pipeline.WithCreated(created),
 		pipeline.WithHost(host),
 	}, nil

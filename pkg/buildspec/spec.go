@@ -1,0 +1,48 @@
+// Package buildspec is the settled description of one Rust build: what
+// pkg/config makes of flags, MUSLRUST_CHEF_* variables, Cargo.toml
+// metadata and defaults, and what pkg/pipeline is given. It is one struct
+// that both embed, so a knob reaches the build through one assignment and
+// the pipeline's tests build exactly the value a user's run builds.
+package buildspec
+
+import (
+	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
+	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+)
+
+// Spec is one cook or build, resolved.
+type Spec struct {
+	Workspace string // as given (relative paths stay relative)
+	PlanDir   string
+	Dist      string
+	Bin       string
+	// Package owns Bin; Manifest is its Cargo.toml relative to Workspace.
+	Package, Manifest string
+	Platforms         []platform.Platform
+	// Strategy is emulate, split, cross or auto as configured; the solve
+	// settles auto. StrategyFrom names where it came from, for messages.
+	Strategy, StrategyFrom string
+	Image                  string
+	Tags                   []string
+	Output                 string
+	Base                   string
+	// Builder is a published builder image; empty builds the kit's own
+	// from the embedded Dockerfile with BuilderArgs (builder.BuildArgs).
+	Builder           string
+	BuilderArgs       map[string]string
+	Profile           string
+	Features          []string
+	NoDefaultFeatures bool
+	Locked            bool
+	Strip             bool
+	// Libc and RustFlags are empty when the builder image's labels decide.
+	Libc, RustFlags string
+	// RequireAllocator fails verify for a binary on another allocator;
+	// empty only warns about a multi-threaded binary on musl's malloc.
+	RequireAllocator elfcheck.Allocator
+	Cache            string
+	MainBranch       string
+	// GitHubHeadRef and GitHubRef are GitHub Actions' branch refs (empty
+	// elsewhere): the branch whose cache the build exports.
+	GitHubHeadRef, GitHubRef string
+}
