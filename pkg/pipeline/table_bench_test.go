@@ -184,11 +184,17 @@ func benchSettings(e *env, w *bench.Workspace, image, platforms string) Settings
 	}
 }
 
-// freshBuildkitd starts an empty buildkitd and pulls and unpacks the
-// builder into it (returned: how long that took), so that no measured
-// build but row 3i pays for it.
+// freshBuildkitd starts an empty buildkitd and pulls the builder into it
+// (returned: how long that took), so that no measured build but row 3i
+// pays for it.
 func freshBuildkitd(b *testing.B, e *env) (string, time.Duration) {
 	host := testinfra.FreshBuildkitd(b)
+	return host, pullBuilder(b, e, host, "linux/amd64")
+}
+
+// pullBuilder pulls and unpacks the builder's image for platform into the
+// buildkitd at host, and returns how long that took.
+func pullBuilder(b *testing.B, e *env, host, platform string) time.Duration {
 	bk, err := buildkit.Connect(context.Background(), buildkit.WithHost(host), buildkit.WithProgress(e.progress, "plain"))
 	if err != nil {
 		b.Fatal(err)
@@ -196,10 +202,10 @@ func freshBuildkitd(b *testing.B, e *env) (string, time.Duration) {
 	defer bk.Close()
 	start := time.Now()
 	if _, err := bk.Solve(context.Background(), buildkit.Request{ContextDir: b.TempDir(), DockerfileContent: []byte(warmupDockerfile),
-		Platforms: []string{"linux/amd64"}, BuildArgs: map[string]string{"BUILDER_IMAGE": e.builder}, Insecure: true}); err != nil {
+		Platforms: []string{platform}, BuildArgs: map[string]string{"BUILDER_IMAGE": e.builder}, Insecure: true}); err != nil {
 		b.Fatal(err)
 	}
-	return host, time.Since(start)
+	return time.Since(start)
 }
 
 // warmupDockerfile pulls and unpacks the builder's image into a fresh
