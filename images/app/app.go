@@ -16,9 +16,10 @@ const (
 	StageExport = "export"
 	// The cross strategy's stages: run once on $BUILDPLATFORM for every
 	// target triple; the export stage picks the target platform's binary.
-	StageCrossCook   = "cross-cook"
-	StageCrossBuild  = "cross-build"
-	StageCrossExport = "cross-export"
+	StageCrossBuilder = "cross-builder"
+	StageCrossCook    = "cross-cook"
+	StageCrossBuild   = "cross-build"
+	StageCrossExport  = "cross-export"
 )
 
 // Build arguments and the named context of Dockerfile.
@@ -32,9 +33,18 @@ const (
 	ArgFlagsPrefix = "MUSLRUST_CHEF_FLAGS_"
 	// ArgCross is the cross stages' one snippet for every triple;
 	// ArgCrossFrom the build platform whose builder labels it was made from.
-	ArgCross        = "MUSLRUST_CHEF_CROSS"
-	ArgCrossFrom    = "MUSLRUST_CHEF_CROSS_FROM"
-	ContextSkeleton = "skeleton"
+	ArgCross     = "MUSLRUST_CHEF_CROSS"
+	ArgCrossFrom = "MUSLRUST_CHEF_CROSS_FROM"
+	// ArgZigSeed names the stage zig's cache mount is seeded from
+	// (StageCrossBuilder); ArgZigCache and ArgZigCacheSource are the
+	// mount's target and the seed's path (the builder's
+	// ZIG_GLOBAL_CACHE_DIR), ArgZigCacheID part of the cache id. Unset: an
+	// empty mount nothing uses.
+	ArgZigSeed        = "MUSLRUST_CHEF_ZIG_SEED"
+	ArgZigCache       = "MUSLRUST_CHEF_ZIG_CACHE"
+	ArgZigCacheSource = "MUSLRUST_CHEF_ZIG_CACHE_SOURCE"
+	ArgZigCacheID     = "MUSLRUST_CHEF_ZIG_CACHE_ID"
+	ContextSkeleton   = "skeleton"
 	// ArgGitCLI "true" makes cook and build set CARGO_NET_GIT_FETCH_WITH_CLI
 	// (git+ssh sources, fetched through the forwarded SSH agent).
 	ArgGitCLI = "MUSLRUST_CHEF_GIT_CLI"

@@ -26,43 +26,64 @@ const ContextName = "muslrust-chef-context"
 // kit knows what the embedded builder declares (libc, cross-compilation
 // toolchain) without building or inspecting an image.
 func Labels(buildArgs map[string]string) (map[string]string, error) {
+	labels, _, err := config(buildArgs)
+	return labels, err
+}
+
+// Env returns the ENV values the image gets, expanded like Labels: the
+// kit reads ZIG_GLOBAL_CACHE_DIR from it as it would from a published
+// builder's image config.
+func Env(buildArgs map[string]string) (map[string]string, error) {
+	_, envs, err := config(buildArgs)
+	return envs, err
+}
+
+func config(buildArgs map[string]string) (map[string]string, map[string]string, error) {
 	stages, metaArgs, escape, err := parse()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(stages) != 1 {
-		return nil, fmt.Errorf("the embedded builder Dockerfile has %d stages, the kit expects one", len(stages))
+		return nil, nil, fmt.Errorf("the embedded builder Dockerfile has %d stages, the kit expects one", len(stages))
 	}
 	lex := shell.NewLex(escape)
 	global := env{}
 	for _, a := range metaArgs {
 		if err := declare(global, nil, a, buildArgs, lex); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	stage := env{}
-	labels := map[string]string{}
+	labels, envs := map[string]string{}, map[string]string{}
 	for _, cmd := range stages[0].Commands {
 		switch c := cmd.(type) {
 		case *instructions.ArgCommand:
 			if err := declare(stage, global, *c, buildArgs, lex); err != nil {
-				return nil, err
+				return nil, nil, err
+			}
+		case *instructions.EnvCommand:
+			for _, kv := range c.Env {
+				v, _, err := lex.ProcessWord(kv.Value, stage)
+				if err != nil {
+					return nil, nil, fmt.Errorf("ENV %s: %w", kv.Key, err)
+				}
+				envs[kv.Key] = v
 			}
 		case *instructions.LabelCommand:
 			for _, kv := range c.Labels {
 				k, _, err := lex.ProcessWord(kv.Key, stage)
 				if err != nil {
-					return nil, fmt.Errorf("label %s: %w", kv.Key, err)
+					return nil, nil, fmt.Errorf("label %s: %w", kv.Key, err)
 				}
 				v, _, err := lex.ProcessWord(kv.Value, stage)
 				if err != nil {
-					return nil, fmt.Errorf("label %s: %w", kv.Key, err)
+					return nil, nil, fmt.Errorf("label %s: %w", kv.Key, err)
 				}
 				labels[k] = v
 			}
 		}
 	}
-	return labels, nil
+	return labels, envs, nil
 }
 
 // ArgNames lists the build arguments the Dockerfile declares, sorted: the

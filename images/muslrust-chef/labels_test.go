@@ -49,3 +49,14 @@ func TestArgNames(t *testing.T) {
 		t.Fatalf("the builder Dockerfile declares a TARGET* argument: %v", names)
 	}
 }
+
+// The kit mounts zig's cache where the embedded builder's ENV puts it.
+func TestEnvZigCache(t *testing.T) {
+	envs, err := Env(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := envs["ZIG_GLOBAL_CACHE_DIR"]; got != "/opt/zig-cache" {
+		t.Fatalf("ZIG_GLOBAL_CACHE_DIR = %q, want /opt/zig-cache", got)
+	}
+}

@@ -6,6 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,7 +18,9 @@ import (
 
 // StartProcess starts a daemon the test owns, logging to logPath, and stops
 // it by its own pid (SIGTERM, then SIGKILL after 20 s) when the test ends.
-func StartProcess(t testing.TB, name, logPath string, args ...string) {
+// The returned stop does the same earlier (a test taking a daemon down);
+// calling it again, or the cleanup after it, does nothing.
+func StartProcess(t testing.TB, name, logPath string, args ...string) (stop func()) {
 	t.Helper()
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -30,16 +35,21 @@ func StartProcess(t testing.TB, name, logPath string, args ...string) {
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(done) }()
-	t.Cleanup(func() {
-		// SIGTERM lets buildkitd unmount its snapshots before its root is removed.
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			// SIGTERM lets buildkitd unmount its snapshots before its root is removed.
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // LogTail returns the last few KB of a daemon's log for a failure message.
@@ -51,12 +61,57 @@ func LogTail(path string) string {
 	return string(b)
 }
 
+// BuildkitdOption configures a buildkitd the test starts (StartBuildkitd).
+type BuildkitdOption func(*buildkitdConfig)
+
+type buildkitdConfig struct {
+	platforms []string
+}
+
+// WithPlatforms makes the worker declare exactly these platforms
+// (buildkitd --oci-worker-platform), the first being the one it reports as
+// native: two daemons on one amd64 machine then stand for an amd64 and an
+// arm64 node (the arm64 one runs its steps under QEMU through binfmt_misc).
+func WithPlatforms(platforms ...string) BuildkitdOption {
+	return func(c *buildkitdConfig) { c.platforms = append(c.platforms, platforms...) }
+}
+
+// BuildkitdProcess is a buildkitd the test started.
+type BuildkitdProcess struct {
+	// Addr is its unix:// address.
+	Addr string
+	// Log is its log file.
+	Log string
+	// Stop takes it down before the test ends (SIGTERM, then SIGKILL);
+	// the socket goes with it, so later dials fail like a node that is down.
+	Stop func()
+}
+
 // FreshBuildkitd starts a buildkitd with an empty state directory and its
 // own socket, configured like scripts/services.sh (the shared registry is
 // plain HTTP), and returns its address. Cache tests use it to show that a
 // build on a new machine reuses the registry cache.
-func FreshBuildkitd(t testing.TB) string {
+func FreshBuildkitd(t testing.TB, opts ...BuildkitdOption) string {
 	t.Helper()
+	return StartBuildkitd(t, opts...).Addr
+}
+
+// StartBuildkitd is FreshBuildkitd returning the process, for tests that
+// stop it early.
+func StartBuildkitd(t testing.TB, opts ...BuildkitdOption) *BuildkitdProcess {
+	t.Helper()
+	var bc buildkitdConfig
+	for _, o := range opts {
+		o(&bc)
+	}
+	if len(bc.platforms) > 0 {
+		// A declared arm64 worker on an amd64 host runs its steps under QEMU.
+		for _, p := range bc.platforms {
+			if strings.HasSuffix(p, "/arm64") && runtime.GOARCH != "arm64" {
+				RequireArm64(t)
+			}
+		}
+	}
 	Buildkitd(t) // same prerequisites as the shared one
 	registry := Registry(t)
 	bin := Tool(t, "buildkitd")
@@ -78,8 +133,12 @@ func FreshBuildkitd(t testing.TB) string {
 	}
 	addr := "unix://" + filepath.Join(dir, "buildkitd.sock")
 	logPath := filepath.Join(dir, "buildkitd.log")
-	StartProcess(t, bin, logPath, "--config", cfg, "--addr", addr, "--root", filepath.Join(dir, "root"),
-		"--oci-worker=true", "--containerd-worker=false")
+	args := []string{"--config", cfg, "--addr", addr, "--root", filepath.Join(dir, "root"),
+		"--oci-worker=true", "--containerd-worker=false"}
+	for _, p := range bc.platforms {
+		args = append(args, "--oci-worker-platform", p)
+	}
+	stop := StartProcess(t, bin, logPath, args...)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -90,10 +149,10 @@ func FreshBuildkitd(t testing.TB) string {
 		}
 		cancel()
 		if err == nil {
-			return addr
+			return &BuildkitdProcess{Addr: addr, Log: logPath, Stop: stop}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("fresh buildkitd at %s did not come up; log:\n%s", addr, LogTail(logPath))
-	return ""
+	return nil
 }

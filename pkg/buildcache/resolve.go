@@ -37,7 +37,8 @@ type Input struct {
 
 // Resolve reads the cache option like image:push does: refs (the first
 // exported), off, local:<dir>, or empty for <image repo>:buildcache-<branch>
-// plus the main branch's. A ref is derived only when the image goes to a
+// plus the main branch's; each has its cook part (Parse): <ref>-cook, or
+// <dir>/cook beside <dir>/rest. A ref is derived only when the image goes to a
 // registry: with an OCI layout, a tarball or Docker there may be no
 // registry at all (an image named "app" would become a Docker Hub ref).
 // Split builds get a per-platform suffix so that the platforms' exports do
@@ -48,6 +49,7 @@ func Resolve(ctx context.Context, in Input) (cs Spec, localDir, why string, err 
 			return cs, "", "", option.Usagef("%s=local: needs a directory: local:DIR", option.Env(option.Cache))
 		}
 		abs, err := filepath.Abs(dir)
+		cs = Spec{Cook: Refs{Dir: filepath.Join(abs, "cook"), Mode: ModeMax}, Rest: Refs{Dir: filepath.Join(abs, "rest"), Mode: ModeMin}}
 		return cs, abs, "", err
 	}
 	names := in.Names

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -43,6 +44,10 @@ type Builder struct {
 	Libc, RustFlags map[platform.Platform]string
 	// Cross is each platform image's cross-compilation declaration.
 	Cross map[platform.Platform]CrossDecl
+	// ZigCache is each platform image's ZIG_GLOBAL_CACHE_DIR ("" when
+	// unset or not an absolute path a mount can name): the cross stages
+	// mount it as a BuildKit cache, seeded from the image.
+	ZigCache map[platform.Platform]string
 	// Embedded is the kit's own builder, built from the embedded
 	// images/muslrust-chef/Dockerfile in the same solve as cook and build.
 	Embedded bool
@@ -87,7 +92,8 @@ func Inspect(ctx context.Context, ref string, opts ...remote.Option) (*Builder, 
 		return nil, builderError(ref, err)
 	}
 	b := &Builder{Ref: ref, Pinned: r.Context().Digest(desc.Digest.String()).String(),
-		Libc: map[platform.Platform]string{}, RustFlags: map[platform.Platform]string{}, Cross: map[platform.Platform]CrossDecl{}}
+		Libc: map[platform.Platform]string{}, RustFlags: map[platform.Platform]string{}, Cross: map[platform.Platform]CrossDecl{},
+		ZigCache: map[platform.Platform]string{}}
 	images := map[platform.Platform]v1.Image{}
 	var have []string
 	if desc.MediaType.IsIndex() {
@@ -147,6 +153,7 @@ func Inspect(ctx context.Context, ref string, opts ...remote.Option) (*Builder, 
 		if err := b.ReadLabels(p, cf.Config.Labels); err != nil {
 			return nil, fmt.Errorf("builder image %s (%s) %w", ref, p, err)
 		}
+		b.ZigCache[p] = zigCache(cf.Config.Env)
 	}
 	return b, nil
 }
@@ -172,6 +179,27 @@ func (b *Builder) ReadLabels(p platform.Platform, labels map[string]string) erro
 	}
 	b.Cross[p] = cross
 	return nil
+}
+
+// EnvZigCache is zig's global cache directory variable, which builders
+// with zig set (and pre-warm) in their image.
+const EnvZigCache = "ZIG_GLOBAL_CACHE_DIR"
+
+// zigCache is ZIG_GLOBAL_CACHE_DIR from an image's environment when it is
+// a clean absolute path a --mount option can hold (no comma, quote or
+// control character); otherwise zig keeps its cache where the image says
+// and the cross stages mount nothing.
+func zigCache(env []string) string {
+	dir := ""
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, EnvZigCache+"="); ok {
+			dir = v
+		}
+	}
+	if dir == "" || !path.IsAbs(dir) || path.Clean(dir) == "/" || strings.ContainsAny(dir, ",\"'=$") || cargo.CheckText("", dir) != nil {
+		return ""
+	}
+	return path.Clean(dir)
 }
 
 func builderError(ref string, err error) error {

@@ -48,3 +48,15 @@ func TestToolchainEnv(t *testing.T) {
 		t.Fatalf("empty toolchain exports %v", env)
 	}
 }
+
+func TestZigCache(t *testing.T) {
+	for env, want := range map[string]string{
+		"ZIG_GLOBAL_CACHE_DIR=/opt/zig-cache": "/opt/zig-cache", "ZIG_GLOBAL_CACHE_DIR=/opt/zig-cache/": "/opt/zig-cache",
+		"ZIG_GLOBAL_CACHE_DIR=relative": "", "ZIG_GLOBAL_CACHE_DIR=/": "", "ZIG_GLOBAL_CACHE_DIR=/a,b": "", "ZIG_GLOBAL_CACHE_DIR=/a$b": "",
+		"ZIG_GLOBAL_CACHE_DIR=": "", "OTHER=/x": "",
+	} {
+		if got := zigCache([]string{"PATH=/bin", env}); got != want {
+			t.Errorf("%s: %q, want %q", env, got, want)
+		}
+	}
+}

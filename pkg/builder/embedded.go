@@ -68,8 +68,14 @@ func Embedded(args map[string]string) (*Builder, error) {
 		Ref:      fmt.Sprintf("the kit's builder (images/muslrust-chef/Dockerfile on %s)", base),
 		Embedded: true,
 		Libc:     map[platform.Platform]string{}, RustFlags: map[platform.Platform]string{}, Cross: map[platform.Platform]CrossDecl{},
+		ZigCache:  map[platform.Platform]string{},
 		Platforms: map[platform.Platform]bool{},
 	}
+	envs, err := muslrustchef.Env(args)
+	if err != nil {
+		return nil, err
+	}
+	zig := zigCache([]string{EnvZigCache + "=" + envs[EnvZigCache]})
 	decl, err := parseCross(labels)
 	if err != nil {
 		return nil, fmt.Errorf("the embedded builder Dockerfile has a wrong cross-compilation declaration: %w", err)
@@ -80,6 +86,7 @@ func Embedded(args map[string]string) (*Builder, error) {
 		b.Libc[p] = labels[LabelLibc]
 		b.RustFlags[p] = labels[LabelRustFlags]
 		b.Cross[p] = decl
+		b.ZigCache[p] = zig
 	}
 	return b, nil
 }

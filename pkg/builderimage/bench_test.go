@@ -57,7 +57,7 @@ func BenchmarkPushColdVsRegistryCache(b *testing.B) {
 		coldBK, warmBK := testinfra.FreshBuildkitd(b), testinfra.FreshBuildkitd(b)
 
 		coldReq := req
-		coldReq.Cache = buildcache.Spec{To: req.Cache.To} // nothing to import yet
+		coldReq.Cache = buildcache.Refs{To: req.Cache.To} // nothing to import yet
 		bc := connect(b, coldBK)
 		b.StartTimer()
 		start := time.Now()
@@ -72,7 +72,7 @@ func BenchmarkPushColdVsRegistryCache(b *testing.B) {
 		}
 
 		warmReq := req
-		warmReq.Cache = buildcache.Spec{From: req.Cache.From} // import only
+		warmReq.Cache = buildcache.Refs{From: req.Cache.From} // import only
 		bw := connect(b, warmBK)
 		b.StartTimer()
 		start = time.Now()

@@ -186,7 +186,7 @@ func PlanPush(ctx context.Context, opts ...Option) (PushRequest, error) {
 		suffix = "-" + ps[0].Arch
 	}
 	main := firstNonEmpty(s.mainBranch, "main")
-	cache, err := buildcache.Parse(s.cache, repo, firstNonEmpty(s.branch, main), main, suffix)
+	cache, err := buildcache.ParseRefs(s.cache, repo, firstNonEmpty(s.branch, main), main, suffix)
 	if err != nil {
 		return PushRequest{}, err
 	}
@@ -222,7 +222,7 @@ func PlanBuild(ctx context.Context, host platform.Platform, opts ...Option) (Bui
 	req := BuildRequest{Spec: spec, Name: imageName, Output: out}
 	// A local build imports a cache only when told which (it never exports).
 	if strings.TrimSpace(s.cache) != "" {
-		cs, err := buildcache.Parse(s.cache, name.Repository{}, "", "", "")
+		cs, err := buildcache.ParseRefs(s.cache, name.Repository{}, "", "", "")
 		if err != nil {
 			return BuildRequest{}, err
 		}

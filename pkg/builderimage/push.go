@@ -24,7 +24,7 @@ type Pushed struct {
 	// Tags are the tag references pushed (none with PushByDigest).
 	Tags []string
 	// Cache is the registry cache used.
-	Cache buildcache.Spec
+	Cache buildcache.Refs
 	// Result is BuildKit's answer (steps, cache hits).
 	Result *buildkit.Result
 }
@@ -39,7 +39,7 @@ type PushRequest struct {
 	// PushByDigest pushes one untagged image per run (split builds).
 	PushByDigest bool
 	// Cache is imported and exported.
-	Cache buildcache.Spec
+	Cache buildcache.Refs
 }
 
 // Push builds every platform of req and pushes them as one index (BuildKit

@@ -204,7 +204,7 @@ func TestRegistryCacheOnFreshBuilder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCache := buildcache.Spec{To: repo + ":buildcache-feature-cache-test", From: []string{repo + ":buildcache-feature-cache-test", repo + ":buildcache-main"}}
+	wantCache := buildcache.Refs{To: repo + ":buildcache-feature-cache-test", From: []string{repo + ":buildcache-feature-cache-test", repo + ":buildcache-main"}}
 	if req.Cache.To != wantCache.To || strings.Join(req.Cache.From, ",") != strings.Join(wantCache.From, ",") {
 		t.Fatalf("derived cache %+v, want %+v", req.Cache, wantCache)
 	}

@@ -15,6 +15,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	dockercliconfig "github.com/docker/cli/cli/config"
 	dockerclient "github.com/moby/moby/client"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 )
@@ -28,14 +29,20 @@ type buildxCurrent struct {
 	Global bool
 }
 
-// buildxNodeGroup is buildx's $DOCKER_CONFIG/buildx/instances/<name> file.
+// buildxNodeGroup is buildx's $DOCKER_CONFIG/buildx/instances/<name> file
+// (buildx's store.NodeGroup, as far as this kit reads it).
 type buildxNodeGroup struct {
 	Name   string
 	Driver string
-	Nodes  []struct {
-		Name     string
-		Endpoint string
-	}
+	Nodes  []buildxNode
+}
+
+// buildxNode is one node of a buildx builder (store.Node). Platforms is
+// what `docker buildx create --platform` declared, empty otherwise.
+type buildxNode struct {
+	Name      string
+	Endpoint  string
+	Platforms []ocispecs.Platform
 }
 
 func (c config) configDir() string {
@@ -150,8 +157,8 @@ func connectBuildx(ctx context.Context, cfg config) (b Builder, found bool, err 
 		if len(ng.Nodes) == 0 {
 			return nil, true, fmt.Errorf("%s has no nodes: `docker buildx rm %s` and create it again, or set %s", source, ng.Name, HostEnv)
 		}
-		// Like buildx, one node is enough for a build; multi-node builders
-		// would need buildx's own scheduling, so we use the first node.
+		// One node is enough for a build on one connection; a split build
+		// over several platforms spreads them over every node (Nodes).
 		node := ng.Nodes[0]
 		if ng.Driver == "remote" {
 			cfg.logf("buildkit: using %s (remote driver) at %s", source, node.Endpoint)

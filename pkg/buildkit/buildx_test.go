@@ -46,10 +46,7 @@ func writeBuildx(t testing.TB, dir string, cur buildxCurrent, ng *buildxNodeGrou
 
 func nodeGroup(name, driver, node, endpoint string) *buildxNodeGroup {
 	ng := &buildxNodeGroup{Name: name, Driver: driver}
-	ng.Nodes = append(ng.Nodes, struct {
-		Name     string
-		Endpoint string
-	}{node, endpoint})
+	ng.Nodes = append(ng.Nodes, buildxNode{Name: node, Endpoint: endpoint})
 	return ng
 }
 

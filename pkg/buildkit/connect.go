@@ -179,7 +179,7 @@ const fallbackSource = "Docker daemon (no " + HostEnv + ", no buildx builder)"
 func connectAddress(ctx context.Context, cfg config, addr, source string) (Builder, error) {
 	c, err := bkclient.New(ctx, addr)
 	if err != nil {
-		return nil, unreachable(addr, source, err)
+		return nil, cfg.unreachable(addr, source, err)
 	}
 	b := &builder{cfg: cfg, bk: c, endpoint: Endpoint{
 		Kind:    KindBuildkitd,
@@ -195,7 +195,10 @@ func connectAddress(ctx context.Context, cfg config, addr, source string) (Build
 }
 
 // unreachable is the one error a user sees when nothing answers at addr.
-func unreachable(addr, source string, err error) error {
+func (cfg config) unreachable(addr, source string, err error) error {
+	if cfg.down != nil {
+		return cfg.down(addr, source, err)
+	}
 	return fmt.Errorf("BuildKit at %s (from %s) is not answering (%s): start buildkitd there, or set %s to a running one (unix:///run/buildkit/buildkitd.sock, tcp://host:1234, docker-container://buildx_buildkit_<builder>0)",
 		addr, source, dialError(err), HostEnv)
 }
@@ -222,7 +225,7 @@ func (b *builder) probeWorkers(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("connecting to %s: %w", b.endpoint.Describe(), context.Cause(ctx))
 		}
-		return unreachable(b.endpoint.Address, b.endpoint.Source, err)
+		return b.cfg.unreachable(b.endpoint.Address, b.endpoint.Source, err)
 	}
 	if len(workers) == 0 {
 		return fmt.Errorf("%s has no workers: check the buildkitd log (it needs runc or containerd)", b.endpoint.Describe())

@@ -37,10 +37,12 @@ func (b *builder) exports(req Request, opt *bkclient.SolveOpt) {
 		opt.CacheExports = append(opt.CacheExports, bkclient.CacheOptionsEntry{Type: "registry", Attrs: a})
 	}
 
-	if req.CacheDir != "" {
-		if _, err := os.Stat(filepath.Join(req.CacheDir, "index.json")); err == nil {
-			opt.CacheImports = append(opt.CacheImports, bkclient.CacheOptionsEntry{Type: "local", Attrs: map[string]string{"src": req.CacheDir}})
+	for _, dir := range append([]string{req.CacheDir}, req.CacheDirsFrom...) {
+		if _, err := os.Stat(filepath.Join(dir, "index.json")); dir != "" && err == nil {
+			opt.CacheImports = append(opt.CacheImports, bkclient.CacheOptionsEntry{Type: "local", Attrs: map[string]string{"src": dir}})
 		}
+	}
+	if req.CacheDir != "" {
 		// dest is set by Solve to a temporary sibling of CacheDir.
 		opt.CacheExports = append(opt.CacheExports, bkclient.CacheOptionsEntry{Type: "local", Attrs: cacheExportAttrs(req)})
 	}

@@ -31,6 +31,10 @@ type config struct {
 	network         string
 	buildkitdConfig []byte
 	startTimeout    time.Duration
+	platformHosts   []platformHost
+	// down, when set, words the error of an address that does not answer
+	// (ConnectNode names the node); nil: unreachable's.
+	down func(addr, source string, err error) error
 }
 
 // Defaults of Connect.

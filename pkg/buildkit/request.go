@@ -54,6 +54,9 @@ type Request struct {
 	// CacheMode) into a sibling temporary directory that replaces it only
 	// after a successful build. Empty means none.
 	CacheDir string
+	// CacheDirsFrom are more local cache directories imported (each when
+	// it holds a cache), never exported.
+	CacheDirsFrom []string
 	// CacheMode is the cache export's mode: "max" (every step's layers,
 	// intermediate stages too) or "min" (only the final stage's); empty
 	// means max.
@@ -76,6 +79,10 @@ type Request struct {
 	Insecure bool
 	// OnStatus, when set, sees every progress update (after the display).
 	OnStatus func(*bkclient.SolveStatus)
+	// NoDisplay shows no progress of this solve: a companion solve running
+	// beside another one whose display is shown (two displays on one
+	// terminal garble each other).
+	NoDisplay bool
 }
 
 // Secret is one build secret. Exactly one of Value, File, Env is used.

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
 	"github.com/containerd/platforms"
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/util/progress/progressui"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
@@ -56,6 +58,9 @@ func (b *builder) Solve(ctx context.Context, req Request) (*Result, error) {
 	}
 
 	disp, err := b.newDisplay()
+	if req.NoDisplay {
+		disp, err = progressui.NewDisplay(io.Discard, progressui.QuietMode)
+	}
 	if err != nil {
 		return nil, err
 	}

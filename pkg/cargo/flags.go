@@ -155,8 +155,11 @@ func (f Flags) ProfileName() string {
 
 // BuildArgs returns the arguments of `cargo build` (without "cargo").
 func (f Flags) BuildArgs() []string {
-	args := []string{"build"}
-	args = append(args, f.selection()...)
+	return f.buildArgs(f.selection())
+}
+
+func (f Flags) buildArgs(selection []string) []string {
+	args := append([]string{"build"}, selection...)
 	if f.Package != "" {
 		args = append(args, "--package", f.Package)
 	}
@@ -198,11 +201,15 @@ func (f Flags) FeatureDescription() string {
 // CleanArgs returns the arguments of `cargo clean -p` for the given packages
 // with the same profile, triple and target dir as the build.
 func (f Flags) CleanArgs(packages []string) []string {
+	return cleanArgs(packages, f.selection())
+}
+
+func cleanArgs(packages, selection []string) []string {
 	args := []string{"clean"}
 	for _, p := range packages {
 		args = append(args, "-p", p)
 	}
-	return append(args, f.selection()...)
+	return append(args, selection...)
 }
 
 func (f Flags) selection() []string {

@@ -87,3 +87,47 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestMultiTarget(t *testing.T) {
+	f := func(triple, rustflags string) Flags {
+		return Flags{Profile: "release", Triple: triple, TargetDir: "/t", Features: []string{"a"}, Bin: "app", Package: "app", Locked: true,
+			RustFlags: rustflags, Strip: true}
+	}
+	amd, arm := f("x86_64-unknown-linux-gnu", "-C target-feature=+crt-static"), f("aarch64-unknown-linux-musl", "-C link-self-contained=no")
+	build, clean, env, err := MultiTarget([]Flags{amd, arm}, []string{"app", "lib"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := []string{"--profile", "release", "--target", "x86_64-unknown-linux-gnu", "--target", "aarch64-unknown-linux-musl", "--target-dir", "/t"}
+	if want := append(append([]string{"build"}, sel...), "--package", "app", "--bin", "app", "--features", "a", "--locked"); !reflect.DeepEqual(build, want) {
+		t.Errorf("build = %q, want %q", build, want)
+	}
+	if want := append([]string{"clean", "-p", "app", "-p", "lib"}, sel...); !reflect.DeepEqual(clean, want) {
+		t.Errorf("clean = %q, want %q", clean, want)
+	}
+	wantEnv := []string{"CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS=-C target-feature=+crt-static",
+		"CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS=-C link-self-contained=no", "CARGO_PROFILE_RELEASE_STRIP=symbols"}
+	if !reflect.DeepEqual(env, wantEnv) {
+		t.Errorf("env = %q, want %q", env, wantEnv)
+	}
+	// One triple: the same arguments as the single-target build.
+	build, clean, _, err = MultiTarget([]Flags{amd}, []string{"app"})
+	if err != nil || !reflect.DeepEqual(build, amd.BuildArgs()) || !reflect.DeepEqual(clean, amd.CleanArgs([]string{"app"})) {
+		t.Errorf("one triple: %q %q %v, want %q %q", build, clean, err, amd.BuildArgs(), amd.CleanArgs([]string{"app"}))
+	}
+	for name, c := range map[string]struct {
+		fs   []Flags
+		want string
+	}{
+		"none":     {nil, "cargo flags: no target triple"},
+		"twice":    {[]Flags{amd, amd}, "cargo flags: target triple x86_64-unknown-linux-gnu given twice"},
+		"profile":  {[]Flags{amd, func() Flags { g := arm; g.Profile = "dev"; return g }()}, "differ in more than the triple"},
+		"features": {[]Flags{amd, func() Flags { g := arm; g.Features = []string{"b"}; return g }()}, "differ in more than the triple"},
+		"strip":    {[]Flags{amd, func() Flags { g := arm; g.Strip = false; return g }()}, "differ in more than the triple"},
+		"invalid":  {[]Flags{amd, func() Flags { g := arm; g.Bin = "a b"; return g }()}, `binary "a b" is not a valid cargo binary name`},
+	} {
+		if _, _, _, err := MultiTarget(c.fs, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}

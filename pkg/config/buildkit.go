@@ -21,13 +21,34 @@ var (
 	BuildkitdConfig = Knob{Env: "MUSLRUST_CHEF_BUILDKITD_CONFIG"}
 )
 
+// The BuildKit of each architecture, for a split build of several
+// platforms from one run (see pkg/buildkit.Nodes).
+var (
+	// BuildkitHostAmd64: BuildKit address (BUILDKIT_HOST's syntax) that builds linux/amd64 when MUSLRUST_CHEF_STRATEGY=split spreads several platforms over several BuildKit nodes; wins over the buildx builder's nodes; default: none.
+	BuildkitHostAmd64 = Knob{Env: "MUSLRUST_CHEF_BUILDKIT_HOST_AMD64"}
+	// BuildkitHostArm64: the same for linux/arm64.
+	BuildkitHostArm64 = Knob{Env: "MUSLRUST_CHEF_BUILDKIT_HOST_ARM64"}
+)
+
+// platformHosts pairs each per-architecture host knob with its platform.
+var platformHosts = []struct {
+	platform string
+	knob     *Knob
+}{{"linux/amd64", &BuildkitHostAmd64}, {"linux/arm64", &BuildkitHostArm64}}
+
 // BuildkitOptions turns the environment into options for buildkit.Connect,
 // which reads none itself: BUILDKIT_HOST, DOCKER_HOST, the BuildKit
 // container's image, name, network and buildkitd.toml, DOCKER_CONFIG (the
 // Docker CLI library would resolve it once per process), BUILDKIT_PROGRESS,
-// DOCKER_CONTEXT and SOURCE_DATE_EPOCH.
+// DOCKER_CONTEXT, SOURCE_DATE_EPOCH and the per-architecture hosts of a
+// split build (MUSLRUST_CHEF_BUILDKIT_HOST_<ARCH>).
 func BuildkitOptions() ([]buildkit.Option, error) {
 	var opts []buildkit.Option
+	for _, h := range platformHosts {
+		if a := h.knob.Value(nil); a != "" {
+			opts = append(opts, buildkit.WithPlatformHost(h.platform, a, h.knob.Env))
+		}
+	}
 	if h := BuildkitHost.Value(nil); h != "" {
 		// Connect's log line and errors name where the address came from.
 		opts = append(opts, buildkit.WithHostFrom(h, BuildkitHost.Env))

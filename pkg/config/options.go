@@ -35,6 +35,7 @@ var byOption = map[option.Name]Knob{
 	option.RequireAllocator:  RequireAllocator,
 	option.RustFlags:         RustFlags,
 	option.Strategy:          Strategy,
+	option.Timings:           Timings,
 
 	option.PublishImage:     BuilderImage,
 	option.BuilderOutput:    BuilderOutput,
@@ -56,6 +57,8 @@ var byOption = map[option.Name]Knob{
 	option.BuildkitContainer: BuildkitContainer,
 	option.BuildkitdConfig:   BuildkitdConfig,
 	option.BuildkitHost:      BuildkitHost,
+	option.BuildkitHostAmd64: BuildkitHostAmd64,
+	option.BuildkitHostArm64: BuildkitHostArm64,
 	option.BuildkitProgress:  BuildkitProgress,
 	option.DockerHost:        DockerHost,
 	option.DockerContext:     DockerContext,
@@ -64,6 +67,7 @@ var byOption = map[option.Name]Knob{
 	option.GitHubRef:      GitHubRef,
 	option.GitHubHeadRef:  GitHubHeadRef,
 	option.GitHubOutput:   GitHubOutputFile,
+	option.GitHubSummary:  GitHubStepSummaryFile,
 	option.DockerMetadata: DockerMetadata,
 	option.SSHAgent:       SSHAuthSock,
 }

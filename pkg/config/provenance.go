@@ -48,6 +48,10 @@ func GitRevision(ctx context.Context, dir string) string {
 // ($GITHUB_OUTPUT), empty outside Actions.
 func GitHubOutput() string { return GitHubOutputFile.Value(nil) }
 
+// GitHubStepSummary is the file GitHub Actions shows as the job's summary
+// page ($GITHUB_STEP_SUMMARY), empty outside Actions.
+func GitHubStepSummary() string { return GitHubStepSummaryFile.Value(nil) }
+
 // The CI's inputs: GitHub Actions' variables and docker/metadata-action's
 // output. pkg/buildcache and pkg/imagetags take their values as options.
 var (
@@ -57,6 +61,8 @@ var (
 	GitHubHeadRef = Knob{Env: "GITHUB_HEAD_REF"}
 	// GitHubOutputFile: the file step outputs are appended to.
 	GitHubOutputFile = Knob{Env: "GITHUB_OUTPUT"}
+	// GitHubStepSummaryFile: the Markdown file shown as the job's summary (timings table).
+	GitHubStepSummaryFile = Knob{Env: "GITHUB_STEP_SUMMARY"}
 	// DockerMetadata: docker/metadata-action's JSON output; its tags are the default tags.
 	DockerMetadata = Knob{Env: "DOCKER_METADATA_OUTPUT_JSON"}
 )

@@ -44,7 +44,7 @@ var (
 	RequireAllocator = Knob{Env: "MUSLRUST_CHEF_REQUIRE_ALLOCATOR"}
 	// RustFlags: RUSTFLAGS for cook and build; default: the builder image's io.muslrust-chef.rustflags label, else empty
 	RustFlags = Knob{Env: "MUSLRUST_CHEF_RUSTFLAGS"}
-	// Strategy: cross (cook and build once on the build platform, cross-compiling to every target triple), emulate (every platform in its own-arch builder, foreign ones under QEMU), split (exactly one platform, pushed by digest for image:merge) or auto (default: cross when the builder image declares it can cross-compile to every requested platform, else emulate)
+	// Strategy: cross (cook and build once on the build platform, cross-compiling to every target triple), emulate (every platform in its own-arch builder, foreign ones under QEMU), split (each platform on a BuildKit of its own architecture: one platform per run, pushed by digest for image:merge, or several platforms spread over several BuildKit nodes from one run, see MUSLRUST_CHEF_BUILDKIT_HOST_<ARCH>) or auto (default: cross when the builder image declares it can cross-compile to every requested platform, else emulate)
 	Strategy = Knob{Flag: "strategy", Env: "MUSLRUST_CHEF_STRATEGY", Default: "auto"}
 )
 
@@ -168,13 +168,11 @@ func Rust(f RustArgs) (RustSettings, error) {
 	}
 	s.Strategy = strings.ToLower(s.Strategy)
 	switch s.Strategy {
-	case strategyEmulate, strategyCross, strategyAuto:
-	case strategySplit:
-		if len(s.Platforms) != 1 {
-			return s, option.Usagef("MUSLRUST_CHEF_STRATEGY=split builds exactly one platform per run, got %s: set MUSLRUST_CHEF_PLATFORMS to this runner's platform and merge the digests with image:merge", platform.Join(s.Platforms))
-		}
+	// split with several platforms spreads them over several BuildKit
+	// nodes; the pipeline checks that there is one per platform.
+	case strategyEmulate, strategyCross, strategyAuto, strategySplit:
 	default:
-		return s, option.Usagef("MUSLRUST_CHEF_STRATEGY=%q (from %s) is unknown: use cross (compile every platform on the build platform), emulate (all platforms in one build, QEMU for foreign ones), split (one platform per runner) or auto", s.Strategy, s.StrategyFrom)
+		return s, option.Usagef("MUSLRUST_CHEF_STRATEGY=%q (from %s) is unknown: use cross (compile every platform on the build platform), emulate (all platforms in one build, QEMU for foreign ones), split (each platform on a BuildKit of its own architecture) or auto", s.Strategy, s.StrategyFrom)
 	}
 	s.Image = Image.Or(f.Image, md.Image)
 	s.Tags = List(Tags.Value(f.Tags))

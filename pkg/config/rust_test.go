@@ -74,9 +74,10 @@ func TestResolveBinAndPrecedence(t *testing.T) {
 		t.Fatalf("env and flags: %+v", c)
 	}
 
-	_, err = Rust(RustArgs{Workspace: str(ws), Bin: str("alpha"), Platforms: str("amd64,arm64"), Strategy: str("split")})
-	if err == nil || !strings.Contains(err.Error(), "split builds exactly one platform per run, got linux/amd64") {
-		t.Fatalf("split with two platforms: %v", err)
+	// split with two platforms spreads them over BuildKit nodes: whether
+	// there are nodes is the pipeline's to check, once it connects.
+	if sp, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha"), Platforms: str("amd64,arm64"), Strategy: str("split")}); err != nil || sp.Strategy != strategySplit || len(sp.Platforms) != 2 {
+		t.Fatalf("split with two platforms: %+v, %v", sp, err)
 	}
 	// No metadata strategy for alpha: the default, auto.
 	if c.Strategy != strategyAuto || c.StrategyFrom != "the default" {

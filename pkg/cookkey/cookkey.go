@@ -99,6 +99,11 @@ type Key struct {
 	// CargoConfig is "sha256:<hex>" of .cargo/config.toml, empty when the
 	// workspace has none.
 	CargoConfig string
+	// Template is "sha256:<hex>" of the kit's build template as the cook
+	// step runs it: the composed Dockerfile (images/app/Dockerfile) and
+	// the cargo snippet it evaluates. Its text is part of the cook step's
+	// cache key, so a kit upgrade that changes it re-runs the cook once.
+	Template string
 }
 
 // Option sets inputs of a Key that do not come from the recipe.
@@ -126,6 +131,23 @@ func WithTriples(triples ...string) Option {
 
 // WithBuilder records the builder's digest (see Key.Builder).
 func WithBuilder(digest string) Option { return func(k *Key) { k.Builder = digest } }
+
+// WithTemplate records the digest of the kit's build template (see
+// Key.Template); TemplateDigest computes one.
+func WithTemplate(digest string) Option { return func(k *Key) { k.Template = digest } }
+
+// TemplateDigest is the Key.Template of a composed Dockerfile and the
+// cook step's cargo snippets (build arguments whose text the step runs),
+// in the order given.
+func TemplateDigest(dockerfile []byte, snippets ...string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\n", len(dockerfile))
+	h.Write(dockerfile)
+	for _, s := range snippets {
+		fmt.Fprintf(h, "%d\n%s", len(s), s)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
 
 // WithToolchain records the rustc version string.
 func WithToolchain(rustcVersion string) Option {

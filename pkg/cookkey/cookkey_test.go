@@ -39,6 +39,9 @@ var baseFlags = cargo.Flags{Profile: "release", Triple: "x86_64-unknown-linux-mu
 
 const builderDigest = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 
+// templateDigest is the template every keyOf records unless told.
+var templateDigest = TemplateDigest([]byte("FROM builder AS cook\nRUN cargo build\n"), "cargo build --target a")
+
 // keyOf plans the workspace as rust:build does and records its key.
 func keyOf(t *testing.T, ws string, opts ...Option) *Key {
 	t.Helper()
@@ -46,7 +49,7 @@ func keyOf(t *testing.T, ws string, opts ...Option) *Key {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts = append([]Option{WithFlags(baseFlags), WithBuilder(builderDigest), WithToolchain("rustc 1.63.0\n")}, opts...)
+	opts = append([]Option{WithFlags(baseFlags), WithBuilder(builderDigest), WithToolchain("rustc 1.63.0\n"), WithTemplate(templateDigest)}, opts...)
 	k, err := FromRecipe(plan.Recipe, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -167,6 +170,9 @@ func TestEachChangeAloneYieldsItsLine(t *testing.T) {
 		{"builder", func(t *testing.T, ws string) *Key {
 			return keyOf(t, ws, WithBuilder("sha256:2222222222222222222222222222222222222222222222222222222222222222"))
 		}, []string{"builder: " + builderDigest + " -> sha256:2222222222222222222222222222222222222222222222222222222222222222"}},
+		{"template", func(t *testing.T, ws string) *Key {
+			return keyOf(t, ws, WithTemplate(TemplateDigest([]byte("FROM builder AS cook\nRUN cargo build\n"), "cargo build --target a --target b")))
+		}, []string{"the kit's build template changed: " + short(templateDigest) + " -> " + short(TemplateDigest([]byte("FROM builder AS cook\nRUN cargo build\n"), "cargo build --target a --target b")) + " (a kit upgrade re-runs the cook once)"}},
 		{"profile", func(t *testing.T, ws string) *Key {
 			f := baseFlags
 			f.Profile = ""

@@ -30,6 +30,9 @@ func Changes(old, cur *Key) []string {
 	if old.Toolchain != cur.Toolchain {
 		add("toolchain: %s -> %s", orNone(old.Toolchain), orNone(cur.Toolchain))
 	}
+	if old.Template != cur.Template {
+		add("the kit's build template changed: %s -> %s (a kit upgrade re-runs the cook once)", orNone(short(old.Template)), orNone(short(cur.Template)))
+	}
 	if old.Builder != cur.Builder {
 		add("builder: %s -> %s", orNone(old.Builder), orNone(cur.Builder))
 	}

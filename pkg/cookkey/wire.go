@@ -25,6 +25,7 @@ type wire struct {
 	Triples           []string            `json:"triples,omitempty"`
 	RustFlags         string              `json:"rustflags,omitempty"`
 	CargoConfig       string              `json:"cargoConfig,omitempty"`
+	Template          string              `json:"template,omitempty"`
 }
 
 const localSource = "local"
@@ -36,7 +37,7 @@ func (k Key) MarshalJSON() ([]byte, error) {
 	k.normalize()
 	w := wire{V: Version, Recipe: k.Recipe, Toolchain: k.Toolchain, Builder: k.Builder, Profile: k.Profile,
 		Features: k.Features, AllFeatures: k.AllFeatures, NoDefaultFeatures: k.NoDefaultFeatures,
-		Triples: k.Triples, RustFlags: k.RustFlags, CargoConfig: k.CargoConfig}
+		Triples: k.Triples, RustFlags: k.RustFlags, CargoConfig: k.CargoConfig, Template: k.Template}
 	for _, c := range k.Crates {
 		if strings.ContainsRune(c.Name, ' ') || strings.ContainsRune(c.Version, ' ') {
 			return nil, fmt.Errorf("cookkey: crate %q %q has a space in its name or version, which Cargo.lock never has", c.Name, c.Version)
@@ -74,7 +75,7 @@ func (k *Key) UnmarshalJSON(b []byte) error {
 	}
 	*k = Key{Recipe: w.Recipe, Toolchain: w.Toolchain, Builder: w.Builder, Profile: w.Profile,
 		Features: w.Features, AllFeatures: w.AllFeatures, NoDefaultFeatures: w.NoDefaultFeatures,
-		Triples: w.Triples, RustFlags: w.RustFlags, CargoConfig: w.CargoConfig}
+		Triples: w.Triples, RustFlags: w.RustFlags, CargoConfig: w.CargoConfig, Template: w.Template}
 	for src, list := range w.Crates {
 		if src == localSource {
 			src = ""

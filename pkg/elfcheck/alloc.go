@@ -3,9 +3,7 @@ package elfcheck
 import (
 	"bytes"
 	"debug/elf"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -116,16 +114,16 @@ var mallocngSizeClasses = []uint16{
 // oldmalloc; on musl the first then shows as musl's malloc, which is still
 // linked for libc's own use); and threads a C program or library starts
 // with pthread_create directly.
-func detectAllocator(ef *elf.File) (AllocReport, error) {
+func detectAllocator(ef *elf.File, ev evidence) AllocReport {
 	if ef.Section(".go.buildinfo") != nil {
-		return AllocReport{Allocator: AllocGo, MultiThreaded: true}, nil
+		return AllocReport{Allocator: AllocGo, MultiThreaded: true}
 	}
 	if syms, err := ef.Symbols(); err == nil && len(syms) > 0 {
 		if r, ok := allocFromSymbols(syms); ok {
-			return r, nil
+			return r
 		}
 	}
-	return allocFromContents(ef)
+	return allocFromContents(ev)
 }
 
 // allocFromSymbols decides from the symbol table; ok is false when it
@@ -175,92 +173,80 @@ func allocFromSymbols(syms []elf.Symbol) (AllocReport, bool) {
 	return r, true
 }
 
-// allocFromContents scans the loaded, file-backed sections for the
-// markers documented on detectAllocator.
-func allocFromContents(ef *elf.File) (AllocReport, error) {
-	table := make([]byte, 2*len(mallocngSizeClasses))
-	for i, v := range mallocngSizeClasses {
-		ef.ByteOrder.PutUint16(table[2*i:], v)
-	}
-	groups := [][][]byte{mimallocMarkers, jemallocMarkers, glibcMallocMark, {table}, threadMarkers}
-	var all [][]byte
-	for _, g := range groups {
-		all = append(all, g...)
-	}
-	found := make([]bool, len(all))
-	for _, s := range ef.Sections {
-		if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 {
-			continue
-		}
-		if err := scan(s.Open(), all, found); err != nil {
-			return AllocReport{}, fmt.Errorf("reading section %s: %w", s.Name, err)
-		}
-	}
-	hit := make([]bool, len(groups))
-	i := 0
-	for g, markers := range groups {
-		for range markers {
-			hit[g] = hit[g] || found[i]
-			i++
-		}
-	}
-	r := AllocReport{MultiThreaded: hit[4]}
+// allocFromContents decides from the markers documented on
+// detectAllocator, found in the loaded sections by scanEvidence.
+func allocFromContents(ev evidence) AllocReport {
+	r := AllocReport{MultiThreaded: ev[evThreads]}
 	switch {
-	case hit[0] && hit[1]:
+	case ev[evMimalloc] && ev[evJemalloc]:
 		r.Allocator = AllocUnknown
-	case hit[0]:
+	case ev[evMimalloc]:
 		r.Allocator = AllocMimalloc
-	case hit[1]:
+	case ev[evJemalloc]:
 		r.Allocator = AllocJemalloc
-	case hit[2]:
+	case ev[evGlibcMalloc]:
 		r.Allocator = AllocGlibc
-	case hit[3]:
+	case ev[evMallocng]:
 		r.Allocator = AllocMusl
 	default:
 		r.Allocator = AllocUnknown
 	}
-	return r, nil
-}
-
-// scan streams r and records which markers occur; reads overlap by the
-// longest marker so none is split between two reads.
-func scan(r io.Reader, markers [][]byte, found []bool) error {
-	const chunk = 1 << 20
-	keep := 0
-	for _, m := range markers {
-		keep = max(keep, len(m)-1)
-	}
-	buf := make([]byte, 0, chunk+keep)
-	for {
-		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		for i, m := range markers {
-			found[i] = found[i] || bytes.Contains(buf, m)
-		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if len(buf) > keep {
-			copy(buf, buf[len(buf)-keep:])
-			buf = buf[:keep]
-		}
-	}
-}
-
-// openAllocator is used by Verify on the already-open file.
-func openAllocator(f io.ReaderAt) AllocReport {
-	ef, err := elf.NewFile(f)
-	if err != nil {
-		return AllocReport{Allocator: AllocUnknown}
-	}
-	r, err := detectAllocator(ef)
-	if err != nil {
-		return AllocReport{Allocator: AllocUnknown}
-	}
 	return r
+}
+
+// Kinds of evidence, each found by any of its markers.
+const (
+	evGlibc = iota
+	evMimalloc
+	evJemalloc
+	evGlibcMalloc
+	evMallocng
+	evThreads
+	evKinds
+)
+
+// evidence records which kinds of markers a binary's loaded sections hold.
+type evidence [evKinds]bool
+
+// scanEvidence looks for every marker of libc and allocator detection in
+// one pass over the loaded, file-backed sections of ef, whose file is data.
+func scanEvidence(ef *elf.File, data []byte) (evidence, error) {
+	table := make([]byte, 2*len(mallocngSizeClasses))
+	for i, v := range mallocngSizeClasses {
+		ef.ByteOrder.PutUint16(table[2*i:], v)
+	}
+	var markers [evKinds][][]byte
+	markers[evGlibc] = glibcMarkers
+	markers[evMimalloc] = mimallocMarkers
+	markers[evJemalloc] = jemallocMarkers
+	markers[evGlibcMalloc] = glibcMallocMark
+	markers[evMallocng] = [][]byte{table}
+	markers[evThreads] = threadMarkers
+	var ev evidence
+	for _, s := range ef.Sections {
+		if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 {
+			continue
+		}
+		b, err := sectionBytes(s, data)
+		if err != nil {
+			return evidence{}, fmt.Errorf("reading section %s: %w", s.Name, err)
+		}
+		for kind, ms := range markers {
+			for _, m := range ms {
+				ev[kind] = ev[kind] || bytes.Contains(b, m)
+			}
+		}
+	}
+	return ev, nil
+}
+
+// sectionBytes is s's contents: a slice of the file when stored as is,
+// decompressed otherwise.
+func sectionBytes(s *elf.Section, data []byte) ([]byte, error) {
+	if s.Flags&elf.SHF_COMPRESSED == 0 && s.Offset <= uint64(len(data)) && s.FileSize <= uint64(len(data))-s.Offset {
+		return data[s.Offset : s.Offset+s.FileSize], nil
+	}
+	return s.Data()
 }
 
 // String is the report as verify prints it: "allocator mimalloc,

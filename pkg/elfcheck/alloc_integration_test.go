@@ -1,7 +1,9 @@
 package elfcheck
 
 import (
+	"bytes"
 	"debug/elf"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -112,12 +114,25 @@ func TestAllocatorOfCAndGo(t *testing.T) {
 
 // detectAllocatorFile names the allocator linked into the ELF file at path.
 func detectAllocatorFile(path string) (AllocReport, error) {
-	ef, err := elf.Open(path)
+	ef, ev, err := inspectFile(path)
 	if err != nil {
 		return AllocReport{}, err
 	}
-	defer ef.Close()
-	return detectAllocator(ef)
+	return detectAllocator(ef, ev), nil
+}
+
+// inspectFile parses the ELF file at path and scans it as Verify does.
+func inspectFile(path string) (*elf.File, evidence, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, evidence{}, err
+	}
+	ef, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return nil, evidence{}, err
+	}
+	ev, err := scanEvidence(ef, data)
+	return ef, ev, err
 }
 
 // envName spells an option as the kit's environment variable (pkg/config's

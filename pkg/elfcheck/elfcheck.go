@@ -4,6 +4,7 @@
 package elfcheck
 
 import (
+	"bytes"
 	"debug/elf"
 	"errors"
 	"fmt"
@@ -51,22 +52,16 @@ const staticFix = "build with a static target (RUSTFLAGS='-C target-feature=+crt
 // Verify checks that path is an ELF executable for p's machine with no
 // PT_INTERP program header and no DT_NEEDED entries.
 func Verify(path string, p platform.Platform) (Result, error) {
-	f, err := os.Open(path)
+	data, err := readBinary(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return Result{}, &Error{Path: path, Reason: "binary not found", Fix: "build it first or check the binary name and dist directory"}
-		}
-		return Result{}, &Error{Path: path, Reason: "cannot open binary: " + err.Error(), Fix: "check the file's permissions"}
+		return Result{}, err
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return Result{}, &Error{Path: path, Reason: "is a directory, not a binary", Fix: "point at the executable file"}
-	}
-	ef, err := elf.NewFile(f)
+	// One read, one parse: the checks, the libc and the allocator all look
+	// at the same bytes in memory.
+	ef, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
-		return Result{}, &Error{Path: path, Reason: "not an ELF file (" + describeNonELF(f) + ")", Fix: "the dist slot must hold the Linux executable cargo built"}
+		return Result{}, &Error{Path: path, Reason: "not an ELF file (" + describeNonELF(data) + ")", Fix: "the dist slot must hold the Linux executable cargo built"}
 	}
-	defer ef.Close()
 
 	if ef.Machine != p.Machine() {
 		found := ef.Machine.String()
@@ -105,7 +100,38 @@ func Verify(path string, p platform.Platform) (Result, error) {
 	if ef.Type == elf.ET_DYN {
 		linkage = StaticPIE
 	}
-	return Result{Path: path, Platform: p, Linkage: linkage, Libc: openLibc(f), Alloc: openAllocator(f)}, nil
+	res := Result{Path: path, Platform: p, Linkage: linkage, Alloc: AllocReport{Allocator: AllocUnknown}}
+	// Unreadable sections leave libc and allocator unknown, as a binary
+	// without evidence would.
+	if ev, err := scanEvidence(ef, data); err == nil {
+		res.Libc = detectLibc(ef, ev)
+		res.Alloc = detectAllocator(ef, ev)
+	}
+	return res, nil
+}
+
+// readBinary reads the whole file at path: verify looks at most of it.
+func readBinary(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &Error{Path: path, Reason: "binary not found", Fix: "build it first or check the binary name and dist directory"}
+		}
+		return nil, &Error{Path: path, Reason: "cannot open binary: " + err.Error(), Fix: "check the file's permissions"}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
+		return nil, &Error{Path: path, Reason: "is a directory, not a binary", Fix: "point at the executable file"}
+	}
+	var buf bytes.Buffer
+	if err == nil && st.Size() > 0 {
+		buf.Grow(int(st.Size()) + 1)
+	}
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, &Error{Path: path, Reason: "cannot read binary: " + err.Error(), Fix: "check the file's permissions"}
+	}
+	return buf.Bytes(), nil
 }
 
 // hasEntry separates a static-pie executable from a shared library: both are
@@ -140,10 +166,9 @@ func readInterp(prog *elf.Prog) string {
 	return strings.TrimRight(string(buf), "\x00")
 }
 
-func describeNonELF(f *os.File) string {
-	head := make([]byte, 4)
-	n, _ := f.ReadAt(head, 0)
-	head = head[:n]
+func describeNonELF(data []byte) string {
+	head := data[:min(4, len(data))]
+	n := len(head)
 	switch {
 	case n == 0:
 		return "empty file"

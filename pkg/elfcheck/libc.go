@@ -3,7 +3,6 @@ package elfcheck
 import (
 	"debug/elf"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
@@ -28,26 +27,14 @@ const (
 // x86_64 and aarch64, stripped and not) and musl binaries do not.
 var glibcMarkers = [][]byte{[]byte("GLIBC_TUNABLES"), []byte("GNU C Library")}
 
-func detectLibc(ef *elf.File) (Libc, error) {
+func detectLibc(ef *elf.File, ev evidence) Libc {
 	if ef.Section(".go.buildinfo") != nil {
-		return NoLibc, nil
+		return NoLibc
 	}
-	found := make([]bool, len(glibcMarkers))
-	for _, s := range ef.Sections {
-		if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 {
-			continue
-		}
-		if err := scan(s.Open(), glibcMarkers, found); err != nil {
-			return "", fmt.Errorf("reading section %s: %w", s.Name, err)
-		}
-		if found[0] && found[1] {
-			return Glibc, nil
-		}
+	if ev[evGlibc] {
+		return Glibc
 	}
-	if found[0] || found[1] {
-		return Glibc, nil
-	}
-	return Musl, nil
+	return Musl
 }
 
 // LibcError is a binary linked with another C library than asked for.
@@ -101,17 +88,4 @@ func VerifyLibc(path string, p platform.Platform, want Libc) (Result, error) {
 		return res, nil
 	}
 	return res, &LibcError{Path: path, Platform: p, Found: res.Libc, Want: want}
-}
-
-// openLibc is used by Verify on the already-open file.
-func openLibc(f *os.File) Libc {
-	ef, err := elf.NewFile(f)
-	if err != nil {
-		return ""
-	}
-	l, err := detectLibc(ef)
-	if err != nil {
-		return ""
-	}
-	return l
 }

@@ -1,7 +1,6 @@
 package elfcheck
 
 import (
-	"debug/elf"
 	"errors"
 	"os/exec"
 	"path/filepath"
@@ -95,10 +94,9 @@ func TestParseLibc(t *testing.T) {
 
 // detectLibcFile names the C library linked into the ELF file at path.
 func detectLibcFile(path string) (Libc, error) {
-	ef, err := elf.Open(path)
+	ef, ev, err := inspectFile(path)
 	if err != nil {
 		return "", err
 	}
-	defer ef.Close()
-	return detectLibc(ef)
+	return detectLibc(ef, ev), nil
 }

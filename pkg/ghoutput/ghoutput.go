@@ -1,5 +1,6 @@
 // Package ghoutput writes step outputs for GitHub Actions ($GITHUB_OUTPUT),
-// so a later job (image:merge) can pick up what this one pushed.
+// so a later job (image:merge) can pick up what this one pushed, and
+// Markdown blocks to the job's summary page ($GITHUB_STEP_SUMMARY).
 package ghoutput
 
 import (
@@ -31,6 +32,28 @@ func Write(path string, pairs ...[2]string) error {
 	if _, err := f.WriteString(b.String()); err != nil {
 		f.Close()
 		return option.Errorf("cannot write %s %s: %w", option.Env(option.GitHubOutput), path, err)
+	}
+	return f.Close()
+}
+
+// AppendSummary appends a rendered Markdown block to path, the file GitHub
+// Actions names in GITHUB_STEP_SUMMARY (the caller reads the environment:
+// pkg/config's GitHubStepSummary) and shows on the job's page; with path
+// empty, outside Actions, it does nothing. The block goes out in one
+// O_APPEND write, so blocks of steps or processes writing the same
+// summary do not interleave; a blank line keeps it apart from the next.
+func AppendSummary(path, markdown string) error {
+	if path == "" || markdown == "" {
+		return nil
+	}
+	block := strings.TrimRight(markdown, "\n") + "\n\n"
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return option.Errorf("cannot write %s %s: %w", option.Env(option.GitHubSummary), path, err)
+	}
+	if _, err := f.WriteString(block); err != nil {
+		f.Close()
+		return option.Errorf("cannot write %s %s: %w", option.Env(option.GitHubSummary), path, err)
 	}
 	return f.Close()
 }

@@ -46,3 +46,33 @@ func TestUnwritableOutputIsAnError(t *testing.T) {
 		t.Fatalf("GITHUB_OUTPUT naming a directory: %v", err)
 	}
 }
+
+// Each block is appended whole, kept apart from the next by a blank line;
+// outside Actions nothing is written.
+func TestAppendSummary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "summary.md")
+	os.WriteFile(path, []byte("# earlier step\n\n"), 0o644)
+	if err := ghoutput.AppendSummary(path, "| a | b |\n|---|---|\n| 1 | 2 |\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ghoutput.AppendSummary(path, "### next\n\n\n"); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if want := "# earlier step\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n### next\n\n"; string(data) != want {
+		t.Fatalf("GITHUB_STEP_SUMMARY holds %q, want %q", data, want)
+	}
+
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := ghoutput.AppendSummary("", "| a |\n"); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("files written outside Actions: %v", entries)
+	}
+	err := ghoutput.AppendSummary(dir, "| a |\n") // a directory
+	if err == nil || !strings.Contains(config.Explain(err), "cannot write GITHUB_STEP_SUMMARY "+dir) {
+		t.Fatalf("GITHUB_STEP_SUMMARY naming a directory: %v", err)
+	}
+}

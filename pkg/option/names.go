@@ -30,6 +30,7 @@ const (
 	RequireAllocator  Name = "require-allocator"
 	RustFlags         Name = "rustflags"
 	Strategy          Name = "strategy"
+	Timings           Name = "timings file"
 
 	// image:* (the builder image and index merging).
 	PublishImage     Name = "publish image"
@@ -54,6 +55,8 @@ const (
 	BuildkitContainer Name = "BuildKit container"
 	BuildkitdConfig   Name = "buildkitd config"
 	BuildkitHost      Name = "BuildKit host"
+	BuildkitHostAmd64 Name = "BuildKit host for amd64"
+	BuildkitHostArm64 Name = "BuildKit host for arm64"
 	BuildkitProgress  Name = "BuildKit progress"
 	DockerHost        Name = "Docker host"
 	DockerContext     Name = "Docker context"
@@ -63,6 +66,7 @@ const (
 	GitHubRef      Name = "GitHub ref"
 	GitHubHeadRef  Name = "GitHub head ref"
 	GitHubOutput   Name = "GitHub output"
+	GitHubSummary  Name = "GitHub step summary"
 	DockerMetadata Name = "Docker metadata"
 	SSHAgent       Name = "SSH agent"
 )

@@ -6,32 +6,41 @@ import (
 
 // Build plans, cooks, builds and exports dist/<os>_<arch>/<bin> per
 // platform, verifies the binaries, builds the slim image and publishes it:
-// an index (emulate, cross), or one platform's image pushed by digest
-// (split).
-func Build(ctx context.Context, c Config, opts ...Option) (*Result, error) {
+// an index (emulate, cross, split over several BuildKit nodes), or one
+// platform's image pushed by digest (split of one platform). The Result's
+// Timings say where the time went, also when the build failed; the
+// timings line is the last line of the log.
+func Build(ctx context.Context, c Config, opts ...Option) (r *Result, err error) {
 	o := newOptions(opts)
-	r := &Result{Config: &c}
+	r = &Result{Config: &c}
+	tm := startTimings("build", r)
+	defer func() { tm.finish(r, err, o.log) }()
+	tm.begin(stagePlan)
 	planned, err := plan(ctx, planIn{Config: &c, What: "build", Workspace: o.workspace, Host: o.host, Registry: o.registry, Log: o.log})
 	r.Plan = planned.Plan
 	if err != nil {
 		return r, err
 	}
+	tm.begin(stageSolve)
 	var done func()
 	r.Solved, done, err = solve(ctx, solveIn{Config: &c, Planned: planned, What: "build", Opts: o})
 	defer done() // after publish: this run's turn on dist ends here
 	if err != nil {
 		return r, err
 	}
+	tm.begin(stageVerify)
 	if r.Binaries, err = verify(verifyIn{Config: &c, Solved: &r.Solved, Log: o.log, Names: o.names}); err != nil {
 		return r, err
 	}
+	tm.begin(stageSlim)
 	img, err := slimImage(ctx, slimIn{Bin: c.Bin, Dist: c.Dist, Platforms: planned.Platforms, Image: c.Image, Tags: c.Tags,
-		Output: planned.Output, Base: c.Base, Labels: o.labels, Created: o.created, Registry: o.registry, Log: o.log})
+		Output: planned.Output, Base: c.Base, Read: &planned.Base, Labels: o.labels, Created: o.created, Registry: o.registry, Log: o.log})
 	if err != nil {
 		return r, err
 	}
+	tm.begin(stagePush)
 	r.Published, err = publishImage(ctx, publishIn{Index: img.Index, Tags: img.Tags, Output: planned.Output,
-		ByDigest: c.Strategy == StrategySplit, Platform: c.Platforms[0], Host: o.host, Registry: o.registry,
+		ByDigest: c.Strategy == StrategySplit && len(c.Platforms) == 1, Platform: c.Platforms[0], Host: o.host, Registry: o.registry,
 		Stdout: o.stdout, Log: o.log, GitHubOutput: o.gitHubOutput})
 	return r, err
 }

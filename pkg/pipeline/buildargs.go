@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"path"
 	"strings"
 
@@ -33,6 +35,15 @@ func buildArgs(c *Config, b *builder.Builder, strategy string, bp platform.Platf
 		}
 		args[app.ArgCross] = sn
 		args[app.ArgCrossFrom] = bp.String()
+		if dir := b.ZigCache[bp]; dir != "" {
+			// One cache per builder image: a new builder's pre-warmed
+			// cache seeds a new mount instead of never being read.
+			id := sha256.Sum256([]byte(b.Name()))
+			args[app.ArgZigSeed] = app.StageCrossBuilder
+			args[app.ArgZigCache] = dir
+			args[app.ArgZigCacheSource] = dir
+			args[app.ArgZigCacheID] = hex.EncodeToString(id[:8])
+		}
 		return args, targets, nil
 	}
 	// Flags for every platform the builder has (not only the requested

@@ -35,16 +35,19 @@ func TestCacheSpecOnlyFromRegistryImage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%+v: %v", c, err)
 		}
-		if strings.Join(cs.From, ",") != c.from || cs.To != c.to || dir != "" || (c.why != "" && !strings.Contains(why, c.why)) {
+		if strings.Join(cs.Rest.From, ",") != c.from || cs.Rest.To != c.to || dir != "" || (c.why != "" && !strings.Contains(why, c.why)) {
 			t.Errorf("output %s image %q cache %q: from %v to %q dir %q why %q; want from %q to %q why %q",
-				c.output, c.image, c.cache, cs.From, cs.To, dir, why, c.from, c.to, c.why)
+				c.output, c.image, c.cache, cs.Rest.From, cs.Rest.To, dir, why, c.from, c.to, c.why)
+		}
+		if c.to != "" && cs.Cook.To != c.to+"-cook" {
+			t.Errorf("output %s image %q cache %q: cook export %q, want %q", c.output, c.image, c.cache, cs.Cook.To, c.to+"-cook")
 		}
 	}
 
 	dir := t.TempDir()
 	cs, got, _, err := cacheSpec(context.Background(), &Config{Spec: buildspec.Spec{Output: "oci:out", Image: "app", Cache: "local:" + dir}}, nil)
-	if err != nil || got != dir || len(cs.From) != 0 || cs.To != "" {
-		t.Fatalf("local cache: dir %q from %v to %q err %v, want dir %s and no registry", got, cs.From, cs.To, err, dir)
+	if err != nil || got != dir || len(cs.Imports()) != 0 || cs.Rest.To != "" || cs.Cook.To != "" || cs.Cook.Dir != filepath.Join(dir, "cook") {
+		t.Fatalf("local cache: dir %q spec %+v err %v, want dir %s and no registry", got, cs, err, dir)
 	}
 	rel, _, _ := strings.Cut(filepath.Base(dir), "/")
 	if _, got, _, _ := cacheSpec(context.Background(), &Config{Spec: buildspec.Spec{Cache: "local:" + rel}}, nil); !filepath.IsAbs(got) {

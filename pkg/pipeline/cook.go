@@ -10,15 +10,20 @@ import (
 
 // Cook plans the workspace and builds only the cook stage for every
 // platform, exporting the registry cache: it warms the dependency layer
-// (on main, for every branch that imports main's cache).
-func Cook(ctx context.Context, c Config, opts ...Option) (*Result, error) {
+// (on main, for every branch that imports main's cache). The Result's
+// Timings say where the time went, as for Build.
+func Cook(ctx context.Context, c Config, opts ...Option) (r *Result, err error) {
 	o := newOptions(opts)
-	r := &Result{Config: &c}
+	r = &Result{Config: &c}
+	tm := startTimings("cook", r)
+	defer func() { tm.finish(r, err, o.log) }()
+	tm.begin(stagePlan)
 	planned, err := plan(ctx, planIn{Config: &c, What: "cook", Workspace: o.workspace, Log: o.log})
 	r.Plan = planned.Plan
 	if err != nil {
 		return r, err
 	}
+	tm.begin(stageSolve)
 	var done func()
 	r.Solved, done, err = solve(ctx, solveIn{Config: &c, Planned: planned, What: "cook", Opts: o})
 	defer done()

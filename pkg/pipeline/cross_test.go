@@ -15,10 +15,14 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
-// The cross snippet is real shell: with a cargo that prints its arguments
-// and the toolchain variables it sees, each triple gets exactly its Flags'
-// arguments and its own toolchain (nothing leaks from one triple to the
-// next), and a declared tool missing from PATH stops it with the message.
+// The cross snippet is real shell (dash here): with a cargo that prints its
+// arguments and the variables it sees, one cargo builds both triples, each
+// triple's RUSTFLAGS reach it only through its own
+// CARGO_TARGET_<TRIPLE>_RUSTFLAGS (the gnu triple's +crt-static must not
+// reach the musl one, nor the reverse), an inherited RUSTFLAGS or
+// CARGO_ENCODED_RUSTFLAGS (which cargo would apply to both) is gone, each
+// triple has its own toolchain, nothing leaks out of the cargo calls, and a
+// declared tool missing from PATH stops it with the message.
 func TestCrossSnippetEvaluates(t *testing.T) {
 	sh := testinfra.Tool(t, "sh")
 	bin := t.TempDir()
@@ -27,41 +31,92 @@ func TestCrossSnippetEvaluates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f := func(triple string) cargo.Flags {
+	f := func(triple, rustflags string) cargo.Flags {
 		return cargo.Flags{Profile: "release", Triple: triple, TargetDir: "target", Package: "app", Bin: "app", Locked: true,
-			RustFlags: "-C target-feature=+crt-static", Strip: true}
+			RustFlags: rustflags, Strip: true}
 	}
 	targets := []Target{
-		{Platform: amd64(), Flags: f("x86_64-unknown-linux-gnu")},
-		{Platform: arm64(), Flags: f("aarch64-unknown-linux-gnu"), Toolchain: builder.Toolchain{Linker: "aarch64-linux-gnu-gcc", CC: "aarch64-linux-gnu-gcc", AR: "aarch64-linux-gnu-ar"}},
+		{Platform: amd64(), Flags: f("x86_64-unknown-linux-gnu", "-C target-feature=+crt-static")},
+		{Platform: arm64(), Flags: f("aarch64-unknown-linux-musl", "-C link-self-contained=no"), Toolchain: builder.Toolchain{Linker: "aarch64-linux-gnu-gcc", CC: "aarch64-linux-gnu-gcc", AR: "aarch64-linux-gnu-ar"}},
 	}
 	sn, err := crossSnippet(targets, []string{"app"}, "/src", "/out")
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := `cargo() { printf '<%s>' "$@"; echo " CC=${CC_aarch64_unknown_linux_gnu:-} RUSTFLAGS=$RUSTFLAGS"; }; ` +
+	script := `cargo() { printf '<%s>' "$@"; echo " CC=${CC_aarch64_unknown_linux_musl:-} amd64=${CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS-unset}` +
+		` arm64=${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS-unset} RUSTFLAGS=${RUSTFLAGS-unset} ENCODED=${CARGO_ENCODED_RUSTFLAGS-unset}"; }; ` +
 		`mkdir() { echo "mkdir $*"; }; cp() { echo "cp $*"; }; rustup() { echo "rustup $*"; }; ` +
-		`eval "$1"; muslrust_chef_check_tools; muslrust_chef_rustup_targets; muslrust_chef_cargo_build; muslrust_chef_cargo_clean; muslrust_chef_copy_out; echo "after: ${CC_aarch64_unknown_linux_gnu:-unset}"`
+		`eval "$1"; echo "multi=${muslrust_chef_multi_target-}"; muslrust_chef_check_tools; muslrust_chef_rustup_targets; muslrust_chef_cargo_build; muslrust_chef_cargo_clean; muslrust_chef_copy_out; ` +
+		`echo "after: ${CC_aarch64_unknown_linux_musl:-unset} ${CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS:-unset} $RUSTFLAGS"`
 	cmd := exec.Command(sh, "-c", script, "sh", sn)
-	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "RUSTFLAGS=-C inherited", "CARGO_ENCODED_RUSTFLAGS=-Cinherited")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	wrap := func(args []string) string { return "<" + strings.Join(args, "><") + ">" }
-	rf := " RUSTFLAGS=-C target-feature=+crt-static"
+	sel := []string{"--profile", "release", "--target", "x86_64-unknown-linux-gnu", "--target", "aarch64-unknown-linux-musl", "--target-dir", "target"}
+	seen := " CC=aarch64-linux-gnu-gcc amd64=-C target-feature=+crt-static arm64=-C link-self-contained=no RUSTFLAGS=unset ENCODED=unset"
 	want := strings.Join([]string{
-		"rustup target add x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu",
-		wrap(targets[0].Flags.BuildArgs()) + " CC=" + rf,
-		wrap(targets[1].Flags.BuildArgs()) + " CC=aarch64-linux-gnu-gcc" + rf,
-		wrap(targets[0].Flags.CleanArgs([]string{"app"})) + " CC=" + rf,
-		wrap(targets[1].Flags.CleanArgs([]string{"app"})) + " CC=aarch64-linux-gnu-gcc" + rf,
+		"multi=true",
+		"rustup target add x86_64-unknown-linux-gnu aarch64-unknown-linux-musl",
+		wrap(append(append([]string{"build"}, sel...), "--package", "app", "--bin", "app", "--locked")) + seen,
+		wrap(append([]string{"clean", "-p", "app"}, sel...)) + seen,
 		"mkdir -p /out/linux_amd64", "cp /src/target/x86_64-unknown-linux-gnu/release/app /out/linux_amd64/",
-		"mkdir -p /out/linux_arm64", "cp /src/target/aarch64-unknown-linux-gnu/release/app /out/linux_arm64/",
-		"after: unset", ""}, "\n")
+		"mkdir -p /out/linux_arm64", "cp /src/target/aarch64-unknown-linux-musl/release/app /out/linux_arm64/",
+		"after: unset unset -C inherited", ""}, "\n")
 	if string(out) != want {
 		t.Fatalf("sh printed\n%s\nwant\n%s", out, want)
 	}
+
+	// zigbuild: one cargo zigbuild per triple, each in its own subshell
+	// with RUSTFLAGS set to its own flags.
+	zig := append([]Target(nil), targets...)
+	for i := range zig {
+		zig[i].Toolchain.Cargo = builder.CargoZigbuild
+	}
+	sn, err = crossSnippet(zig, []string{"app"}, "/src", "/out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(sh, "-c", script, "sh", sn)
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "RUSTFLAGS=-C inherited", "CARGO_ENCODED_RUSTFLAGS=-Cinherited")
+	if out, err = cmd.CombinedOutput(); err == nil {
+		t.Fatalf("zigbuild without zig in PATH passed the tool check: %s", out)
+	}
+	for _, tool := range []string{"zig", "cargo-zigbuild"} {
+		if err := os.WriteFile(filepath.Join(bin, tool), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd = exec.Command(sh, "-c", script, "sh", sn)
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "RUSTFLAGS=-C inherited", "CARGO_ENCODED_RUSTFLAGS=-Cinherited")
+	if out, err = cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	one := func(tg Target, args []string, cc string) string {
+		return wrap(args) + " CC=" + cc + " amd64=unset arm64=unset RUSTFLAGS=" + tg.Flags.RustFlags + " ENCODED=unset"
+	}
+	want = strings.Join([]string{
+		"multi=",
+		"rustup target add x86_64-unknown-linux-gnu aarch64-unknown-linux-musl",
+		one(zig[0], crossArgs(zig[0]), ""), one(zig[1], crossArgs(zig[1]), "aarch64-linux-gnu-gcc"),
+		one(zig[0], zig[0].Flags.CleanArgs([]string{"app"}), ""), one(zig[1], zig[1].Flags.CleanArgs([]string{"app"}), "aarch64-linux-gnu-gcc"),
+		"mkdir -p /out/linux_amd64", "cp /src/target/x86_64-unknown-linux-gnu/release/app /out/linux_amd64/",
+		"mkdir -p /out/linux_arm64", "cp /src/target/aarch64-unknown-linux-musl/release/app /out/linux_arm64/",
+		"after: unset unset -C inherited", ""}, "\n")
+	if string(out) != want {
+		t.Fatalf("zigbuild: sh printed\n%s\nwant\n%s", out, want)
+	}
+	if !strings.Contains(sn, "cargo 'zigbuild' '--profile'") {
+		t.Fatalf("zigbuild snippet: %s", sn)
+	}
+	for _, tool := range []string{"zig", "cargo-zigbuild"} {
+		if err := os.Remove(filepath.Join(bin, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	targets[1].Flags.Triple = "aarch64-unknown-linux-gnu"
 
 	// A declared compiler that is not there; zigbuild needs zig.
 	targets[1].Toolchain.CC = "aarch64-linux-musl-gcc"

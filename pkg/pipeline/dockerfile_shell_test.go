@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,6 +12,8 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/muslrust-chef/muslrust-chef/images/app"
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
+	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 )
 
 // The other half of FuzzShellRendering's property: the template's RUN
@@ -73,5 +78,76 @@ func TestDockerfileQuotesEveryVariable(t *testing.T) {
 	}
 	if runs < 4 {
 		t.Fatalf("found %d RUN steps in the template", runs)
+	}
+}
+
+// crossCookRun is the shell of the cross-cook stage's RUN step.
+func crossCookRun(t *testing.T) string {
+	t.Helper()
+	res, err := parser.Parse(bytes.NewReader(app.Dockerfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stage := ""
+	for _, n := range res.AST.Children {
+		switch strings.ToLower(n.Value) {
+		case "from":
+			for c := n.Next; c != nil; c = c.Next {
+				stage = c.Value // the last word: the stage name
+			}
+		case "run":
+			if stage != app.StageCrossCook {
+				continue
+			}
+			var words []string
+			for c := n.Next; c != nil; c = c.Next {
+				words = append(words, c.Value)
+			}
+			return strings.Join(words, " ")
+		}
+	}
+	t.Fatalf("no RUN in stage %s", app.StageCrossCook)
+	return ""
+}
+
+// The cross-cook RUN as sh runs it, with a cargo reporting a version: one
+// cargo for every triple needs cargo 1.64, an older one stops the step
+// with the template's one-line error before any build; 1.64 and later (and
+// a version it cannot read) go on to build.
+func TestCrossCookChecksCargoVersion(t *testing.T) {
+	sh := testinfra.Tool(t, "sh")
+	targets := []Target{
+		{Platform: amd64(), Flags: cargo.Flags{Profile: "release", Triple: "x86_64-unknown-linux-musl"}},
+		{Platform: arm64(), Flags: cargo.Flags{Profile: "release", Triple: "aarch64-unknown-linux-musl"}},
+	}
+	sn, err := crossSnippet(targets, nil, "/src", "/out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := crossCookRun(t)
+	for version, want := range map[string]string{
+		"cargo 1.63.0 (fd9c4297c 2022-07-01)":   "cross needs cargo 1.64 or later (several --target), the builder image has cargo 1.63.0 (fd9c4297c 2022-07-01): use a newer builder image or set MUSLRUST_CHEF_STRATEGY=emulate",
+		"cargo 1.65.0":                          "",
+		"cargo 1.95.0-nightly (abc 2026-01-01)": "",
+		"cargo 2.0.0":                           "",
+	} {
+		bin := t.TempDir()
+		fake := "#!/bin/sh\nif [ \"$1\" = --version ]; then echo '" + version + "'; exit 0; fi\necho \"cargo $*\"\n"
+		if err := os.WriteFile(filepath.Join(bin, "cargo"), []byte(fake), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(sh, "-c", run)
+		cmd.Dir = t.TempDir()
+		cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "BUILDPLATFORM=linux/amd64", "MUSLRUST_CHEF_CROSS_FROM=linux/amd64", "MUSLRUST_CHEF_CROSS=" + sn}
+		out, err := cmd.CombinedOutput()
+		if want != "" {
+			if err == nil || templateError(string(out)) != want || strings.Contains(string(out), "cargo build") {
+				t.Errorf("%s: %v: %s\nwant the error %q", version, err, out, want)
+			}
+			continue
+		}
+		if err != nil || !strings.Contains(string(out), "cargo build --profile release --target x86_64-unknown-linux-musl --target aarch64-unknown-linux-musl") {
+			t.Errorf("%s: %v: %s", version, err, out)
+		}
 	}
 }

@@ -195,11 +195,11 @@ func TestCookCacheServesFreshBuildkitd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Cache.To != cacheRef {
-		t.Fatalf("cache export %q, want %q", r.Cache.To, cacheRef)
+	if r.Cache.Cook.To != cacheRef+"-cook" {
+		t.Fatalf("cook cache export %q, want %q", r.Cache.Cook.To, cacheRef+"-cook")
 	}
-	if _, err := remote.Head(mustRef(t, cacheRef)); err != nil {
-		t.Fatalf("rust:cook did not export %s: %v", cacheRef, err)
+	if _, err := remote.Head(mustRef(t, cacheRef+"-cook")); err != nil {
+		t.Fatalf("rust:cook did not export %s-cook: %v", cacheRef, err)
 	}
 	if _, ok := r.StageRun("build", ""); ok {
 		t.Fatal("rust:cook ran the build stage")

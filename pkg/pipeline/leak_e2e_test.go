@@ -24,6 +24,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 )
 
@@ -218,7 +219,7 @@ func TestContextSendsOnlyWorkspaceAndPathCrate(t *testing.T) {
 		t.Fatalf("context holds %d files, %d bytes; want the 5 files of the workspace and the crate", r.Context.Files, r.Context.Bytes)
 	}
 
-	for _, ref := range []string{cacheRef, r.Published.Reference} {
+	for _, ref := range []string{cacheRef, cacheRef + "-cook", r.Published.Reference} {
 		found, walked := blobsHolding(t, ref, []byte(token))
 		t.Logf("%s: %d blobs read", ref, walked)
 		if len(found) > 0 {
@@ -250,6 +251,7 @@ func TestContextSendsOnlyWorkspaceAndPathCrate(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "src")
 	req.Local = &buildkit.LocalOutput{Dir: out}
 	req.CacheFrom, req.CacheTo = nil, ""
+	s2.Cache = buildcache.Spec{}
 	if err := run(ctx, bk, o, req, &s2); err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func offlineBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Cache.From) > 0 || r.Cache.To != "" || r.CacheDir != "" {
+	if len(r.Cache.Imports()) > 0 || r.Cache.Exports() || r.CacheDir != "" {
 		t.Fatalf("cache %+v dir %q, want none for an OCI layout output", r.Cache, r.CacheDir)
 	}
 	if !strings.Contains(e.log.String(), "build: no remote cache (the output is oci:") {
@@ -93,20 +93,25 @@ func offlineBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.CacheDir != dir || len(r.Cache.From) > 0 || r.Cache.To != "" {
+	if r.CacheDir != dir || len(r.Cache.Imports()) > 0 || r.Cache.Rest.To != "" || r.Cache.Cook.To != "" {
 		t.Fatalf("local cache: dir %q, registry %+v", r.CacheDir, r.Cache)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
-		t.Fatalf("local cache not exported: %v", err)
+	// The cook ran (or its cache was not there yet): both parts exported.
+	for _, part := range []string{"cook", "rest"} {
+		if _, err := os.Stat(filepath.Join(dir, part, "index.json")); err != nil {
+			t.Fatalf("local cache %s not exported: %v", part, err)
+		}
+		blobs, _ := filepath.Glob(filepath.Join(dir, part, "blobs", "sha256", "*"))
+		if len(blobs) < 3 {
+			t.Fatalf("local cache %s holds %d blobs", part, len(blobs))
+		}
 	}
-	blobs, _ := filepath.Glob(filepath.Join(dir, "blobs", "sha256", "*"))
-	if len(blobs) < 3 {
-		t.Fatalf("local cache holds %d blobs", len(blobs))
-	}
-	entries, _ := os.ReadDir(filepath.Dir(dir))
-	for _, e := range entries {
-		if atomicdir.IsTemp(e.Name()) {
-			t.Fatalf("temporary cache directory left behind: %s", e.Name())
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if atomicdir.IsTemp(e.Name()) {
+				t.Fatalf("temporary cache directory left behind: %s", e.Name())
+			}
 		}
 	}
 	if !strings.Contains(e.log.String(), "build: local cache: import and export "+dir) {

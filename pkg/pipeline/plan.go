@@ -44,6 +44,9 @@ type planOut struct {
 	// configured ones, or the one a tar or docker output holds.
 	Output    publish.Output
 	Platforms []platform.Platform
+	// Base is the runtime base, read for Platforms (slim builds on it
+	// without reading it again).
+	Base publish.Base
 }
 
 // plan checks everything that can fail before BuildKit is contacted (the
@@ -64,7 +67,7 @@ func plan(ctx context.Context, in planIn) (planOut, error) {
 	var out planOut
 	if in.What == "build" {
 		var err error
-		if out.Output, out.Platforms, err = checkOutputs(ctx, in); err != nil {
+		if out.Output, out.Platforms, out.Base, err = checkOutputs(ctx, in); err != nil {
 			return planOut{}, err
 		}
 	}
@@ -92,33 +95,34 @@ func plan(ctx context.Context, in planIn) (planOut, error) {
 // checkOutputs refuses, in seconds rather than after the compile, a dist
 // directory or an output the kit would not replace, an output the strategy
 // cannot use, and a runtime base that is unreachable or lacks a platform
-// that will be published.
-func checkOutputs(ctx context.Context, in planIn) (publish.Output, []platform.Platform, error) {
+// that will be published. The base it read is the one slim builds on.
+func checkOutputs(ctx context.Context, in planIn) (publish.Output, []platform.Platform, publish.Base, error) {
 	c := in.Config
 	if err := atomicdir.CheckFix(c.Dist, distFix()); err != nil {
-		return publish.Output{}, nil, fmt.Errorf("local output: %w", err)
+		return publish.Output{}, nil, publish.Base{}, fmt.Errorf("local output: %w", err)
 	}
 	out, err := publish.ParseOutput(c.Output)
 	if err != nil {
-		return out, nil, err
+		return out, nil, publish.Base{}, err
 	}
 	if err := publish.CheckOutput(out); err != nil {
-		return out, nil, err
+		return out, nil, publish.Base{}, err
 	}
 	if out.Kind == "registry" && c.Image == "" {
-		return out, nil, option.Usagef("no image name: the default output pushes to a registry; set %s (or image in [workspace.metadata.muslrust-chef]), or %s=oci:DIR or docker",
+		return out, nil, publish.Base{}, option.Usagef("no image name: the default output pushes to a registry; set %s (or image in [workspace.metadata.muslrust-chef]), or %s=oci:DIR or docker",
 			option.Env(option.Image), option.Env(option.Output))
 	}
 	if c.Strategy == StrategySplit && out.Kind != "registry" {
-		return out, nil, option.Usagef("%s=split pushes one platform by digest for image:merge, so it needs %s=registry (got %s)",
+		return out, nil, publish.Base{}, option.Usagef("%s=split pushes one platform by digest for image:merge, so it needs %s=registry (got %s)",
 			option.Env(option.Strategy), option.Env(option.Output), out)
 	}
 	ps, err := publish.PlatformsForOutput(c.Platforms, out, in.Host)
 	if err != nil {
-		return out, nil, err
+		return out, nil, publish.Base{}, err
 	}
-	if err := publish.CheckBase(ctx, baseName(c.Base), ps, in.Registry...); err != nil {
-		return out, nil, err
+	base, err := publish.ReadBase(ctx, baseName(c.Base), ps, in.Registry...)
+	if err != nil {
+		return out, nil, publish.Base{}, err
 	}
-	return out, ps, nil
+	return out, ps, base, nil
 }

@@ -95,16 +95,7 @@ func request(ctx context.Context, in requestIn) (buildkit.Request, func(), error
 	if s.Cache, s.CacheDir, why, err = cacheSpec(ctx, c, o.names); err != nil {
 		return req, cleanup, err
 	}
-	req.CacheFrom, req.CacheTo, req.CacheDir, req.CacheMode = s.Cache.From, s.Cache.To, s.CacheDir, "max"
-	switch {
-	case s.CacheDir != "":
-		fmt.Fprintf(o.log, "%s: local cache: import and export %s (mode=max)\n", what, s.CacheDir)
-	case s.Cache.To != "":
-		fmt.Fprintf(o.log, "%s: registry cache: import %s, export %s (mode=max)\n", what, strings.Join(s.Cache.From, ", "), s.Cache.To)
-	case len(s.Cache.From) > 0:
-		fmt.Fprintf(o.log, "%s: registry cache: import %s\n", what, strings.Join(s.Cache.From, ", "))
-	default:
-		fmt.Fprintf(o.log, "%s: no remote cache (%s): nothing is imported or exported, only this BuildKit's own cache is used\n", what, why)
-	}
+	useCache(&req, what, s.Cache)
+	logCache(o.log, what, s.Cache, s.CacheDir, why)
 	return req, cleanup, nil
 }

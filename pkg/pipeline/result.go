@@ -20,12 +20,22 @@ type Result struct {
 	Binaries map[platform.Platform]string
 	// Published is what the image went to (build only).
 	Published publish.Result
+	// Timings say where the run spent its time (also a failed run's, up
+	// to the stage it failed in).
+	Timings Timings
 }
 
 // StageRun returns the RUN step of a Dockerfile stage ("cook", "build") for
 // a platform ("" matches any) and whether it was found. A cross build has
 // one step per stage for all platforms (its cross-cook / cross-build).
 func (r *Solved) StageRun(stage string, p string) (buildkit.Vertex, bool) {
+	// A split over several nodes: the platform's own solve, which built
+	// that platform alone (its steps name no platform).
+	for _, n := range r.Nodes {
+		if p == "" || n.Platform.String() == p {
+			return n.StageRun(stage, "")
+		}
+	}
 	if r.Solve == nil {
 		return buildkit.Vertex{}, false
 	}

@@ -10,14 +10,21 @@ import (
 )
 
 // crossSnippet renders the targets as the POSIX shell the cross stages
-// evaluate: a tool check, then per triple (in a subshell, so that one
-// triple's environment cannot leak into the next) the exports and cargo
-// runs, and the copy of each binary to OutDir/<os>_<arch>/.
+// evaluate: a tool check, the cargo runs, and the copy of each binary to
+// OutDir/<os>_<arch>/.
 //
-// The triples are compiled one after the other in one RUN rather than by
-// one cargo with several --target flags: RUSTFLAGS (static glibc, a
-// per-triple override) is a single environment variable, and sequential
-// runs share the host build-script and proc-macro artifacts anyway.
+// With cargo build, one cargo builds every triple (--target given once per
+// triple): one dependency resolution, one job server for both triples'
+// units, and the host's build scripts and proc-macros compiled once. Each
+// triple's RUSTFLAGS go into cargo's per-triple CARGO_TARGET_<T>_RUSTFLAGS,
+// with RUSTFLAGS and CARGO_ENCODED_RUSTFLAGS unset (either would apply to
+// every triple and hide the per-triple ones); the toolchain variables carry
+// the triple in their names already. The Dockerfile checks that cargo is
+// 1.64 or later when muslrust_chef_multi_target is set.
+//
+// cargo-zigbuild sets up one zig target per invocation, so with zigbuild
+// each triple still runs on its own, in a subshell so that one triple's
+// environment cannot leak into the next.
 //
 // As in snippet, every value is a single-quoted word.
 func crossSnippet(targets []Target, locals []string, workspaceInImage, outDir string) (string, error) {
@@ -29,6 +36,12 @@ func crossSnippet(targets []Target, locals []string, workspaceInImage, outDir st
 	if err := cargo.CheckText("output directory", outDir); err != nil {
 		return "", err
 	}
+	if len(targets) == 0 {
+		return "", fmt.Errorf("cross build without a target platform")
+	}
+	zigbuild := false
+	var flags []cargo.Flags
+	var toolchainEnv []string
 	for _, t := range targets {
 		f := t.Flags
 		if err := f.Validate(); err != nil {
@@ -37,14 +50,11 @@ func crossSnippet(targets []Target, locals []string, workspaceInImage, outDir st
 		if err := t.Toolchain.Check(f.Triple); err != nil {
 			return "", err
 		}
-		var env strings.Builder
-		if err := writeExports(&env, append(f.Env(), t.Toolchain.Env(f.Triple)...)); err != nil {
-			return "", err
-		}
+		flags = append(flags, f)
+		toolchainEnv = append(toolchainEnv, t.Toolchain.Env(f.Triple)...)
 		tools := t.Toolchain.Tools(f.Triple)
-		args := f.BuildArgs()
 		if t.Toolchain.Cargo == builder.CargoZigbuild {
-			args[0] = builder.CargoZigbuild
+			zigbuild = true
 			tools = append(tools, [3]string{"cargo-zigbuild", "cargo zigbuild", builder.LabelCrossCargo}, [3]string{"zig", "cargo zigbuild", builder.LabelCrossCargo})
 		}
 		for _, tool := range tools {
@@ -55,15 +65,37 @@ func crossSnippet(targets []Target, locals []string, workspaceInImage, outDir st
 			msg := fmt.Sprintf("muslrust-chef: %s needs %s, which is not in the builder image (declared by its label %s): install it in the builder image or fix the label", tool[1], tool[0], tool[2])
 			fmt.Fprintf(&check, "command -v %s >/dev/null 2>&1 || { echo %s >&2; exit 1; }; ", shellQuote(tool[0]), shellQuote(msg))
 		}
-		fmt.Fprintf(&build, "( %scargo %s ) || exit 1; ", env.String(), shellWords(args))
-		if len(locals) > 0 {
-			fmt.Fprintf(&clean, "( %scargo %s ) || exit 1; ", env.String(), shellWords(f.CleanArgs(locals)))
-		}
 		dir := outDir + "/" + t.Platform.DistDir()
 		fmt.Fprintf(&copyOut, "mkdir -p %s && cp %s %s/ || exit 1; ", shellQuote(dir), shellQuote(f.BinPath(workspaceInImage, f.Bin)), shellQuote(dir))
 	}
-	if len(targets) == 0 {
-		return "", fmt.Errorf("cross build without a target platform")
+	multi := ""
+	if zigbuild {
+		for _, t := range targets {
+			var env strings.Builder
+			if err := writeExports(&env, append(t.Flags.Env(), t.Toolchain.Env(t.Flags.Triple)...)); err != nil {
+				return "", err
+			}
+			// RUSTFLAGS is exported; an inherited CARGO_ENCODED_RUSTFLAGS
+			// would win over it.
+			fmt.Fprintf(&build, "( %sunset CARGO_ENCODED_RUSTFLAGS; cargo %s ) || exit 1; ", env.String(), shellWords(crossArgs(t)))
+			if len(locals) > 0 {
+				fmt.Fprintf(&clean, "( %sunset CARGO_ENCODED_RUSTFLAGS; cargo %s ) || exit 1; ", env.String(), shellWords(t.Flags.CleanArgs(locals)))
+			}
+		}
+	} else {
+		buildArgs, cleanArgs, env, err := cargo.MultiTarget(flags, locals)
+		if err != nil {
+			return "", err
+		}
+		var exports strings.Builder
+		if err := writeExports(&exports, append(env, toolchainEnv...)); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&build, "( %s%scargo %s ) || exit 1; ", exports.String(), unsetRustFlags, shellWords(buildArgs))
+		if len(locals) > 0 {
+			fmt.Fprintf(&clean, "( %s%scargo %s ) || exit 1; ", exports.String(), unsetRustFlags, shellWords(cleanArgs))
+		}
+		multi = "muslrust_chef_multi_target=true; "
 	}
 	orNoop := func(s string) string {
 		if s == "" {
@@ -77,9 +109,13 @@ func crossSnippet(targets []Target, locals []string, workspaceInImage, outDir st
 	}
 	// A rust-toolchain file selects a toolchain the image may not have the
 	// foreign standard libraries for: the cook stage adds them with rustup.
-	return fmt.Sprintf("muslrust_chef_check_tools() { %s}; muslrust_chef_rustup_targets() { rustup target add %s; }; muslrust_chef_cargo_build() { %s}; muslrust_chef_cargo_clean() { %s}; muslrust_chef_copy_out() { %s}",
-		orNoop(check.String()), shellWords(triples), build.String(), orNoop(clean.String()), copyOut.String()), nil
+	return fmt.Sprintf("%smuslrust_chef_check_tools() { %s}; muslrust_chef_rustup_targets() { rustup target add %s; }; muslrust_chef_cargo_build() { %s}; muslrust_chef_cargo_clean() { %s}; muslrust_chef_copy_out() { %s}",
+		multi, orNoop(check.String()), shellWords(triples), build.String(), orNoop(clean.String()), copyOut.String()), nil
 }
+
+// unsetRustFlags clears the two variables that would give every triple of
+// a multi-target cargo the same flags.
+const unsetRustFlags = "unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS; "
 
 // snippet renders flags as the POSIX shell the Dockerfile evaluates in both
 // stages: exports, the cargo build and clean commands, the binary's path.

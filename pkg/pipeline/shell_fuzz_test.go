@@ -27,6 +27,7 @@ var shellVocabulary = map[string]bool{
 	"/dev/null": true, "mkdir": true, "-p": true, "cp": true, "/": true, "rustup": true, "target": true, "add": true, ":": true,
 	"muslrust_chef_cargo_build": true, "muslrust_chef_cargo_clean": true, "muslrust_chef_check_tools": true,
 	"muslrust_chef_rustup_targets": true, "muslrust_chef_copy_out": true,
+	"unset": true, "RUSTFLAGS": true, "CARGO_ENCODED_RUSTFLAGS": true, "true": true,
 }
 
 // FuzzShellRendering feeds arbitrary knob and builder-label values through
@@ -146,15 +147,33 @@ func FuzzShellRendering(f *testing.F) {
 			sn := args[app.ArgCross]
 			checkSnippet(t, sn, accepted)
 			var want strings.Builder
-			for _, tg := range targets {
-				writeCargoCall(&want, crossArgs(tg), append(tg.Flags.Env(), tg.Toolchain.Env(tg.Flags.Triple)...))
-			}
-			if len(localList) > 0 {
+			if cargoSub == builder.CargoZigbuild {
 				for _, tg := range targets {
-					writeCargoCall(&want, tg.Flags.CleanArgs(localList), append(tg.Flags.Env(), tg.Toolchain.Env(tg.Flags.Triple)...))
+					writeCargoCall(&want, crossArgs(tg), append(tg.Flags.Env(), tg.Toolchain.Env(tg.Flags.Triple)...))
+				}
+				if len(localList) > 0 {
+					for _, tg := range targets {
+						writeCargoCall(&want, tg.Flags.CleanArgs(localList), append(tg.Flags.Env(), tg.Toolchain.Env(tg.Flags.Triple)...))
+					}
+				}
+			} else {
+				// One cargo for both triples: each triple's flags in its
+				// own variable, the inherited RUSTFLAGS and
+				// CARGO_ENCODED_RUSTFLAGS gone.
+				fs := []cargo.Flags{targets[0].Flags, targets[1].Flags}
+				build, clean, env, err := cargo.MultiTarget(fs, localList)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, tg := range targets {
+					env = append(env, tg.Toolchain.Env(tg.Flags.Triple)...)
+				}
+				writeCargoCall(&want, build, env)
+				if len(localList) > 0 {
+					writeCargoCall(&want, clean, env)
 				}
 			}
-			evalSnippet(t, sh, emptyPath, sn, targets[0].Flags, targets[1].Toolchain.Env(targets[1].Flags.Triple), want.String(), "")
+			evalSnippet(t, sh, emptyPath, sn, true, targets[0].Flags, targets[1].Toolchain.Env(targets[1].Flags.Triple), want.String(), "")
 			return
 		}
 		for _, p := range c.Platforms {
@@ -169,7 +188,7 @@ func FuzzShellRendering(f *testing.F) {
 			if len(localList) > 0 {
 				writeCargoCall(&want, fl.CleanArgs(localList), fl.Env())
 			}
-			evalSnippet(t, sh, emptyPath, sn, fl, nil, want.String(), fl.BinPath("/src/"+wsDir, fl.Bin))
+			evalSnippet(t, sh, emptyPath, sn, false, fl, nil, want.String(), fl.BinPath("/src/"+wsDir, fl.Bin))
 		}
 	})
 }
@@ -266,7 +285,7 @@ func writeCargoCall(b *strings.Builder, args, env []string) {
 // clean functions with cargo (and rustup, mkdir, cp) replaced by recorders.
 // PATH is an empty directory: an injected command would fail to run and
 // make the output differ.
-func evalSnippet(t *testing.T, sh, emptyPath, sn string, f cargo.Flags, extraEnv []string, want, wantBinPath string) {
+func evalSnippet(t *testing.T, sh, emptyPath, sn string, cross bool, f cargo.Flags, extraEnv []string, want, wantBinPath string) {
 	t.Helper()
 	var keys []string
 	for _, e := range append(f.Env(), extraEnv...) {
@@ -282,6 +301,11 @@ func evalSnippet(t *testing.T, sh, emptyPath, sn string, f cargo.Flags, extraEnv
 	script := `set -eu; ` + recorder + `eval "$1"; muslrust_chef_cargo_build; muslrust_chef_cargo_clean; printf 'bin=%s\n' "${muslrust_chef_bin_path-}"`
 	cmd := exec.Command(sh, "-c", script, "sh", sn)
 	cmd.Env = []string{"PATH=" + emptyPath, "LC_ALL=C"}
+	if cross {
+		// Inherited flags: the cross snippet must unset them (zigbuild:
+		// override RUSTFLAGS and unset the other).
+		cmd.Env = append(cmd.Env, "RUSTFLAGS=-C inherited", "CARGO_ENCODED_RUSTFLAGS=-Cinherited")
+	}
 	cmd.Dir = os.TempDir()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -306,11 +330,14 @@ func allKeys(keys []string) []string {
 	for _, k := range keys {
 		add(k)
 	}
+	add("RUSTFLAGS")
+	add("CARGO_ENCODED_RUSTFLAGS")
 	for _, tr := range platform.Triples() {
 		for _, e := range (builder.Toolchain{Linker: "x", CC: "x", CXX: "x", AR: "x", CFlags: "x"}).Env(tr) {
 			k, _, _ := strings.Cut(e, "=")
 			add(k)
 		}
+		add(cargo.TargetRustFlagsEnv(tr))
 	}
 	sort.Strings(out)
 	return out

@@ -25,10 +25,13 @@ type slimIn struct {
 	Tags      []string
 	Output    publish.Output
 	Base      string
-	Labels    slim.Labels
-	Created   time.Time
-	Registry  []publish.RegistryOption
-	Log       io.Writer
+	// Read is the base already read for Platforms (Build's plan read it);
+	// nil reads Base.
+	Read     *publish.Base
+	Labels   slim.Labels
+	Created  time.Time
+	Registry []publish.RegistryOption
+	Log      io.Writer
 }
 
 // slimOut is the image index and the tags it is published under (the
@@ -64,11 +67,15 @@ func slimImage(ctx context.Context, in slimIn) (slimOut, error) {
 	}
 	opts := []slim.Option{slim.WithLabels(labels), slim.WithCreated(in.Created)}
 	fmt.Fprintf(in.Log, "slim: %s for %s on %s\n", in.Bin, platform.Join(in.Platforms), baseName(in.Base))
-	base, err := publish.ReadBase(ctx, baseName(in.Base), in.Platforms, in.Registry...)
-	if err != nil {
-		return slimOut{}, err
+	base := in.Read
+	if base == nil {
+		b, err := publish.ReadBase(ctx, baseName(in.Base), in.Platforms, in.Registry...)
+		if err != nil {
+			return slimOut{}, err
+		}
+		base = &b
 	}
-	idx, err := slim.Build(slim.Base(base), in.Bin, bins, opts...)
+	idx, err := slim.Build(slim.Base(*base), in.Bin, bins, opts...)
 	if err != nil {
 		return slimOut{}, err
 	}

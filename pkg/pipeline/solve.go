@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	bkclient "github.com/moby/buildkit/client"
+
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
@@ -27,6 +29,10 @@ type solveIn struct {
 	// over several builders passes each node's); nil connects through
 	// Opts' connect options and closes the connection when the solve is done.
 	BuildKit buildkit.Builder
+	// Dist, when set, receives the build's files instead of Config.Dist,
+	// which the build context still leaves out (a split over several
+	// nodes exports each platform into the run's new dist, split.go).
+	Dist string
 }
 
 // Solved is what a solve did.
@@ -40,10 +46,17 @@ type Solved struct {
 	// solve (false: reused from cache), and BuilderTook how long they took.
 	BuilderBuilt bool
 	BuilderTook  time.Duration
-	// Cache is the registry cache used (From imported, To exported);
-	// CacheDir the local cache directory instead (a local:DIR cache).
+	// Cache is the cache used (its cook and rest parts); CacheDir the
+	// local cache directory (a local:DIR cache), empty for registry refs.
 	Cache    buildcache.Spec
 	CacheDir string
+	// CookExport is the build's second solve, which exported the cook part
+	// of the cache (nil: it did not run, the cook cache was there
+	// already); CookExportTook is its wall time, CookExportWait the part
+	// of it after the build's own solve had returned (what it added to
+	// the run; the rest overlapped the build step).
+	CookExport                     *buildkit.Result
+	CookExportTook, CookExportWait time.Duration
 	// Context is what the main build context sent (the skeleton is sent
 	// besides it).
 	Context buildkit.ContextStats
@@ -51,6 +64,9 @@ type Solved struct {
 	Solve *buildkit.Result
 	// Logs maps each BuildKit step's name to its output (cargo's lines).
 	Logs map[string]string
+	// Nodes are the platforms of a split over several BuildKit nodes, one
+	// solve each (split.go); Solve and Logs are then empty.
+	Nodes []NodeSolved
 }
 
 // solve reads the builder, connects to BuildKit, settles the strategy and
@@ -58,6 +74,9 @@ type Solved struct {
 // what the solve opened; for a build it also ends the turn this run holds
 // on dist (export.go), so the caller defers it past publish.
 func solve(ctx context.Context, in solveIn) (Solved, func(), error) {
+	if in.Config.Strategy == StrategySplit && len(in.Config.Platforms) > 1 && in.BuildKit == nil {
+		return solveSplit(ctx, in)
+	}
 	s, bk, req, done, err := setup(ctx, in)
 	if err != nil {
 		return s, done, err
@@ -108,7 +127,11 @@ func setup(ctx context.Context, in solveIn) (s Solved, bk buildkit.Builder, req 
 	}
 	req.Target = stageTarget(in.What, s.Strategy)
 	if in.What == "build" {
-		release, err := exportTo(ctx, &req, c.Dist, o.log)
+		dist := c.Dist
+		if in.Dist != "" {
+			dist = in.Dist
+		}
+		release, err := exportTo(ctx, &req, dist, o.log)
 		if err != nil {
 			return s, bk, req, done, err
 		}
@@ -136,11 +159,22 @@ func stageTarget(what, strategy string) string {
 }
 
 // run runs the request, collecting every step's log lines, and turns a
-// failing cargo step into one line quoting cargo's first error.
+// failing cargo step into one line quoting cargo's first error. A build
+// that exports a cook cache runs the cook export beside it (cookExport).
 func run(ctx context.Context, bk buildkit.Builder, o *options, req buildkit.Request, s *Solved) error {
 	lc := &logCollector{names: map[string]string{}, logs: map[string]*strings.Builder{}}
 	req.OnStatus = lc.add
+	var ce *cookExport
+	if req.Target != stageTarget("cook", s.Strategy) && (s.Cache.Cook.To != "" || s.Cache.Cook.Dir != "") {
+		ce = startCookExport(ctx, bk, o, req, s)
+		req.OnStatus = func(ss *bkclient.SolveStatus) { lc.add(ss); ce.watch(ss) }
+	}
 	res, err := bk.Solve(ctx, req)
+	if ce != nil {
+		if cerr := ce.finish(res, err); err == nil {
+			err = cerr
+		}
+	}
 	s.Solve = res
 	s.Logs = lc.byName()
 	if s.Builder != nil && s.Builder.Embedded {

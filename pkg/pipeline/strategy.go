@@ -14,8 +14,10 @@ const (
 	// StrategyEmulate builds every platform in one solve, each in a
 	// builder of its own architecture (foreign ones under QEMU).
 	StrategyEmulate = "emulate"
-	// StrategySplit builds exactly one platform (a native runner per
-	// platform); the image is pushed by digest for image:merge.
+	// StrategySplit builds each platform on a BuildKit of its own
+	// architecture: one platform per run (a native runner per platform,
+	// the image pushed by digest for image:merge), or several platforms
+	// spread over several BuildKit nodes from one run (split.go).
 	StrategySplit = "split"
 )
 

@@ -39,12 +39,17 @@ func (r *Registry) pushIndex(ctx context.Context, idx v1.ImageIndex, repo name.R
 	byDigest := repo.Digest(d.String())
 	ctx, cancel := r.pushContext(ctx)
 	defer cancel()
-	opts := r.remoteOptions(ctx)
-	if err := remote.WriteIndex(byDigest, idx, opts...); err != nil {
+	// One pusher for the index and its tags: the registry is pinged and
+	// the token fetched once per push, not once more per tag.
+	p, err := remote.NewPusher(r.remoteOptions(ctx)...)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := p.Push(ctx, byDigest, idx); err != nil {
 		return Result{}, r.pushError(ctx, repo.RegistryStr(), what, err)
 	}
 	for _, t := range r.tags {
-		if err := remote.Tag(t, idx, opts...); err != nil {
+		if err := p.Put(ctx, t, idx); err != nil {
 			return Result{}, r.pushError(ctx, repo.RegistryStr(), t.Name(), err)
 		}
 	}

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 
@@ -65,4 +66,46 @@ func TestPushIndexTagsLast(t *testing.T) {
 		t.Fatal(err)
 	}
 	regtest.AssertPushOrder(t, reg.Log(), "team/app", idx, "1.0", "latest")
+}
+
+// A push costs one ping, one existence check per manifest and blob, the
+// uploads and one PUT per manifest and tag: the tags reuse the index
+// push's session (no second ping or token). Pushing the same index again
+// only checks the index and moves the tags.
+func TestPushIndexRequests(t *testing.T) {
+	reg := regtest.New(t)
+	regtest.EmptyDockerConfig(t)
+	repo, _ := name.NewRepository(reg.Host + "/team/app")
+	idx := twoPlatformIndex(t)
+	count := func() map[string]int {
+		n := map[string]int{}
+		for _, q := range reg.Log() {
+			n[q.Method+" "+q.Kind]++
+		}
+		reg.ResetLog()
+		return n
+	}
+	if _, err := PushIndex(context.Background(), repo, idx, tags(t, repo.Name()+":1.0", "latest"), fastRetry); err != nil {
+		t.Fatal(err)
+	}
+	regtest.AssertPushOrder(t, reg.Log(), "team/app", idx, "1.0", "latest")
+	want := map[string]int{
+		"GET other":     1, // the ping
+		"HEAD manifest": 3, // index and two platform manifests
+		"HEAD blob":     4, // two layers, two configs
+		"POST upload":   4,
+		"PATCH upload":  4,
+		"PUT upload":    4,
+		"PUT manifest":  5, // two platforms, the index by digest, two tags
+	}
+	if got := count(); !maps.Equal(got, want) {
+		t.Errorf("first push: %v\nwant %v", got, want)
+	}
+	if _, err := PushIndex(context.Background(), repo, idx, tags(t, repo.Name()+":1.1"), fastRetry); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]int{"GET other": 1, "HEAD manifest": 1, "PUT manifest": 1}
+	if got := count(); !maps.Equal(got, want) {
+		t.Errorf("same index again: %v\nwant %v", got, want)
+	}
 }

@@ -2,9 +2,11 @@ package rust
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/config"
+	"github.com/muslrust-chef/muslrust-chef/pkg/ghoutput"
 	"github.com/muslrust-chef/muslrust-chef/pkg/pipeline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/slim"
@@ -33,7 +35,9 @@ import (
 // MUSLRUST_CHEF_SOURCE, MUSLRUST_CHEF_REVISION, MUSLRUST_CHEF_VERSION,
 // MUSLRUST_CHEF_BUILDKIT_IMAGE, MUSLRUST_CHEF_BUILDKIT_CONTAINER,
 // MUSLRUST_CHEF_BUILDKIT_NETWORK, MUSLRUST_CHEF_BUILDKITD_CONFIG,
-// BUILDKIT_HOST and SOURCE_DATE_EPOCH.
+// BUILDKIT_HOST and SOURCE_DATE_EPOCH. The log ends with a timings line
+// (plan, context upload, builder, cook, build, export, cache, verify, slim,
+// push); in GitHub Actions the same table goes to GITHUB_STEP_SUMMARY.
 func (Rust) Build(ctx context.Context,
 	workspace *string, // MUSLRUST_CHEF_WORKSPACE: directory of the root Cargo.toml; default the current directory
 	bin *string, // MUSLRUST_CHEF_BIN: binary to build; default the workspace's only binary
@@ -47,6 +51,7 @@ func (Rust) Build(ctx context.Context,
 	features *string, // MUSLRUST_CHEF_FEATURES: comma-separated cargo features
 	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate (QEMU for foreign platforms), split (one platform, pushed by digest) or auto (default: cross if the builder declares it)
 	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), local:DIR, or off; default <image repo>:buildcache-<branch> when the output is a registry
+	timings *string, // MUSLRUST_CHEF_TIMINGS: file to write the timing breakdown to as JSON, also when the build fails; default none
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
@@ -55,9 +60,41 @@ func (Rust) Build(ctx context.Context,
 		Strategy: strategy, Cache: cache}
 	c, opts, err := resolve(ctx, args)
 	if err == nil {
-		_, err = pipeline.Build(ctx, c, opts...)
+		var r *pipeline.Result
+		r, err = pipeline.Build(ctx, c, opts...)
+		err = report(r, err, timings)
 	}
 	return fail.Fatal(ctx, "rust:build", err)
+}
+
+// report writes a run's timings where they were asked for: the JSON file
+// (-timings, MUSLRUST_CHEF_TIMINGS) and, in GitHub Actions, a table on the
+// job's summary page. A failed run's too, so CI shows where it stopped;
+// its own error then wins over a failure to write them, which is only
+// printed.
+func report(r *pipeline.Result, runErr error, timings *string) error {
+	if r == nil {
+		return runErr
+	}
+	var errs []error
+	if file := config.TimingsFile(timings); file != "" {
+		if err := r.Timings.WriteFile(file); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := ghoutput.AppendSummary(config.GitHubStepSummary(), r.Timings.Markdown()); err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case runErr != nil:
+		for _, err := range errs {
+			fmt.Fprintf(os.Stderr, "warning: %s\n", config.Explain(err))
+		}
+		return runErr
+	case len(errs) > 0:
+		return errs[0]
+	}
+	return nil
 }
 
 // resolve reads the knobs of rust:cook and rust:build (config.Rust) and

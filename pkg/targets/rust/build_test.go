@@ -85,11 +85,11 @@ func TestBuildAndCookTargets(t *testing.T) {
 	os.Unsetenv("MUSLRUST_CHEF_PLATFORMS")
 	ctx := context.Background()
 
-	if err := (Rust{}).Cook(ctx, s(ws), nil, nil, nil, nil, nil, nil, nil, nil); err != nil {
+	if err := (Rust{}).Cook(ctx, s(ws), nil, nil, nil, nil, nil, nil, nil, nil, nil); err != nil {
 		t.Fatalf("rust:cook: %v", err)
 	}
 	oci := filepath.Join(t.TempDir(), "oci")
-	err := (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil)
+	err := (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatalf("rust:build: %v", err)
 	}
@@ -110,11 +110,11 @@ func TestBuildAndCookTargets(t *testing.T) {
 		checkMuslBinary(t, filepath.Join(ws, "dist", pl.OS+"_"+pl.Arch, "app"), pl)
 	}
 
-	err = (Rust{}).Build(ctx, s(ws), s("nope"), nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil)
+	err = (Rust{}).Build(ctx, s(ws), s("nope"), nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, nil)
 	if err == nil || mg.ExitStatus(err) != 2 || err.Error() != `rust:build: bin "nope" not found; known bins: app` {
 		t.Fatalf("unknown bin: %v (exit %d)", err, mg.ExitStatus(err))
 	}
-	err = (Rust{}).Build(ctx, s(ws), nil, s("linux/amd64"), nil, nil, nil, nil, nil, nil, nil, s("split"), nil)
+	err = (Rust{}).Build(ctx, s(ws), nil, s("linux/amd64"), nil, nil, nil, nil, nil, nil, nil, s("split"), nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "rust:build: no image name") {
 		t.Fatalf("registry output without image: %v", err)
 	}

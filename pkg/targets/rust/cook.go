@@ -17,7 +17,8 @@ import (
 // mode=max to the current branch's ref while the branch's and the main
 // branch's refs are imported. The cargo flags are exactly those of
 // rust:build (same knobs, same defaults, same Cargo.toml metadata), so
-// rust:build finds the layer. Environment-only knobs as for rust:build.
+// rust:build finds the layer. Environment-only knobs as for rust:build;
+// the log ends with a timings line, as for rust:build.
 func (Rust) Cook(ctx context.Context,
 	workspace *string, // MUSLRUST_CHEF_WORKSPACE: directory of the root Cargo.toml; default the current directory
 	bin *string, // MUSLRUST_CHEF_BIN: binary whose dependencies are cooked; default the workspace's only binary
@@ -28,6 +29,7 @@ func (Rust) Cook(ctx context.Context,
 	features *string, // MUSLRUST_CHEF_FEATURES: comma-separated cargo features
 	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate, split (one platform, per-platform cache ref) or auto (default: cross if the builder declares it)
 	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), local:DIR, or off; default <image repo>:buildcache-<branch> when the output is a registry
+	timings *string, // MUSLRUST_CHEF_TIMINGS: file to write the timing breakdown to as JSON, also when the cook fails; default none
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
@@ -35,7 +37,9 @@ func (Rust) Cook(ctx context.Context,
 		Builder: builder, Profile: profile, Features: features, Strategy: strategy, Cache: cache}
 	c, opts, err := resolve(ctx, args)
 	if err == nil {
-		_, err = pipeline.Cook(ctx, c, opts...)
+		var r *pipeline.Result
+		r, err = pipeline.Cook(ctx, c, opts...)
+		err = report(r, err, timings)
 	}
 	return fail.Fatal(ctx, "rust:cook", err)
 }

@@ -1,0 +1,469 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/muslrust-chef/muslrust-chef/images/app"
+	"github.com/muslrust-chef/muslrust-chef/internal/atomicdir"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
+)
+
+// Timings is where a cook or build spent its time: the Go stages timed
+// around their calls, the solve's parts read from BuildKit's vertices. A
+// failed run carries what it reached, and Failed names the stage it
+// stopped in.
+type Timings struct {
+	// What is "build" or "cook".
+	What string
+	Plan time.Duration
+	SolveTimings
+	Verify, Slim, Push time.Duration
+	// Total is the whole run, from Build's or Cook's start to its end.
+	Total time.Duration
+	// Failed is the stage the run failed in (plan, solve, verify, slim,
+	// push); empty when it succeeded.
+	Failed string
+	// Nodes are the per-node solves of a build split over several
+	// BuildKit nodes; the fields above then hold their union.
+	Nodes []NodeTimings
+	// reached are the Go stages that started, in order; solved says the
+	// solve got far enough to be read (its context measured at least).
+	reached []string
+	solved  bool
+}
+
+// SolveTimings is what one solve spent, from its vertices.
+type SolveTimings struct {
+	Context ContextTimings
+	// Builder is the builder's stages (the kit's own builder) or the pull
+	// of a published builder image; Cook and Build are cargo's RUN steps
+	// (every platform's).
+	Builder, Cook, Build Step
+	// Export is the local export of dist (a build) and any image export.
+	Export                   time.Duration
+	CacheImport, CacheExport time.Duration
+	// published says the builder is a published image (pulled, not
+	// built).
+	published bool
+}
+
+// ContextTimings is the main build context: what it holds and how long
+// its upload (and the named contexts') took.
+type ContextTimings struct {
+	Files  int
+	Bytes  int64
+	Upload time.Duration
+}
+
+// Step is a stage that is either reused from a cache or run.
+type Step struct {
+	// Seen says the solve reached the stage; Reused that every step of it
+	// came from a cache.
+	Seen, Reused bool
+	// Took is how long its steps ran (nothing when reused).
+	Took time.Duration
+}
+
+// NodeTimings is one node's solve in a split over several BuildKit nodes.
+type NodeTimings struct {
+	Node      string
+	Platforms []string
+	SolveTimings
+}
+
+// Stage names of Timings.Failed, in the order a build runs them.
+const (
+	stagePlan   = "plan"
+	stageSolve  = "solve"
+	stageVerify = "verify"
+	stageSlim   = "slim"
+	stagePush   = "push"
+)
+
+// timer times the stages of one run into its Result's Timings.
+type timer struct {
+	t     *Timings
+	start time.Time
+	stage string
+	since time.Time
+}
+
+func startTimings(what string, r *Result) *timer {
+	now := time.Now()
+	r.Timings = Timings{What: what}
+	return &timer{t: &r.Timings, start: now}
+}
+
+// begin ends the running stage and starts the next one.
+func (tm *timer) begin(stage string) {
+	tm.end()
+	tm.stage, tm.since = stage, time.Now()
+	tm.t.reached = append(tm.t.reached, stage)
+}
+
+func (tm *timer) end() {
+	if tm.stage == "" {
+		return
+	}
+	d := time.Since(tm.since)
+	switch tm.stage {
+	case stagePlan:
+		tm.t.Plan = d
+	case stageVerify:
+		tm.t.Verify = d
+	case stageSlim:
+		tm.t.Slim = d
+	case stagePush:
+		tm.t.Push = d
+	}
+	tm.stage = ""
+}
+
+// finish closes the run's Timings: the solve's parts, the total, the stage
+// a failure stopped in; and logs the timings line.
+func (tm *timer) finish(r *Result, err error, log io.Writer) {
+	failedIn := tm.stage
+	tm.end()
+	if len(r.Nodes) > 0 {
+		tm.t.SolveTimings, tm.t.Nodes = splitTimings(r.Nodes)
+		tm.t.solved = true
+	} else if r.Solve != nil || r.Context.Files > 0 {
+		tm.t.SolveTimings = solveTimings(&r.Solved)
+		tm.t.solved = true
+	}
+	tm.t.Total = time.Since(tm.start)
+	if err != nil {
+		if failedIn == "" && len(tm.t.reached) > 0 {
+			failedIn = tm.t.reached[len(tm.t.reached)-1]
+		}
+		tm.t.Failed = failedIn
+	}
+	fmt.Fprintln(log, tm.t.Line())
+}
+
+// solveTimings reads a solve's parts from its vertices.
+func solveTimings(s *Solved) SolveTimings {
+	ph := s.Solve.Phases()
+	st := SolveTimings{
+		Context:     ContextTimings{Files: s.Context.Files, Bytes: s.Context.Bytes, Upload: ph.ContextUpload},
+		Export:      ph.Export,
+		CacheImport: ph.CacheImport,
+		CacheExport: ph.CacheExport,
+	}
+	if s.Solve == nil {
+		return st
+	}
+	vs := s.Solve.Vertexes
+	if s.Builder != nil && s.Builder.Embedded {
+		ran, took, found := builderStages(s.Solve)
+		st.Builder = Step{Seen: found, Reused: !ran, Took: took}
+	} else {
+		st.Builder, st.published = stepOf(vs, isBuilderImage), true
+	}
+	cook, build := app.StageCook, app.StageBuild
+	if s.Strategy == StrategyCross {
+		cook, build = crossStage(cook), crossStage(build)
+	}
+	st.Cook = stepOf(vs, func(v buildkit.Vertex) bool { return isStageRun(v.Name, cook, "") })
+	st.Build = stepOf(vs, func(v buildkit.Vertex) bool { return isStageRun(v.Name, build, "") })
+	return st
+}
+
+// stepOf is the Step of the vertices keep selects: reused when all of them
+// came from a cache, else how long those that ran were running.
+func stepOf(vs []buildkit.Vertex, keep func(buildkit.Vertex) bool) Step {
+	var s Step
+	s.Reused = true
+	for _, v := range vs {
+		if !keep(v) {
+			continue
+		}
+		s.Seen = true
+		if !v.Cached {
+			s.Reused = false
+		}
+	}
+	if !s.Seen {
+		return Step{}
+	}
+	s.Took = buildkit.Busy(vs, func(v buildkit.Vertex) bool { return keep(v) && !v.Cached })
+	return s
+}
+
+// isBuilderImage says whether a vertex pulls a published builder image:
+// the FROM of the builder and cross-builder stages of images/app/Dockerfile
+// ("[builder 1/1] FROM ...", "[linux/arm64 builder 1/1] FROM ...").
+func isBuilderImage(v buildkit.Vertex) bool {
+	head, rest, ok := strings.Cut(strings.TrimPrefix(v.Name, "["), "] ")
+	if !ok || !strings.HasPrefix(v.Name, "[") || !strings.HasPrefix(rest, "FROM ") {
+		return false
+	}
+	for _, f := range strings.Fields(head) {
+		if f == "builder" || f == "cross-builder" {
+			return true
+		}
+	}
+	return false
+}
+
+// Line is the one-line summary the run logs at its end, e.g.
+//
+//	timings: plan 0.02s, context 41 files 88.0 kB 0.1s, builder reused, cook reused, build 3.9s, export 0.1s, cache import 0.4s export 0s, verify 0.01s, slim 0.09s, push 0.5s, total 5.3s
+//
+// Stages a failed run did not reach are left out, and it ends with the
+// stage it failed in.
+func (t Timings) Line() string {
+	var parts []string
+	add := func(format string, a ...any) { parts = append(parts, fmt.Sprintf(format, a...)) }
+	if t.reachedStage(stagePlan) {
+		add("plan %s", secs(t.Plan))
+	}
+	if t.reachedStage(stageSolve) && t.solved {
+		add("context %d files %s %s", t.Context.Files, humanBytes(t.Context.Bytes), secs(t.Context.Upload))
+		if s := t.Builder.text("builder", t.builderVerb()); s != "" {
+			parts = append(parts, s)
+		}
+		if s := t.Cook.text("cook", "ran"); s != "" {
+			parts = append(parts, s)
+		}
+		if t.What == "build" {
+			if s := t.Build.text("build", "ran"); s != "" {
+				parts = append(parts, s)
+			}
+			add("export %s", secs(t.Export))
+		}
+		add("cache import %s export %s", secs(t.CacheImport), secs(t.CacheExport))
+	}
+	for _, s := range []struct {
+		name string
+		d    time.Duration
+	}{{stageVerify, t.Verify}, {stageSlim, t.Slim}, {stagePush, t.Push}} {
+		if t.reachedStage(s.name) {
+			add("%s %s", s.name, secs(s.d))
+		}
+	}
+	add("total %s", secs(t.Total))
+	line := "timings: " + strings.Join(parts, ", ")
+	if t.Failed != "" {
+		line += " (failed in " + t.Failed + ")"
+	}
+	return line
+}
+
+// builderVerb says what happened to a builder that was not reused: the
+// kit's own was built, a published one's image was resolved or pulled.
+func (t SolveTimings) builderVerb() string {
+	if t.published {
+		return "image"
+	}
+	return "built"
+}
+
+func (s Step) text(name, ran string) string {
+	switch {
+	case !s.Seen:
+		return ""
+	case s.Reused:
+		return name + " reused"
+	}
+	return name + " " + ran + " " + secs(s.Took)
+}
+
+func (t Timings) reachedStage(stage string) bool {
+	for _, s := range t.reached {
+		if s == stage {
+			return true
+		}
+	}
+	return false
+}
+
+// secs is d in seconds, rounded to 10 ms: "3.9s", "0.02s", "0s".
+func secs(d time.Duration) string {
+	return strconv.FormatFloat(seconds(d, 2), 'f', -1, 64) + "s"
+}
+
+// seconds is d in seconds rounded to n decimals.
+func seconds(d time.Duration, n int) float64 {
+	p := math.Pow10(n)
+	return math.Round(d.Seconds()*p) / p
+}
+
+// timingsJSON is the JSON form of Timings (-timings=FILE): seconds as
+// numbers (millisecond precision), null for a part the run did not reach.
+type timingsJSON struct {
+	What          string     `json:"what"`
+	Failed        string     `json:"failed,omitempty"`
+	Plan          *float64   `json:"plan_s"`
+	ContextFiles  *int       `json:"context_files"`
+	ContextBytes  *int64     `json:"context_bytes"`
+	ContextUpload *float64   `json:"context_upload_s"`
+	BuilderReused *bool      `json:"builder_reused"`
+	Builder       *float64   `json:"builder_s"`
+	CookReused    *bool      `json:"cook_reused"`
+	Cook          *float64   `json:"cook_s"`
+	BuildReused   *bool      `json:"build_reused"`
+	Build         *float64   `json:"build_s"`
+	Export        *float64   `json:"export_s"`
+	CacheImport   *float64   `json:"cache_import_s"`
+	CacheExport   *float64   `json:"cache_export_s"`
+	Verify        *float64   `json:"verify_s"`
+	Slim          *float64   `json:"slim_s"`
+	Push          *float64   `json:"push_s"`
+	Total         float64    `json:"total_s"`
+	Nodes         []nodeJSON `json:"nodes,omitempty"`
+}
+
+type nodeJSON struct {
+	Node          string   `json:"node"`
+	Platforms     []string `json:"platforms"`
+	ContextUpload float64  `json:"context_upload_s"`
+	BuilderReused *bool    `json:"builder_reused"`
+	CookReused    *bool    `json:"cook_reused"`
+	Cook          float64  `json:"cook_s"`
+	BuildReused   *bool    `json:"build_reused"`
+	Build         float64  `json:"build_s"`
+	Export        float64  `json:"export_s"`
+	CacheImport   float64  `json:"cache_import_s"`
+	CacheExport   float64  `json:"cache_export_s"`
+}
+
+// MarshalJSON writes the JSON of -timings=FILE (README "Timings").
+func (t Timings) MarshalJSON() ([]byte, error) {
+	s := func(d time.Duration) *float64 { v := seconds(d, 3); return &v }
+	j := timingsJSON{What: t.What, Failed: t.Failed, Total: seconds(t.Total, 3)}
+	if t.reachedStage(stagePlan) {
+		j.Plan = s(t.Plan)
+	}
+	if t.reachedStage(stageSolve) && t.solved {
+		files, bytes := t.Context.Files, t.Context.Bytes
+		j.ContextFiles, j.ContextBytes, j.ContextUpload = &files, &bytes, s(t.Context.Upload)
+		j.BuilderReused, j.Builder = stepJSON(t.Builder)
+		j.CookReused, j.Cook = stepJSON(t.Cook)
+		if t.What == "build" {
+			j.BuildReused, j.Build = stepJSON(t.Build)
+			j.Export = s(t.Export)
+		}
+		j.CacheImport, j.CacheExport = s(t.CacheImport), s(t.CacheExport)
+	}
+	if t.reachedStage(stageVerify) {
+		j.Verify = s(t.Verify)
+	}
+	if t.reachedStage(stageSlim) {
+		j.Slim = s(t.Slim)
+	}
+	if t.reachedStage(stagePush) {
+		j.Push = s(t.Push)
+	}
+	for _, n := range t.Nodes {
+		nj := nodeJSON{Node: n.Node, Platforms: n.Platforms, ContextUpload: seconds(n.Context.Upload, 3),
+			Cook: seconds(n.Cook.Took, 3), Build: seconds(n.Build.Took, 3), Export: seconds(n.Export, 3),
+			CacheImport: seconds(n.CacheImport, 3), CacheExport: seconds(n.CacheExport, 3)}
+		nj.BuilderReused, _ = stepJSON(n.Builder)
+		nj.CookReused, _ = stepJSON(n.Cook)
+		nj.BuildReused, _ = stepJSON(n.Build)
+		j.Nodes = append(j.Nodes, nj)
+	}
+	return json.Marshal(j)
+}
+
+func stepJSON(s Step) (*bool, *float64) {
+	if !s.Seen {
+		return nil, nil
+	}
+	reused, took := s.Reused, seconds(s.Took, 3)
+	return &reused, &took
+}
+
+// Markdown is the timings as a table for the GitHub step summary, one row
+// per part the run reached.
+func (t Timings) Markdown() string {
+	var b strings.Builder
+	title := "muslrust-chef " + t.What
+	if t.Failed != "" {
+		title += " (failed in " + t.Failed + ")"
+	}
+	fmt.Fprintf(&b, "### %s timings\n\n| stage | time | |\n|---|---:|---|\n", title)
+	row := func(stage string, d time.Duration, note string) {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", stage, secs(d), note)
+	}
+	step := func(name string, s Step, ran string) {
+		switch {
+		case !s.Seen:
+		case s.Reused:
+			row(name, 0, "reused")
+		default:
+			row(name, s.Took, ran)
+		}
+	}
+	if t.reachedStage(stagePlan) {
+		row("plan", t.Plan, "")
+	}
+	if t.reachedStage(stageSolve) && t.solved {
+		row("context upload", t.Context.Upload, fmt.Sprintf("%d files, %s", t.Context.Files, humanBytes(t.Context.Bytes)))
+		step("builder", t.Builder, t.builderVerb())
+		step("cook", t.Cook, "ran")
+		if t.What == "build" {
+			step("build", t.Build, "ran")
+			row("export", t.Export, "")
+		}
+		row("cache import", t.CacheImport, "")
+		row("cache export", t.CacheExport, "")
+	}
+	for _, s := range []struct {
+		name string
+		d    time.Duration
+	}{{stageVerify, t.Verify}, {stageSlim, t.Slim}, {stagePush, t.Push}} {
+		if t.reachedStage(s.name) {
+			row(s.name, s.d, "")
+		}
+	}
+	fmt.Fprintf(&b, "| **total** | **%s** | |\n", secs(t.Total))
+	return b.String()
+}
+
+// WriteFile writes the timings' JSON to path (-timings=FILE) all or
+// nothing (internal/atomicdir). An existing file is replaced only when it
+// is a timings file (a JSON object with "what" and "total_s"), so a
+// mistyped path does not overwrite a user's file.
+func (t Timings) WriteFile(path string) error {
+	data, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return err
+	}
+	opts := atomicdir.FileOptions{
+		Fix:   option.Errorf("set %s / %s to a new file or a timings file written before", option.Flag(option.Timings), option.Env(option.Timings)),
+		Owned: isTimingsFile,
+	}
+	err = atomicdir.WriteFile(path, 0o644, opts, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("timings: %w", err)
+	}
+	return nil
+}
+
+// isTimingsFile says whether path holds what WriteFile writes.
+func isTimingsFile(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var j map[string]json.RawMessage
+	if json.Unmarshal(data, &j) != nil {
+		return false
+	}
+	_, what := j["what"]
+	_, total := j["total_s"]
+	return what && total
+}
