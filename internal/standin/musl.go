@@ -144,7 +144,12 @@ type MuslOptions struct {
 	ZigTarball string
 	// ModuleDir is this Go module's root, to build the helper from.
 	ModuleDir string
-	Log       io.Writer
+	// ExtraCrates are librust-*-dev packages added to MuslPackages (the
+	// benchmark's workspaces need tokio, clap, ...). The base layer's and
+	// the image's tags hash the package list, so a variant with extra
+	// crates is an image of its own and the tests' stand-in is untouched.
+	ExtraCrates []string
+	Log         io.Writer
 }
 
 // EnsureMusl returns the musl stand-in index reference, building and
@@ -155,7 +160,7 @@ func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 	start := time.Now()
 	log := orDiscard(opts.Log)
 	base, err := Ensure(ctx, Options{Registry: opts.Registry, CacheDir: opts.CacheDir, Repository: muslBaseRepository,
-		Packages: MuslPackages(), Log: log})
+		Packages: append(MuslPackages(), opts.ExtraCrates...), Log: log})
 	if err != nil {
 		return Result{}, err
 	}
