@@ -45,8 +45,8 @@ func Lint(ctx context.Context) error {
 // 3: median, min-max); MUSLRUST_CHEF_BENCH_SIZES=small limits the
 // workspaces, MUSLRUST_CHEF_BENCH_OUT=file also writes the table as
 // Markdown, MUSLRUST_CHEF_BENCH_NOTE adds a note to its title. It needs the
-// test infrastructure (scripts/services.sh) and a quiet machine: about 45
-// minutes for 3 runs of both workspaces on 2 cores.
+// test infrastructure (scripts/services.sh) and a quiet machine: 1.5-2
+// hours for 3 runs of both workspaces on 2 cores.
 func Bench(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, "go", "test", "-v", "-count=1", "-run=^$", "-bench=^BenchmarkTable$", "-benchtime=1x", "-timeout=180m", "./pkg/pipeline")
 	cmd.Stdout, cmd.Stderr, cmd.Stdin = os.Stdout, os.Stderr, os.Stdin
