@@ -1,6 +1,7 @@
 package bench
 
-// The Rust sources of the generated workspaces (Generate).
+// The sources (Rust, and the C file of the cc build script) of the
+// generated workspaces (Generate).
 
 const modelLib = `use serde::{Deserialize, Serialize};
 
