@@ -3,6 +3,7 @@ package pipeline
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"path"
 	"strings"
 
@@ -66,6 +67,41 @@ func crossArgs(t Target) []string {
 		args[0] = builder.CargoZigbuild
 	}
 	return args
+}
+
+// crossCommands are the cargo invocations crossSnippet runs, as the log
+// shows them: one for every triple at once, or one per triple with
+// cargo-zigbuild (it sets up one zig target per invocation).
+func crossCommands(targets []Target) []string {
+	if len(targets) == 0 {
+		return nil
+	}
+	var lines []string
+	flags := make([]cargo.Flags, len(targets))
+	var toolchainEnv []string
+	zigbuild := false
+	for i, t := range targets {
+		flags[i] = t.Flags
+		toolchainEnv = append(toolchainEnv, t.Toolchain.Env(t.Flags.Triple)...)
+		zigbuild = zigbuild || t.Toolchain.Cargo == builder.CargoZigbuild
+		lines = append(lines, fmt.Sprintf("%s: cargo %s (RUSTFLAGS=%q, strip %t%s)", t.Platform, strings.Join(crossArgs(t), " "),
+			t.Flags.RustFlags, t.Flags.Strip, envSummary(t.Toolchain.Env(t.Flags.Triple))))
+	}
+	if zigbuild {
+		return lines
+	}
+	// crossSnippet has already accepted these flags; were they refused
+	// here, the per-triple lines still say what each platform gets.
+	build, _, env, err := cargo.MultiTarget(flags, nil)
+	if err != nil {
+		return lines
+	}
+	ps := make([]platform.Platform, len(targets))
+	for i, t := range targets {
+		ps[i] = t.Platform
+	}
+	return []string{fmt.Sprintf("%s: cargo %s (%s%s)", platform.Join(ps), strings.Join(build, " "),
+		strings.Join(env, " "), envSummary(toolchainEnv))}
 }
 
 func envSummary(env []string) string {

@@ -209,3 +209,31 @@ func TestChooseStrategy(t *testing.T) {
 		t.Errorf("unknown build platform: %v", err)
 	}
 }
+
+// The log says what crossSnippet runs: one cargo with every --target and
+// each triple's RUSTFLAGS under its own name, or one cargo per triple with
+// cargo-zigbuild.
+func TestCrossCommandsLogWhatRuns(t *testing.T) {
+	f := func(triple, rustflags string) cargo.Flags {
+		return cargo.Flags{Profile: "release", Triple: triple, TargetDir: "target", Package: "app", Bin: "app", RustFlags: rustflags}
+	}
+	targets := []Target{
+		{Platform: amd64(), Flags: f("x86_64-unknown-linux-musl", "-C a")},
+		{Platform: arm64(), Flags: f("aarch64-unknown-linux-musl", "-C b"), Toolchain: builder.Toolchain{CC: "zcc"}},
+	}
+	got := crossCommands(targets)
+	if len(got) != 1 {
+		t.Fatalf("one cargo for both triples, logged as %d lines: %q", len(got), got)
+	}
+	for _, want := range []string{"linux/amd64,linux/arm64: cargo build ", "--target x86_64-unknown-linux-musl --target aarch64-unknown-linux-musl",
+		"CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS=-C a", "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS=-C b", "CC_aarch64_unknown_linux_musl=zcc"} {
+		if !strings.Contains(got[0], want) {
+			t.Errorf("log line %q lacks %q", got[0], want)
+		}
+	}
+	targets[1].Toolchain.Cargo = builder.CargoZigbuild
+	got = crossCommands(targets)
+	if len(got) != 2 || !strings.HasPrefix(got[0], "linux/amd64: cargo build ") || !strings.HasPrefix(got[1], "linux/arm64: cargo zigbuild ") {
+		t.Errorf("zigbuild runs one cargo per triple, logged as %q", got)
+	}
+}

@@ -36,9 +36,8 @@ func request(ctx context.Context, in requestIn) (buildkit.Request, func(), error
 	if err != nil {
 		return buildkit.Request{}, cleanup, err
 	}
-	for _, t := range targets {
-		fmt.Fprintf(o.log, "%s: %s: cargo %s (RUSTFLAGS=%q, strip %t%s) on %s in %s\n", what, t.Platform, strings.Join(crossArgs(t), " "),
-			t.Flags.RustFlags, t.Flags.Strip, envSummary(t.Toolchain.Env(t.Flags.Triple)), s.BuildPlatform, s.Builder.Name())
+	for _, line := range crossCommands(targets) {
+		fmt.Fprintf(o.log, "%s: %s on %s in %s\n", what, line, s.BuildPlatform, s.Builder.Name())
 	}
 	if s.Strategy != StrategyCross {
 		for _, pl := range c.Platforms {
