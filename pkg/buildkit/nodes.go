@@ -130,7 +130,7 @@ func Nodes(opts ...Option) ([]Node, error) {
 // its endpoint and what to do.
 func ConnectNode(ctx context.Context, n Node, opts ...Option) (Builder, error) {
 	cfg := newConfig(opts)
-	cfg.progressOut = newPrefixWriter(cfg.progressOut, "["+n.Name+"] ")
+	cfg.progressOut = PrefixLines(cfg.progressOut, "["+n.Name+"] ")
 	if m := cfg.progressMode; m != "quiet" && m != "rawjson" {
 		cfg.progressMode, cfg.progressFrom = "plain", "ConnectNode"
 	}
@@ -203,7 +203,8 @@ func normalise(p string) string {
 }
 
 // prefixWriter writes whole lines, each prefixed, so that the progress
-// of several nodes interleaves line by line and says which node it is from.
+// and log lines of several nodes building at once interleave line by line
+// and say which node they are from.
 type prefixWriter struct {
 	mu     sync.Mutex
 	w      io.Writer
@@ -211,7 +212,9 @@ type prefixWriter struct {
 	buf    []byte
 }
 
-func newPrefixWriter(w io.Writer, prefix string) io.Writer {
+// PrefixLines returns a writer that writes whole lines to w, each starting
+// with prefix; nil for a nil w. Safe for concurrent use.
+func PrefixLines(w io.Writer, prefix string) io.Writer {
 	if w == nil {
 		return nil
 	}

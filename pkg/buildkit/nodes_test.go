@@ -126,7 +126,7 @@ func TestConnectNodeDown(t *testing.T) {
 
 func TestPrefixWriter(t *testing.T) {
 	var b strings.Builder
-	w := newPrefixWriter(&b, "[arm64] ")
+	w := PrefixLines(&b, "[arm64] ")
 	w.Write([]byte("#1 [internal] load\n#1 DO"))
 	w.Write([]byte("NE 0.1s\n\n"))
 	if want := "[arm64] #1 [internal] load\n[arm64] #1 DONE 0.1s\n[arm64] \n"; b.String() != want {

@@ -1,11 +1,9 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -98,7 +96,7 @@ func solveSplit(ctx context.Context, in solveIn) (Solved, func(), error) {
 			nodeOut = nodeDist(dist.Path(), pl.p)
 		}
 		po := *o
-		po.log = &linePrefixer{w: o.log, prefix: "[" + pl.node.Name + "] "}
+		po.log = buildkit.PrefixLines(o.log, "["+pl.node.Name+"] ")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -161,30 +159,4 @@ func firstError(errs []error, cause error) error {
 		}
 	}
 	return nil
-}
-
-// linePrefixer writes whole lines to w, each with the node's prefix, so
-// that the log lines of nodes building at once stay apart.
-type linePrefixer struct {
-	mu     sync.Mutex
-	w      io.Writer
-	prefix string
-	buf    []byte
-}
-
-func (l *linePrefixer) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, b...)
-	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		line := l.prefix + string(l.buf[:i+1])
-		l.buf = l.buf[i+1:]
-		if _, err := io.WriteString(l.w, line); err != nil {
-			return len(b), err
-		}
-	}
 }
