@@ -137,7 +137,7 @@ func BenchmarkTable(b *testing.B) {
 			}
 			// Printed at once (b.Logf would hold it until the table ends), so a
 			// run cut short still leaves its figures.
-			fmt.Fprintf(os.Stdout, "bench: run %d %s: cold %s, plain %s, warm %s, no-change %s (cache export %s, one max ref %s), fresh %s (+ pull %s), native amd64 %s, split %s", run, z,
+			fmt.Fprintf(os.Stdout, "bench: run %d %s: cold %s, plain %s, warm %s, no-change %s (cache export %s, one max ref %s), fresh %s (+ pull %s), native amd64 %s, split %s\n", run, z,
 				kit.cold.Round(100*time.Millisecond), kit.plain.Round(100*time.Millisecond), kit.warm.Round(100*time.Millisecond),
 				kit.noChange.Round(100*time.Millisecond), kit.export.Round(10*time.Millisecond), kit.maxExport.Round(10*time.Millisecond), kit.fresh.Round(100*time.Millisecond),
 				kit.pull.Round(100*time.Millisecond), kit.native.Round(100*time.Millisecond), kit.split.Round(100*time.Millisecond))
