@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
@@ -20,6 +21,8 @@ type Registry struct {
 	backoff        remote.Backoff
 	requestTimeout time.Duration
 	pushTimeout    time.Duration
+	// referrers are the records to attach, by platform manifest digest.
+	referrers map[v1.Hash][]Artifact
 }
 
 // Default deadlines: a registry that takes a request and never answers
@@ -72,6 +75,18 @@ func WithRequestTimeout(d time.Duration) RegistryOption {
 // DefaultPushTimeout; 0 or less: no limit).
 func WithPushTimeout(d time.Duration) RegistryOption {
 	return func(r *Registry) { r.pushTimeout = d }
+}
+
+// WithReferrers attaches records (SBOMs, provenance) to the platform
+// manifests whose digests key the map, as part of the publish: a registry
+// push writes the platform manifests and the index by digest, then every
+// referrer, then the tags, so a failed attach returns before any tag moves;
+// PushByDigest attaches the pushed platform's records after its manifest;
+// an oci:DIR layout (New) stores them beside the index, committed together.
+// tar and docker outputs hold no referrers. A key that is not a platform
+// manifest of the published index is an error, before anything is written.
+func WithReferrers(m map[v1.Hash][]Artifact) RegistryOption {
+	return func(r *Registry) { r.referrers = m }
 }
 
 // NewRegistry returns a publisher for tags, which must share one repository.
