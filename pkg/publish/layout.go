@@ -38,6 +38,10 @@ func NewLayout(dir string, tags []name.Tag, referrers map[v1.Hash][]Artifact) *L
 
 // Publish implements Publisher.
 func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error) {
+	plan, err := planReferrers(idx, l.referrers)
+	if err != nil {
+		return Result{}, err
+	}
 	d, err := atomicdir.Begin(l.dir, atomicdir.Options{
 		Writer: "the OCI image layout of -output=oci:DIR",
 		Fix:    layoutFix,
@@ -46,10 +50,6 @@ func (l *Layout) Publish(ctx context.Context, idx v1.ImageIndex) (Result, error)
 		return Result{}, fmt.Errorf("output: %w", err)
 	}
 	defer d.Abort()
-	plan, err := planReferrers(idx, l.referrers)
-	if err != nil {
-		return Result{}, err
-	}
 	p, err := layout.Write(d.Path(), empty.Index)
 	if err != nil {
 		return Result{}, writeError("the OCI layout", filepath.Dir(l.dir), err)
