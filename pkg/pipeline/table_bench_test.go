@@ -167,6 +167,13 @@ func BenchmarkTable(b *testing.B) {
 	}
 }
 
+// logTimings prints a measured build's own timing breakdown (the
+// timings: line every rust:build logs), so that a ratio the table misses
+// comes with where the time went.
+func logTimings(cell string, r *Result) {
+	fmt.Fprintf(os.Stdout, "bench: %s: %s\n", cell, r.Timings.Line())
+}
+
 // kitRun is one run's kit measurements on one workspace.
 type kitRun struct {
 	cold, warm, noChange, export, maxExport, fresh, pull, plain, native, split time.Duration
@@ -235,6 +242,7 @@ func benchKit(b *testing.B, e *env, w *bench.Workspace, image string, k *kitRun)
 	if err != nil {
 		b.Fatal(err)
 	}
+	logTimings(string(w.Size)+" cold", r)
 	k.cold = time.Since(start)
 	if r.Strategy != StrategyCross {
 		b.Fatalf("strategy %q, want cross (the builder declares both platforms)", r.Strategy)
@@ -250,6 +258,7 @@ func benchKit(b *testing.B, e *env, w *bench.Workspace, image string, k *kitRun)
 	if err != nil {
 		b.Fatal(err)
 	}
+	logTimings(string(w.Size)+" warm", r)
 	k.warm = time.Since(start)
 	if v, ok := r.StageRun("cook", ""); !ok || !v.Cached {
 		b.Fatalf("the warm rebuild reran the cook step")
@@ -259,6 +268,7 @@ func benchKit(b *testing.B, e *env, w *bench.Workspace, image string, k *kitRun)
 	if err != nil {
 		b.Fatal(err)
 	}
+	logTimings(string(w.Size)+" no change", r)
 	k.noChange = time.Since(start)
 	_, k.export = cacheExports(r.Solve)
 	_, cook := cacheExports(r.CookExport) // none when the cook was reused
@@ -324,6 +334,7 @@ func benchFresh(b *testing.B, e *env, w *bench.Workspace, image string) (fresh, 
 	if err != nil {
 		b.Fatal(err)
 	}
+	logTimings(string(w.Size)+" fresh", r)
 	fresh = time.Since(start)
 	b.StopTimer()
 	if v, ok := r.StageRun("cook", ""); !ok || !v.Cached {
@@ -346,6 +357,7 @@ func benchNative(b *testing.B, e *env, w *bench.Workspace, registry string) time
 	if err != nil {
 		b.Fatal(err)
 	}
+	logTimings(string(w.Size)+" native", r)
 	d := time.Since(start)
 	b.StopTimer()
 	if v, ok := r.StageRun("cook", "linux/amd64"); !ok || v.Cached {
@@ -375,6 +387,7 @@ func benchSplit(b *testing.B, e *env, w *bench.Workspace, registry string) time.
 	if err != nil {
 		b.Fatal(err)
 	}
+	logTimings(string(w.Size)+" split", r)
 	d := time.Since(start)
 	b.StopTimer()
 	if r.Strategy != StrategySplit || len(r.Nodes) != 2 {
