@@ -54,4 +54,25 @@ const (
 	SSHDefault        = "default"
 	// OutDir is where the build stage puts the binary.
 	OutDir = "/muslrust-chef/out"
+	// ArgRecordsPrefix + GOARCH is one architecture's records snippet
+	// (cargo metadata, cargo tree, rustc -V, Cargo.lock for the SBOM and
+	// the provenance), ArgCrossRecords the cross build's for every triple.
+	// They are declared in the build stages only: the cook step's cache
+	// key does not depend on them.
+	ArgRecordsPrefix = "MUSLRUST_CHEF_RECORDS_"
+	ArgCrossRecords  = "MUSLRUST_CHEF_CROSS_RECORDS"
+)
+
+// The records the build step writes beside the binary, in RecordsDir of
+// the platform's output directory (dist/<os>_<arch>/RecordsDir/ once
+// exported). A dot directory: tools that look for the binary skip it.
+const (
+	RecordsDir = ".muslrust-chef"
+	// RecordMetadata is `cargo metadata`'s stdout, RecordTree `cargo
+	// tree`'s (both absent when the SBOM is turned off), RecordRustc
+	// `rustc -V`'s, RecordLock the workspace's Cargo.lock as built.
+	RecordMetadata = "metadata.json"
+	RecordTree     = "tree.txt"
+	RecordRustc    = "rustc.txt"
+	RecordLock     = "Cargo.lock"
 )

@@ -7,6 +7,7 @@ package buildspec
 
 import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -41,8 +42,18 @@ type Spec struct {
 	// empty only warns about a multi-threaded binary on musl's malloc.
 	RequireAllocator elfcheck.Allocator
 	Cache            string
-	MainBranch       string
+	// NoSBOM skips cargo metadata and cargo tree in the build step and the
+	// SBOM documents (MUSLRUST_CHEF_SBOM=false, option OptionSBOM); the
+	// provenance and the cook key are still written. The zero value keeps
+	// the SBOM on.
+	NoSBOM     bool
+	MainBranch string
 	// GitHubHeadRef and GitHubRef are GitHub Actions' branch refs (empty
 	// elsewhere): the branch whose cache the build exports.
 	GitHubHeadRef, GitHubRef string
 }
+
+// OptionSBOM is the option behind Spec.NoSBOM, as errors name it (pkg/config
+// maps it to MUSLRUST_CHEF_SBOM). It lives here, not in pkg/option, whose
+// every change rebuilds the test stand-in images.
+const OptionSBOM option.Name = "sbom"

@@ -16,7 +16,8 @@ import (
 // buildArgs turns the configuration and the builder's declarations into the
 // embedded Dockerfile's build arguments: the pinned builder, the
 // workspace's place under /src, and the cargo flags as shell snippets
-// (snippet, crossSnippet) in which every value is single-quoted. The
+// (snippet, crossSnippet) in which every value is single-quoted, and the
+// build stages' records snippets (recordsSnippet, crossRecordsSnippet). The
 // Dockerfile uses the other arguments only as quoted environment
 // references. The cross targets are returned for the build log.
 func buildArgs(c *Config, b *builder.Builder, strategy string, bp platform.Platform, locals []string, workspaceDir string) (map[string]string, []Target, error) {
@@ -35,6 +36,9 @@ func buildArgs(c *Config, b *builder.Builder, strategy string, bp platform.Platf
 			return nil, nil, err
 		}
 		args[app.ArgCross] = sn
+		if args[app.ArgCrossRecords], err = crossRecordsSnippet(targets, c.NoSBOM, app.OutDir); err != nil {
+			return nil, nil, err
+		}
 		args[app.ArgCrossFrom] = bp.String()
 		if dir := b.ZigCache[bp]; dir != "" {
 			// One cache per builder image: a new builder's pre-warmed
@@ -51,11 +55,16 @@ func buildArgs(c *Config, b *builder.Builder, strategy string, bp platform.Platf
 	// ones): build args are part of the cook step's cache key, and this way
 	// a split build of one platform shares it with an emulate build.
 	for p := range b.Libc {
-		sn, err := snippet(c.Flags(p, b.Libc[p], b.RustFlags[p]), locals, wsInImage)
+		f := c.Flags(p, b.Libc[p], b.RustFlags[p])
+		sn, err := snippet(f, locals, wsInImage)
 		if err != nil {
 			return nil, nil, err
 		}
 		args[app.ArgFlagsPrefix+p.Arch] = sn
+		// The same flags: the records cannot disagree with the build.
+		if args[app.ArgRecordsPrefix+p.Arch], err = recordsSnippet(f, c.NoSBOM, app.OutDir+"/"+app.RecordsDir); err != nil {
+			return nil, nil, err
+		}
 	}
 	return args, nil, nil
 }

@@ -36,6 +36,7 @@ func request(ctx context.Context, in requestIn) (buildkit.Request, func(), error
 	if err != nil {
 		return buildkit.Request{}, cleanup, err
 	}
+	s.Targets = targets
 	for _, line := range crossCommands(targets) {
 		fmt.Fprintf(o.log, "%s: %s on %s in %s\n", what, line, s.BuildPlatform, s.Builder.Name())
 	}
@@ -66,6 +67,9 @@ func request(ctx context.Context, in requestIn) (buildkit.Request, func(), error
 	}
 	dockerfile, err := composeDockerfile(app.Dockerfile, muslrustchef.Dockerfile)
 	if err != nil {
+		return buildkit.Request{}, cleanup, err
+	}
+	if s.Template, err = cookTemplate(dockerfile, s.Strategy, args); err != nil {
 		return buildkit.Request{}, cleanup, err
 	}
 	req := buildkit.Request{

@@ -28,6 +28,8 @@ var shellVocabulary = map[string]bool{
 	"muslrust_chef_cargo_build": true, "muslrust_chef_cargo_clean": true, "muslrust_chef_check_tools": true,
 	"muslrust_chef_rustup_targets": true, "muslrust_chef_copy_out": true,
 	"unset": true, "RUSTFLAGS": true, "CARGO_ENCODED_RUSTFLAGS": true, "true": true,
+	// the records snippet
+	"muslrust_chef_records": true, "rustc": true, "-V": true, "Cargo.lock": true,
 }
 
 // FuzzShellRendering feeds arbitrary knob and builder-label values through
@@ -139,6 +141,16 @@ func FuzzShellRendering(f *testing.F) {
 		effective := rustflags
 		if effective == "" {
 			effective = labelRustflags
+		}
+		// The records: cargo metadata and tree see the same package,
+		// features and RUSTFLAGS, all quoted.
+		recAccepted := append([]string{pkg, effective}, c.Features...)
+		if strategy == StrategyCross {
+			checkSnippet(t, args[app.ArgCrossRecords], recAccepted)
+		} else {
+			for _, p := range c.Platforms {
+				checkSnippet(t, args[app.ArgRecordsPrefix+p.Arch], recAccepted)
+			}
 		}
 		accepted := append([]string{profile, bin, pkg, effective, path.Join("/src", wsDir)}, c.Features...)
 		accepted = append(accepted, localList...)

@@ -13,6 +13,8 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildcache"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
@@ -67,6 +69,12 @@ type Solved struct {
 	// Nodes are the platforms of a split over several BuildKit nodes, one
 	// solve each (split.go); Solve and Logs are then empty.
 	Nodes []NodeSolved
+	// Targets are the cross build's targets (cross only): the flags and
+	// toolchain each triple was built and recorded with.
+	Targets []Target
+	// Template is the cook key's template digest (cookTemplate): the cook
+	// stage and the cargo snippets it ran.
+	Template string
 }
 
 // solve reads the builder, connects to BuildKit, settles the strategy and
@@ -198,7 +206,13 @@ func run(ctx context.Context, bk buildkit.Builder, o *options, req buildkit.Requ
 			head, _, _ := strings.Cut(strings.TrimPrefix(v.Name, "["), "]")
 			// The template's own checks (a declared tool missing from the
 			// builder, a build platform mismatch) say what to do already.
-			if msg := templateError(s.Logs[v.Name]); msg != "" {
+			if msg := templateError(s.Logs[v.Name]); msg == recordsFailed {
+				// cargo's own line says what; the knob says how to build anyway.
+				if first := firstCargoError(s.Logs[v.Name]); first != "" {
+					msg += ": " + first
+				}
+				return option.Errorf("%w: fix it, or set %s to false to build without an SBOM", &buildkit.Error{Err: err, Msg: fmt.Sprintf("[%s] %s", head, msg)}, option.Env(buildspec.OptionSBOM))
+			} else if msg != "" {
 				return &buildkit.Error{Err: err, Msg: fmt.Sprintf("[%s] %s", head, msg)}
 			}
 			if first := firstCargoError(s.Logs[v.Name]); first != "" {
