@@ -7,8 +7,14 @@ package buildspec
 
 import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
+
+// OptionCompare is the option behind Spec.Compare, as errors name it
+// (pkg/config maps it to -compare / MUSLRUST_CHEF_COMPARE). It lives here,
+// not in pkg/option, whose every change rebuilds the test stand-in images.
+const OptionCompare option.Name = "compare"
 
 // Spec is one cook or build, resolved.
 type Spec struct {
@@ -23,9 +29,13 @@ type Spec struct {
 	// settles auto. StrategyFrom names where it came from, for messages.
 	Strategy, StrategyFrom string
 	Image                  string
-	Tags                   []string
-	Output                 string
-	Base                   string
+	// Compare is the image whose provenance "why did cook run" compares
+	// with (repo:tag or repo@sha256:...); empty: the tag being replaced,
+	// else the previous build's provenance in Dist.
+	Compare string
+	Tags    []string
+	Output  string
+	Base    string
 	// Builder is a published builder image; empty builds the kit's own
 	// from the embedded Dockerfile with BuilderArgs (builder.BuildArgs).
 	Builder           string

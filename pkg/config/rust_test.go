@@ -153,3 +153,29 @@ func TestRustReadsGitHubRefs(t *testing.T) {
 		t.Fatalf("%q %q %v", s.GitHubHeadRef, s.GitHubRef, err)
 	}
 }
+
+// -compare wins over MUSLRUST_CHEF_COMPARE; a value that is no image
+// reference stops the run before BuildKit is contacted, naming the knob as
+// it was set.
+func TestResolveCompare(t *testing.T) {
+	clearEnv(t)
+	ws := twoBins(t)
+	t.Setenv("MUSLRUST_CHEF_COMPARE", "registry.example/beta:1.0")
+	s, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
+	if err != nil || s.Compare != "registry.example/beta:1.0" {
+		t.Fatalf("env: %q %v", s.Compare, err)
+	}
+	s, err = Rust(RustArgs{Workspace: str(ws), Bin: str("alpha"), Compare: str(" registry.example/beta@sha256:" + strings.Repeat("a", 64) + " ")})
+	if err != nil || s.Compare != "registry.example/beta@sha256:"+strings.Repeat("a", 64) {
+		t.Fatalf("flag: %q %v", s.Compare, err)
+	}
+	_, err = Rust(RustArgs{Workspace: str(ws), Bin: str("alpha"), Compare: str("Not A Ref")})
+	if want := `-compare="Not A Ref" is not an image reference: give the repo:tag or repo@sha256:... of an image this kit pushed`; err == nil || err.Error() != want {
+		t.Errorf("bad flag: %v, want %q", err, want)
+	}
+	t.Setenv("MUSLRUST_CHEF_COMPARE", "a:b:c")
+	_, err = Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
+	if err == nil || !strings.HasPrefix(err.Error(), `MUSLRUST_CHEF_COMPARE="a:b:c" is not an image reference`) {
+		t.Errorf("bad env: %v", err)
+	}
+}

@@ -52,12 +52,13 @@ func (Rust) Build(ctx context.Context,
 	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate (QEMU for foreign platforms), split (one platform, pushed by digest) or auto (default: cross if the builder declares it)
 	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), local:DIR, or off; default <image repo>:buildcache-<branch> when the output is a registry
 	timings *string, // MUSLRUST_CHEF_TIMINGS: file to write the timing breakdown to as JSON, also when the build fails; default none
+	compare *string, // MUSLRUST_CHEF_COMPARE: image (repo:tag or repo@sha256:...) whose records "why did cook run" compares with when cook runs; default the tag being replaced, else the previous dist/
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
 	args := config.RustArgs{Workspace: workspace, Bin: bin, Platforms: platforms, Image: image, Tags: tags,
 		Output: output, Base: base, Builder: builder, Profile: profile, Features: features,
-		Strategy: strategy, Cache: cache}
+		Strategy: strategy, Cache: cache, Compare: compare}
 	c, opts, err := resolve(ctx, args)
 	if err == nil {
 		var r *pipeline.Result

@@ -95,7 +95,7 @@ func TestBuildAndCookTargets(t *testing.T) {
 	}
 	oci := filepath.Join(t.TempDir(), "oci")
 	log, err := captureStderr(t, func() error {
-		return (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, s(filepath.Join(reports, "build.json")))
+		return (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, s(filepath.Join(reports, "build.json")), nil)
 	})
 	if err != nil {
 		t.Fatalf("rust:build: %v", err)
@@ -118,11 +118,11 @@ func TestBuildAndCookTargets(t *testing.T) {
 		checkMuslBinary(t, filepath.Join(ws, "dist", pl.OS+"_"+pl.Arch, "app"), pl)
 	}
 
-	err = (Rust{}).Build(ctx, s(ws), s("nope"), nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, nil)
+	err = (Rust{}).Build(ctx, s(ws), s("nope"), nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, nil, nil)
 	if err == nil || mg.ExitStatus(err) != 2 || err.Error() != `rust:build: bin "nope" not found; known bins: app` {
 		t.Fatalf("unknown bin: %v (exit %d)", err, mg.ExitStatus(err))
 	}
-	err = (Rust{}).Build(ctx, s(ws), nil, s("linux/amd64"), nil, nil, nil, nil, nil, nil, nil, s("split"), nil, nil)
+	err = (Rust{}).Build(ctx, s(ws), nil, s("linux/amd64"), nil, nil, nil, nil, nil, nil, nil, s("split"), nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "rust:build: no image name") {
 		t.Fatalf("registry output without image: %v", err)
 	}
@@ -209,7 +209,7 @@ func TestTimingsOfAFailedBuild(t *testing.T) {
 	t.Setenv("GITHUB_STEP_SUMMARY", filepath.Join(reports, "summary.md"))
 	file := filepath.Join(reports, "timings.json")
 	log, err := captureStderr(t, func() error {
-		return (Rust{}).Build(context.Background(), s(ws), nil, s("linux/amd64"), nil, nil, s("tar:"+mine), nil, nil, nil, nil, nil, nil, s(file))
+		return (Rust{}).Build(context.Background(), s(ws), nil, s("linux/amd64"), nil, nil, s("tar:"+mine), nil, nil, nil, nil, nil, nil, s(file), nil)
 	})
 	if err == nil || !strings.Contains(err.Error(), "rust:build: output: "+mine+" exists and is not a file muslrust-chef wrote") {
 		t.Fatalf("rust:build over a user's file: %v", err)
