@@ -16,6 +16,10 @@ import (
 // not in pkg/option, whose every change rebuilds the test stand-in images.
 const OptionCompare option.Name = "compare"
 
+// OptionReferrers is the option behind Spec.NoReferrers (pkg/config maps
+// it to MUSLRUST_CHEF_REFERRERS), for errors that point to it.
+const OptionReferrers option.Name = "referrers"
+
 // Spec is one cook or build, resolved.
 type Spec struct {
 	Workspace string // as given (relative paths stay relative)
@@ -33,9 +37,14 @@ type Spec struct {
 	// with (repo:tag or repo@sha256:...); empty: the tag being replaced,
 	// else the previous build's provenance in Dist.
 	Compare string
-	Tags    []string
-	Output  string
-	Base    string
+	// NoReferrers keeps the records (SBOMs, provenance) out of the pushed
+	// image (MUSLRUST_CHEF_REFERRERS=false): for registries that refuse
+	// OCI artifact manifests. They are still written beside the binaries.
+	// The zero value attaches them.
+	NoReferrers bool
+	Tags        []string
+	Output      string
+	Base        string
 	// Builder is a published builder image; empty builds the kit's own
 	// from the embedded Dockerfile with BuilderArgs (builder.BuildArgs).
 	Builder           string

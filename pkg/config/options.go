@@ -38,7 +38,8 @@ var byOption = map[option.Name]Knob{
 	option.Strategy:          Strategy,
 	option.Timings:           Timings,
 	// Declared in pkg/buildspec, beside the Spec field they set.
-	buildspec.OptionCompare: Compare,
+	buildspec.OptionCompare:   Compare,
+	buildspec.OptionReferrers: Referrers,
 
 	option.PublishImage:     BuilderImage,
 	option.BuilderOutput:    BuilderOutput,

@@ -52,6 +52,8 @@ var (
 	Compare = Knob{Flag: "compare", Env: "MUSLRUST_CHEF_COMPARE"}
 	// SBOM: false skips cargo metadata / cargo tree in the build and the SBOMs; the provenance and its cook key stay
 	SBOM = Knob{Env: "MUSLRUST_CHEF_SBOM", Default: "true"}
+	// Referrers: false pushes the image without its records (SBOMs, provenance) as OCI referrers, for a registry that refuses artifact manifests; they are still written beside the binaries in dist/
+	Referrers = Knob{Env: "MUSLRUST_CHEF_REFERRERS", Default: "true"}
 )
 
 // Lookup resolves the knob from the flag or the environment only, saying
@@ -216,6 +218,11 @@ func Rust(f RustArgs) (RustSettings, error) {
 			return s, option.Usagef("%s=%q is not an image reference: give the repo:tag or repo@sha256:... of an image this kit pushed", spelling(Compare, f.Compare), s.Compare)
 		}
 	}
+	referrers, err := Referrers.Bool(nil)
+	if err != nil {
+		return s, err
+	}
+	s.NoReferrers = !referrers
 	s.Cache = Cache.Value(f.Cache)
 	s.MainBranch = MainBranch.Value(f.MainBranch)
 	s.GitHubHeadRef, s.GitHubRef = GitHubHeadRef.Value(nil), GitHubRef.Value(nil)

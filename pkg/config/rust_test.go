@@ -179,3 +179,23 @@ func TestResolveCompare(t *testing.T) {
 		t.Errorf("bad env: %v", err)
 	}
 }
+
+// MUSLRUST_CHEF_REFERRERS: unset or true attaches the records (the zero
+// Spec does too), false keeps them out of the push, anything else is
+// refused before a build.
+func TestResolveReferrers(t *testing.T) {
+	clearEnv(t)
+	ws := twoBins(t)
+	for env, want := range map[string]bool{"": false, "true": false, "false": true, "0": true} {
+		t.Setenv("MUSLRUST_CHEF_REFERRERS", env)
+		s, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
+		if err != nil || s.NoReferrers != want {
+			t.Errorf("%q: NoReferrers %t, %v; want %t", env, s.NoReferrers, err, want)
+		}
+	}
+	t.Setenv("MUSLRUST_CHEF_REFERRERS", "sometimes")
+	_, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
+	if want := `MUSLRUST_CHEF_REFERRERS="sometimes" is not a boolean: use true or false`; err == nil || err.Error() != want {
+		t.Errorf("bad value: %v, want %q", err, want)
+	}
+}
