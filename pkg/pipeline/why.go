@@ -112,6 +112,15 @@ func whyCook(ctx context.Context, in whyIn) ([]CookWhy, error) {
 	return out, nil
 }
 
+// joinPlatforms lists platforms for people: "linux/amd64, linux/arm64".
+func joinPlatforms(ps []platform.Platform) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.String()
+	}
+	return strings.Join(names, ", ")
+}
+
 // crossWhy is the one block of a cross build, whose one cook step built
 // every triple: each platform's causes once, and "no input changed" only
 // when no platform's input did.
@@ -138,7 +147,7 @@ func crossWhy(per []CookWhy, ran []whyPlatform, prev map[platform.Platform]previ
 // write prints the block: a heading naming the platforms and the record
 // compared with, each line indented under it.
 func (w CookWhy) write(log io.Writer) {
-	head := "build: " + platform.Join(w.Platforms) + ": why did cook run"
+	head := "build: " + joinPlatforms(w.Platforms) + ": why did cook run"
 	if w.From != "" {
 		head += " (compared with " + w.From + ")"
 	}

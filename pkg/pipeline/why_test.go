@@ -221,7 +221,7 @@ func TestWhyCookReadsTheReplacedImage(t *testing.T) {
 	if _, err := whyCook(context.Background(), whyIn{Replaced: repo + ":1", Platforms: cur, Cross: true, Dist: "dist", Bin: "app", Log: &log}); err != nil {
 		t.Fatal(err)
 	}
-	want = "build: linux/amd64,linux/arm64: why did cook run (compared with " + repo + ":1):\n" +
+	want = "build: linux/amd64, linux/arm64: why did cook run (compared with " + repo + ":1):\n" +
 		"  RUSTFLAGS added -Ccodegen-units=4\n"
 	if log.String() != want {
 		t.Errorf("cross, log:\n%s\nwant:\n%s", log.String(), want)
@@ -232,7 +232,7 @@ func TestWhyCookReadsTheReplacedImage(t *testing.T) {
 	if _, err := whyCook(context.Background(), whyIn{Replaced: repo + ":1", Platforms: same, Cross: true, Dist: "dist", Bin: "app", Log: &log}); err != nil {
 		t.Fatal(err)
 	}
-	want = "build: linux/arm64,linux/amd64: why did cook run (compared with " + repo + ":1):\n" +
+	want = "build: linux/arm64, linux/amd64: why did cook run (compared with " + repo + ":1):\n" +
 		"  no input changed: the cache was not available (tried " + repo + ":buildcache-main-cook)\n"
 	if log.String() != want {
 		t.Errorf("cross, nothing changed, log:\n%s\nwant:\n%s", log.String(), want)
