@@ -26,7 +26,16 @@ func (q Request) String() string {
 }
 
 func (r *Registry) record(req *http.Request, status int) {
-	q := Request{Method: req.Method, Kind: "other", Status: status}
+	q := parse(req)
+	q.Status = status
+	r.mu.Lock()
+	r.log = append(r.log, q)
+	r.mu.Unlock()
+}
+
+// parse reduces req to a Request, without its status.
+func parse(req *http.Request) Request {
+	q := Request{Method: req.Method, Kind: "other"}
 	path := strings.TrimPrefix(req.URL.Path, "/v2/")
 	switch {
 	case strings.Contains(path, "/blobs/uploads"):
@@ -43,9 +52,7 @@ func (r *Registry) record(req *http.Request, status int) {
 		i := strings.LastIndex(path, "/blobs/")
 		q.Kind, q.Repo, q.Ref = "blob", path[:i], path[i+len("/blobs/"):]
 	}
-	r.mu.Lock()
-	r.log = append(r.log, q)
-	r.mu.Unlock()
+	return q
 }
 
 // Log returns the requests answered so far, in the order they finished.

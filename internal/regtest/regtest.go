@@ -30,6 +30,7 @@ type Registry struct {
 	Host     string // host:port on 127.0.0.1, which go-containerregistry talks to over HTTP
 	Requests atomic.Int64
 	failNext atomic.Int64
+	failWhen atomic.Pointer[func(Request) bool]
 	server   *httptest.Server
 
 	mu  sync.Mutex
@@ -39,12 +40,22 @@ type Registry struct {
 // Option configures New.
 type Option func(*config)
 
-type config struct{ user, password string }
+type config struct {
+	user, password string
+	referrers      bool
+}
 
 // WithBasicAuth makes the registry demand these credentials, like a
 // docker-registry with an htpasswd file.
 func WithBasicAuth(user, password string) Option {
 	return func(c *config) { c.user, c.password = user, password }
+}
+
+// WithReferrersAPI turns on the OCI referrers API (GET
+// /v2/<repo>/referrers/<digest>); without it, clients fall back to the
+// sha256-<digest> tag, as with a registry that predates the API.
+func WithReferrersAPI() Option {
+	return func(c *config) { c.referrers = true }
 }
 
 // New starts a registry that stops when the test ends.
@@ -55,11 +66,15 @@ func New(t testing.TB, opts ...Option) *Registry {
 		o(&c)
 	}
 	r := &Registry{}
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(c.referrers))
 	r.server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
 		r.Requests.Add(1)
 		w := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
 		defer func() { r.record(req, w.status) }()
+		if f := r.failWhen.Load(); f != nil && (*f)(parse(req)) {
+			http.Error(w, "injected failure", http.StatusInternalServerError)
+			return
+		}
 		if r.failNext.Load() > 0 && r.failNext.Add(-1) >= 0 {
 			http.Error(w, "injected transient failure", http.StatusServiceUnavailable)
 			return
@@ -82,6 +97,16 @@ func New(t testing.TB, opts ...Option) *Registry {
 
 // FailNext makes the next n requests answer 503.
 func (r *Registry) FailNext(n int64) { r.failNext.Store(n) }
+
+// FailWhen makes every request for which match is true answer 500 (a
+// request the registry refuses for good); nil turns it off.
+func (r *Registry) FailWhen(match func(Request) bool) {
+	if match == nil {
+		r.failWhen.Store(nil)
+		return
+	}
+	r.failWhen.Store(&match)
+}
 
 // Close stops the registry early, to test an unreachable registry.
 func (r *Registry) Close() { r.server.Close() }

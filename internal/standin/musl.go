@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
 )
 
@@ -164,6 +165,7 @@ func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	testinfra.RemoveStale(opts.CacheDir, "musl-context-", testinfra.StaleAfter) // left by killed runs
 	ctxDir, err := os.MkdirTemp(opts.CacheDir, "musl-context-")
 	if err != nil {
 		return Result{}, err
@@ -201,7 +203,9 @@ func EnsureMusl(ctx context.Context, opts MuslOptions) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	found, unlock, err := findOrLock(start, opts.CacheDir, "standin-musl.lock", func() (string, bool) { return ref.String(), exists(ctx, ref) })
+	// One lock per image: builds of other variants (the benchmark's builder
+	// has extra crates) do not wait for this one.
+	found, unlock, err := findOrLock(start, opts.CacheDir, "standin-musl-"+ref.TagStr()+".lock", func() (string, bool) { return ref.String(), exists(ctx, ref) })
 	if err != nil || unlock == nil {
 		return found, err
 	}

@@ -119,6 +119,8 @@ func StartBuildkitd(t testing.TB, opts ...BuildkitdOption) *BuildkitdProcess {
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		Missing(t, "cannot create "+base+": "+err.Error(), "run the tests as root, like scripts/services.sh")
 	}
+	// A killed run leaves its state (gigabytes) behind.
+	RemoveStale(base, "buildkitd-", StaleAfter)
 	// Under the test root, not /tmp: the same filesystem as the shared
 	// buildkitd, which the overlay snapshotter is known to work on.
 	dir, err := os.MkdirTemp(base, "buildkitd-")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/muslrust-chef/muslrust-chef/internal/fixtures"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // A dist, local cache or oci:DIR directory of the user's is refused before the
@@ -57,5 +58,33 @@ func TestForeignOutputsRefusedFirst(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The split strategy publishes by digest (one platform per run, or one per
+// BuildKit node): an output that holds one image (tar:, docker) or a local
+// layout would keep only part of it, so any output but a registry is
+// refused before a node is contacted.
+func TestSplitNeedsRegistryOutput(t *testing.T) {
+	for _, ps := range []string{"linux/amd64", "linux/amd64,linux/arm64"} {
+		for _, output := range []string{"tar:" + filepath.Join(t.TempDir(), "app.tar"), "oci:" + filepath.Join(t.TempDir(), "layout"), "docker"} {
+			ws := fixtures.CopyTree(t, testdataApp)
+			s := Settings{
+				Workspace: str(ws), Platforms: str(ps), Image: str("127.0.0.1:1/app:1"), Strategy: str(StrategySplit),
+				Dist: str(filepath.Join(ws, "dist")), PlanDir: str(filepath.Join(t.TempDir(), "plan")), Output: str(output), Cache: str("off"),
+			}
+			rt := []Option{WithConnectOptions(buildkit.WithHost("unix://" + filepath.Join(t.TempDir(), "no.sock")))}
+			_, err := build(context.Background(), s, rt)
+			msg := option.Render(err, func(r option.Ref) string {
+				return map[option.Name]string{option.Strategy: "MUSLRUST_CHEF_STRATEGY", option.Output: "MUSLRUST_CHEF_OUTPUT"}[r.Opt]
+			})
+			want := "MUSLRUST_CHEF_STRATEGY=split pushes one platform by digest for image:merge, so it needs MUSLRUST_CHEF_OUTPUT=registry (got "
+			if err == nil || !strings.HasPrefix(msg, want) || !option.Usage(err) {
+				t.Errorf("%s to %s: error %q, want a usage error starting %q", ps, output, msg, want)
+			}
+			if _, err := os.Stat(filepath.Join(ws, "dist")); !os.IsNotExist(err) {
+				t.Errorf("%s to %s: dist written (%v)", ps, output, err)
+			}
+		}
 	}
 }

@@ -85,13 +85,13 @@ func TestLayoutStopsWhenCancelledMidWrite(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "oci")
 	old := twoPlatformIndex(t)
-	if _, err := NewLayout(dir, nil).Publish(context.Background(), old); err != nil {
+	if _, err := NewLayout(dir, nil, nil).Publish(context.Background(), old); err != nil {
 		t.Fatal(err)
 	}
 	oldDigest, _ := old.Digest()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := NewLayout(dir, nil).Publish(ctx, cancellingIndex(t, cancel))
+	_, err := NewLayout(dir, nil, nil).Publish(ctx, cancellingIndex(t, cancel))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled write: %v", err)
 	}
@@ -136,7 +136,7 @@ func TestLayoutRemovesStaleTempDirs(t *testing.T) {
 	if err := os.MkdirAll(stale, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewLayout(dir, nil).Publish(context.Background(), twoPlatformIndex(t)); err != nil {
+	if _, err := NewLayout(dir, nil, nil).Publish(context.Background(), twoPlatformIndex(t)); err != nil {
 		t.Fatal(err)
 	}
 	if got := leftovers(t, parent); len(got) != 0 {

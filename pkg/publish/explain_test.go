@@ -132,7 +132,7 @@ func TestTarballWithSeveralPlatformsAndForeignHost(t *testing.T) {
 func TestLayoutRefusesForeignDirAndUnwritablePath(t *testing.T) {
 	foreign := t.TempDir()
 	os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o644)
-	_, err := publish.NewLayout(foreign, nil).Publish(context.Background(), twoPlatformIndex(t))
+	_, err := publish.NewLayout(foreign, nil, nil).Publish(context.Background(), twoPlatformIndex(t))
 	want := "output: " + foreign + " is a non-empty directory muslrust-chef did not write (it has no .muslrust-chef file): refusing to replace it; set -output / MUSLRUST_CHEF_OUTPUT to oci:<a new or empty directory>"
 	if err == nil || config.Explain(err) != want {
 		t.Fatalf("foreign dir: %v\nwant %s", err, want)
@@ -148,12 +148,12 @@ func TestLayoutRefusesForeignDirAndUnwritablePath(t *testing.T) {
 	if _, err := layout.Write(other, empty.Index); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := publish.NewLayout(other, nil).Publish(context.Background(), twoPlatformIndex(t)); err == nil || !strings.Contains(err.Error(), "muslrust-chef did not write") {
+	if _, err := publish.NewLayout(other, nil, nil).Publish(context.Background(), twoPlatformIndex(t)); err == nil || !strings.Contains(err.Error(), "muslrust-chef did not write") {
 		t.Fatalf("another tool's layout: %v", err)
 	}
 	file := filepath.Join(t.TempDir(), "plain-file")
 	os.WriteFile(file, nil, 0o644)
-	_, err = publish.NewLayout(filepath.Join(file, "layout"), nil).Publish(context.Background(), twoPlatformIndex(t))
+	_, err = publish.NewLayout(filepath.Join(file, "layout"), nil, nil).Publish(context.Background(), twoPlatformIndex(t))
 	if err == nil || !strings.Contains(err.Error(), "choose a writable path") {
 		t.Fatalf("unwritable path: %v", err)
 	}

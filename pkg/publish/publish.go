@@ -32,6 +32,10 @@ type Result struct {
 	// Digest is the digest of the index (registry, layout) or of the single
 	// platform image (tar, docker).
 	Digest v1.Hash
+	// Referrers are the records attached (registry) or stored beside the
+	// index (oci:DIR), by platform manifest digest: the descriptors of the
+	// artifact manifests, artifactType set. Nil without WithReferrers.
+	Referrers map[v1.Hash][]v1.Descriptor
 }
 
 // Output is a parsed output option: where the image goes.
@@ -173,13 +177,15 @@ func displayName(t name.Tag) string {
 
 // New returns the publisher for out: a registry push of the tags (which
 // opts configure), an OCI layout, a docker-archive or a load into the
-// Docker daemon. host picks the one platform tar and docker hold.
+// Docker daemon. host picks the one platform tar and docker hold. The
+// records of WithReferrers go to a registry and into an OCI layout; tar
+// and docker outputs cannot hold them and ignore them.
 func New(out Output, tags []name.Tag, host platform.Platform, opts ...RegistryOption) (Publisher, error) {
 	switch out.Kind {
 	case "registry":
 		return NewRegistry(tags, opts...)
 	case "oci":
-		return NewLayout(out.Path, tags), nil
+		return NewLayout(out.Path, tags, newRegistry(nil, opts).referrers), nil
 	case "tar":
 		return NewTarball(out.Path, tags, host), nil
 	case "docker":

@@ -215,7 +215,7 @@ func TestRegistryUnreachable(t *testing.T) {
 func TestLayoutRoundTripAndReplace(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out", "layout")
 	idx := twoPlatformIndex(t)
-	pub := NewLayout(dir, tags(t, "team/app:1.0"))
+	pub := NewLayout(dir, tags(t, "team/app:1.0"), nil)
 	res, err := pub.Publish(context.Background(), idx)
 	if err != nil {
 		t.Fatal(err)
@@ -264,11 +264,11 @@ func TestLayoutRoundTripAndReplace(t *testing.T) {
 func TestLayoutCrashKeepsOldLayout(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "layout")
 	first := twoPlatformIndex(t)
-	if _, err := NewLayout(dir, nil).Publish(context.Background(), first); err != nil {
+	if _, err := NewLayout(dir, nil, nil).Publish(context.Background(), first); err != nil {
 		t.Fatal(err)
 	}
 	crashtest.Run(t, dir, func(dir string) {
-		NewLayout(dir, nil).Publish(context.Background(), twoPlatformIndex(t))
+		NewLayout(dir, nil, nil).Publish(context.Background(), twoPlatformIndex(t))
 	})
 	p, err := layout.FromPath(dir)
 	if err != nil {
@@ -286,7 +286,7 @@ func TestLayoutCrashKeepsOldLayout(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 2 {
 		t.Fatalf("the killed run left nothing: %v", entries)
 	}
-	if _, err := NewLayout(dir, nil).Publish(context.Background(), twoPlatformIndex(t)); err != nil {
+	if _, err := NewLayout(dir, nil, nil).Publish(context.Background(), twoPlatformIndex(t)); err != nil {
 		t.Fatal(err)
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {

@@ -25,8 +25,10 @@ func (r *Registry) Publish(ctx context.Context, idx v1.ImageIndex) (Result, erro
 func (r *Registry) Close() error { return nil }
 
 // PushIndex pushes idx to repo: every platform manifest and the index by
-// digest, then each tag (none: by digest only), so a tag never points at a
-// half-pushed index. The tags must be in repo. Errors name the repository.
+// digest, then the records of WithReferrers, then each tag (none: by digest
+// only), so a tag never points at a half-pushed index or at an image
+// missing its records. The tags must be in repo. Errors name the
+// repository.
 func PushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tags []name.Tag, opts ...RegistryOption) (Result, error) {
 	return newRegistry(tags, opts).pushIndex(ctx, idx, repo, repo.Name())
 }
@@ -36,11 +38,15 @@ func (r *Registry) pushIndex(ctx context.Context, idx v1.ImageIndex, repo name.R
 	if err != nil {
 		return Result{}, err
 	}
+	plan, err := planReferrers(idx, r.referrers)
+	if err != nil {
+		return Result{}, err
+	}
 	byDigest := repo.Digest(d.String())
 	ctx, cancel := r.pushContext(ctx)
 	defer cancel()
-	// One pusher for the index and its tags: the registry is pinged and
-	// the token fetched once per push, not once more per tag.
+	// One pusher for the index, its records and its tags: the registry is
+	// pinged and the token fetched once per push, not once more per tag.
 	p, err := remote.NewPusher(r.remoteOptions(ctx)...)
 	if err != nil {
 		return Result{}, err
@@ -48,19 +54,26 @@ func (r *Registry) pushIndex(ctx context.Context, idx v1.ImageIndex, repo name.R
 	if err := p.Push(ctx, byDigest, idx); err != nil {
 		return Result{}, r.pushError(ctx, repo.RegistryStr(), what, err)
 	}
+	// The records go before the tags: a failed attach leaves every tag on
+	// the previous image, whose records are complete.
+	refs, err := r.attachAll(ctx, p, repo, plan)
+	if err != nil {
+		return Result{}, err
+	}
 	for _, t := range r.tags {
 		if err := p.Put(ctx, t, idx); err != nil {
 			return Result{}, r.pushError(ctx, repo.RegistryStr(), t.Name(), err)
 		}
 	}
-	return Result{Reference: byDigest.String(), Digest: d}, nil
+	return Result{Reference: byDigest.String(), Digest: d, Referrers: refs}, nil
 }
 
 // PushByDigest pushes the image for p out of idx, untagged, to repo: a
 // split build's one platform, for Merge. What is pushed is the platform
 // manifest of idx itself, so its digest is the one the same build gives
 // inside a multi-platform index, and merging the platforms' pushes gives
-// the index an emulated build pushes.
+// the index an emulated build pushes. The platform's records
+// (WithReferrers) are attached after its manifest.
 func PushByDigest(ctx context.Context, repo name.Repository, idx v1.ImageIndex, p platform.Platform, opts ...RegistryOption) (Result, error) {
 	im, err := idx.IndexManifest()
 	if err != nil {
@@ -85,13 +98,31 @@ func PushByDigest(ctx context.Context, repo name.Repository, idx v1.ImageIndex, 
 		return Result{}, err
 	}
 	r := newRegistry(nil, opts)
+	plan, err := planReferrers(idx, r.referrers)
+	if err != nil {
+		return Result{}, err
+	}
+	var mine []subjectRecords
+	for _, s := range plan {
+		if s.subject.Digest == d {
+			mine = append(mine, s)
+		}
+	}
 	byDigest := repo.Digest(d.String())
 	ctx, cancel := r.pushContext(ctx)
 	defer cancel()
-	if err := remote.Write(byDigest, img, r.remoteOptions(ctx)...); err != nil {
+	pusher, err := remote.NewPusher(r.remoteOptions(ctx)...)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := pusher.Push(ctx, byDigest, img); err != nil {
 		return Result{}, r.pushError(ctx, repo.RegistryStr(), repo.Name(), err)
 	}
-	return Result{Reference: byDigest.String(), Digest: d}, nil
+	refs, err := r.attachAll(ctx, pusher, repo, mine)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Reference: byDigest.String(), Digest: d, Referrers: refs}, nil
 }
 
 // pushError says what went wrong, naming the push deadline when it was

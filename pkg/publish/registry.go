@@ -8,18 +8,22 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // Registry pushes to a registry: every platform manifest, then the index by
-// digest, then each tag, so a tag never points at a half-pushed index.
+// digest, then the records (WithReferrers), then each tag, so a tag never
+// points at a half-pushed index or at an image without its records.
 type Registry struct {
 	tags           []name.Tag
 	backoff        remote.Backoff
 	requestTimeout time.Duration
 	pushTimeout    time.Duration
+	// referrers are the records to attach, by platform manifest digest.
+	referrers map[v1.Hash][]Artifact
 }
 
 // Default deadlines: a registry that takes a request and never answers
@@ -72,6 +76,18 @@ func WithRequestTimeout(d time.Duration) RegistryOption {
 // DefaultPushTimeout; 0 or less: no limit).
 func WithPushTimeout(d time.Duration) RegistryOption {
 	return func(r *Registry) { r.pushTimeout = d }
+}
+
+// WithReferrers attaches records (SBOMs, provenance) to the platform
+// manifests whose digests key the map, as part of the publish: a registry
+// push writes the platform manifests and the index by digest, then every
+// referrer, then the tags, so a failed attach returns before any tag moves;
+// PushByDigest attaches the pushed platform's records after its manifest;
+// an oci:DIR layout (New) stores them beside the index, committed together.
+// tar and docker outputs hold no referrers. A key that is not a platform
+// manifest of the published index is an error, before anything is written.
+func WithReferrers(m map[v1.Hash][]Artifact) RegistryOption {
+	return func(r *Registry) { r.referrers = m }
 }
 
 // NewRegistry returns a publisher for tags, which must share one repository.
@@ -130,11 +146,12 @@ func (r *Registry) pushContext(ctx context.Context) (context.Context, context.Ca
 	return context.WithTimeoutCause(ctx, r.pushTimeout, errPushDeadline)
 }
 
-// session gives another pusher in this package (Merge, Attach,
-// ReadRecords) what a Registry built with opts pushes with: a context carrying the push deadline (cancel it when done),
-// the remote options (credentials, retries, the transport with the request
-// timeout), and the function that turns a failure into the one-line error
-// naming the registry, the pushed thing and the knob to change.
+// session gives another pusher in this package (Merge, ReadRecords) what
+// a Registry built with opts pushes with: a context carrying the push
+// deadline (cancel it when done), the remote options (credentials,
+// retries, the transport with the request timeout), and the function that
+// turns a failure into the one-line error naming the registry, the pushed
+// thing and the knob to change.
 func session(ctx context.Context, opts ...RegistryOption) (context.Context, context.CancelFunc, []remote.Option, func(registry, what string, err error) error) {
 	r := newRegistry(nil, opts)
 	ctx, cancel := r.pushContext(ctx)
