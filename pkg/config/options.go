@@ -40,6 +40,7 @@ var byOption = map[option.Name]Knob{
 	// Declared in pkg/buildspec, beside the Spec field they set.
 	buildspec.OptionCompare:   Compare,
 	buildspec.OptionReferrers: Referrers,
+	buildspec.OptionSBOM:      SBOM,
 
 	option.PublishImage:     BuilderImage,
 	option.BuilderOutput:    BuilderOutput,

@@ -218,11 +218,16 @@ func Rust(f RustArgs) (RustSettings, error) {
 			return s, option.Usagef("%s=%q is not an image reference: give the repo:tag or repo@sha256:... of an image this kit pushed", spelling(Compare, f.Compare), s.Compare)
 		}
 	}
-	referrers, err := Referrers.Bool(nil)
-	if err != nil {
-		return s, err
+	for _, b := range []struct {
+		k   Knob
+		dst *bool
+	}{{SBOM, &s.NoSBOM}, {Referrers, &s.NoReferrers}} {
+		on, err := b.k.Bool(nil)
+		if err != nil {
+			return s, err
+		}
+		*b.dst = !on
 	}
-	s.NoReferrers = !referrers
 	s.Cache = Cache.Value(f.Cache)
 	s.MainBranch = MainBranch.Value(f.MainBranch)
 	s.GitHubHeadRef, s.GitHubRef = GitHubHeadRef.Value(nil), GitHubRef.Value(nil)

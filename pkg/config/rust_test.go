@@ -180,22 +180,28 @@ func TestResolveCompare(t *testing.T) {
 	}
 }
 
-// MUSLRUST_CHEF_REFERRERS: unset or true attaches the records (the zero
-// Spec does too), false keeps them out of the push, anything else is
-// refused before a build.
-func TestResolveReferrers(t *testing.T) {
+// MUSLRUST_CHEF_SBOM and MUSLRUST_CHEF_REFERRERS: unset or true keeps the
+// SBOM / attaches the records (the zero Spec does too), false turns them
+// off, anything else is refused before a build.
+func TestResolveRecordKnobs(t *testing.T) {
 	clearEnv(t)
 	ws := twoBins(t)
-	for env, want := range map[string]bool{"": false, "true": false, "false": true, "0": true} {
-		t.Setenv("MUSLRUST_CHEF_REFERRERS", env)
-		s, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
-		if err != nil || s.NoReferrers != want {
-			t.Errorf("%q: NoReferrers %t, %v; want %t", env, s.NoReferrers, err, want)
+	for _, k := range []struct {
+		env string
+		off func(RustSettings) bool
+	}{{"MUSLRUST_CHEF_SBOM", func(s RustSettings) bool { return s.NoSBOM }}, {"MUSLRUST_CHEF_REFERRERS", func(s RustSettings) bool { return s.NoReferrers }}} {
+		for env, want := range map[string]bool{"": false, "true": false, "false": true, "0": true} {
+			t.Setenv(k.env, env)
+			s, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
+			if err != nil || k.off(s) != want {
+				t.Errorf("%s=%q: off %t, %v; want %t", k.env, env, k.off(s), err, want)
+			}
 		}
-	}
-	t.Setenv("MUSLRUST_CHEF_REFERRERS", "sometimes")
-	_, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
-	if want := `MUSLRUST_CHEF_REFERRERS="sometimes" is not a boolean: use true or false`; err == nil || err.Error() != want {
-		t.Errorf("bad value: %v, want %q", err, want)
+		t.Setenv(k.env, "sometimes")
+		_, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
+		if want := k.env + `="sometimes" is not a boolean: use true or false`; err == nil || err.Error() != want {
+			t.Errorf("bad value: %v, want %q", err, want)
+		}
+		t.Setenv(k.env, "")
 	}
 }

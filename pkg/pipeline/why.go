@@ -257,10 +257,17 @@ func prevDistFile(dist, bin string, p platform.Platform) string {
 	return filepath.Join(dist, p.DistDir(), provenance.FileName(bin))
 }
 
-// cacheTried names what the cook could have been reused from: the cook's
-// cache refs, or a local cache's cook directory; nil when the build had
-// no cache but BuildKit's own.
-func cacheTried(s *Solved) []string {
+// cacheTried names what p's cook could have been reused from: the cook's
+// cache refs, or a local cache's cook directory (a split node's own, for
+// a split over several nodes); nil when the build had no cache but
+// BuildKit's own.
+func cacheTried(s *Solved, p platform.Platform) []string {
+	for i := range s.Nodes {
+		if s.Nodes[i].Platform == p {
+			s = &s.Nodes[i].Solved
+			break
+		}
+	}
 	if len(s.Cache.Cook.From) > 0 {
 		return append([]string(nil), s.Cache.Cook.From...)
 	}

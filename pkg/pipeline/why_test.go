@@ -278,3 +278,22 @@ func TestWhyCookWithoutAPreviousImage(t *testing.T) {
 		t.Errorf("unreachable -compare: usage %t, %q", option.Usage(err), msg)
 	}
 }
+
+// The refs a cook could have come from: registry cook refs, a local cook
+// directory, a split node's own, or nothing.
+func TestCacheTried(t *testing.T) {
+	s := &Solved{}
+	s.Cache.Cook.From = []string{"r/app:buildcache-x-cook", "r/app:buildcache-main-cook"}
+	if got := cacheTried(s, whyAmd64); strings.Join(got, " ") != "r/app:buildcache-x-cook r/app:buildcache-main-cook" {
+		t.Errorf("registry: %q", got)
+	}
+	local := &Solved{}
+	local.Cache.Cook.Dir = "/cache/cook"
+	if got := cacheTried(local, whyAmd64); strings.Join(got, " ") != "local:/cache/cook" {
+		t.Errorf("local: %q", got)
+	}
+	split := &Solved{Nodes: []NodeSolved{{Platform: whyAmd64}, {Platform: whyArm64, Solved: *s}}}
+	if got := cacheTried(split, whyArm64); len(got) != 2 || cacheTried(split, whyAmd64) != nil {
+		t.Errorf("split: arm64 %q, amd64 %q", got, cacheTried(split, whyAmd64))
+	}
+}
