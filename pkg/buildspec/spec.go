@@ -11,6 +11,15 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 )
 
+// OptionCompare is the option behind Spec.Compare, as errors name it
+// (pkg/config maps it to -compare / MUSLRUST_CHEF_COMPARE). It lives here,
+// not in pkg/option, whose every change rebuilds the test stand-in images.
+const OptionCompare option.Name = "compare"
+
+// OptionReferrers is the option behind Spec.NoReferrers (pkg/config maps
+// it to MUSLRUST_CHEF_REFERRERS), for errors that point to it.
+const OptionReferrers option.Name = "referrers"
+
 // Spec is one cook or build, resolved.
 type Spec struct {
 	Workspace string // as given (relative paths stay relative)
@@ -24,9 +33,18 @@ type Spec struct {
 	// settles auto. StrategyFrom names where it came from, for messages.
 	Strategy, StrategyFrom string
 	Image                  string
-	Tags                   []string
-	Output                 string
-	Base                   string
+	// Compare is the image whose provenance "why did cook run" compares
+	// with (repo:tag or repo@sha256:...); empty: the tag being replaced,
+	// else the previous build's provenance in Dist.
+	Compare string
+	// NoReferrers keeps the records (SBOMs, provenance) out of the pushed
+	// image (MUSLRUST_CHEF_REFERRERS=false): for registries that refuse
+	// OCI artifact manifests. They are still written beside the binaries.
+	// The zero value attaches them.
+	NoReferrers bool
+	Tags        []string
+	Output      string
+	Base        string
 	// Builder is a published builder image; empty builds the kit's own
 	// from the embedded Dockerfile with BuilderArgs (builder.BuildArgs).
 	Builder           string

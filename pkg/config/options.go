@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
@@ -36,6 +37,10 @@ var byOption = map[option.Name]Knob{
 	option.RustFlags:         RustFlags,
 	option.Strategy:          Strategy,
 	option.Timings:           Timings,
+	// Declared in pkg/buildspec, beside the Spec field they set.
+	buildspec.OptionCompare:   Compare,
+	buildspec.OptionReferrers: Referrers,
+	buildspec.OptionSBOM:      SBOM,
 
 	option.PublishImage:     BuilderImage,
 	option.BuilderOutput:    BuilderOutput,

@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"io/fs"
 	"strings"
 	"testing"
@@ -13,12 +14,29 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
-// optionNames reads every constant of type Name declared in pkg/option, so
-// that a new option without a knob fails here rather than in a user's
-// message.
+// optionNames reads every constant of type Name declared in pkg/option,
+// and of type option.Name in pkg/buildspec (options declared beside the
+// Spec field they set, so that pkg/option and the test images keyed on it
+// stay put), so that a new option without a knob fails here rather than in
+// a user's message.
 func optionNames(t *testing.T) []string {
 	t.Helper()
-	pkgs, err := parser.ParseDir(token.NewFileSet(), "../option", func(fi fs.FileInfo) bool {
+	names := constsOfType(t, "../option", "Name")
+	if len(names) < 40 {
+		t.Fatalf("found only %d option names in pkg/option: the parser missed them", len(names))
+	}
+	spec := constsOfType(t, "../buildspec", "option.Name")
+	if len(spec) == 0 {
+		t.Fatal("found no option name in pkg/buildspec: the parser missed OptionCompare")
+	}
+	return append(names, spec...)
+}
+
+// constsOfType lists the constants of the Go package in dir declared with
+// the type typ ("Name", "option.Name").
+func constsOfType(t *testing.T, dir, typ string) []string {
+	t.Helper()
+	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi fs.FileInfo) bool {
 		return !strings.HasSuffix(fi.Name(), "_test.go")
 	}, 0)
 	if err != nil {
@@ -34,7 +52,7 @@ func optionNames(t *testing.T) []string {
 				}
 				for _, s := range g.Specs {
 					v := s.(*ast.ValueSpec)
-					if id, ok := v.Type.(*ast.Ident); ok && id.Name == "Name" {
+					if v.Type != nil && types.ExprString(v.Type) == typ {
 						for _, n := range v.Names {
 							names = append(names, n.Name)
 						}
@@ -42,9 +60,6 @@ func optionNames(t *testing.T) []string {
 				}
 			}
 		}
-	}
-	if len(names) < 40 {
-		t.Fatalf("found only %d option names in pkg/option: the parser missed them", len(names))
 	}
 	return names
 }

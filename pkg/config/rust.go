@@ -2,13 +2,15 @@ package config
 
 import (
 	"fmt"
-	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
-	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
@@ -46,6 +48,12 @@ var (
 	RustFlags = Knob{Env: "MUSLRUST_CHEF_RUSTFLAGS"}
 	// Strategy: cross (cook and build once on the build platform, cross-compiling to every target triple), emulate (every platform in its own-arch builder, foreign ones under QEMU), split (each platform on a BuildKit of its own architecture: one platform per run, pushed by digest for image:merge, or several platforms spread over several BuildKit nodes from one run, see MUSLRUST_CHEF_BUILDKIT_HOST_<ARCH>) or auto (default: cross when the builder image declares it can cross-compile to every requested platform, else emulate)
 	Strategy = Knob{Flag: "strategy", Env: "MUSLRUST_CHEF_STRATEGY", Default: "auto"}
+	// Compare: the image (repo:tag or repo@sha256:...) whose provenance the "why did cook run" block compares with when cook runs; default: the tag being replaced (registry output), else the previous build's provenance in dist/
+	Compare = Knob{Flag: "compare", Env: "MUSLRUST_CHEF_COMPARE"}
+	// SBOM: false skips cargo metadata / cargo tree in the build and the SBOMs; the provenance and its cook key stay
+	SBOM = Knob{Env: "MUSLRUST_CHEF_SBOM", Default: "true"}
+	// Referrers: false pushes the image without its records (SBOMs, provenance) as OCI referrers, for a registry that refuses artifact manifests; they are still written beside the binaries in dist/
+	Referrers = Knob{Env: "MUSLRUST_CHEF_REFERRERS", Default: "true"}
 )
 
 // Lookup resolves the knob from the flag or the environment only, saying
@@ -88,6 +96,8 @@ type RustArgs struct {
 	Workspace, PlanDir, Bin, Platforms, Dist                *string
 	Image, Tags, Output, Base                               *string
 	Builder, Profile, Features, Strategy, Cache, MainBranch *string
+	// Compare is rust:build's -compare (rust:cook leaves it nil).
+	Compare *string
 	// MuslrustImage and BuilderArgs are the kit's own builder's base
 	// image and build arguments (no published Builder given).
 	MuslrustImage, BuilderArgs *string
@@ -203,10 +213,34 @@ func Rust(f RustArgs) (RustSettings, error) {
 			return s, option.Usagef("%s: %w", RequireAllocator.Env, err)
 		}
 	}
+	if s.Compare = Compare.Value(f.Compare); s.Compare != "" {
+		if _, err := name.ParseReference(s.Compare); err != nil {
+			return s, option.Usagef("%s=%q is not an image reference: give the repo:tag or repo@sha256:... of an image this kit pushed", spelling(Compare, f.Compare), s.Compare)
+		}
+	}
+	for _, b := range []struct {
+		k   Knob
+		dst *bool
+	}{{SBOM, &s.NoSBOM}, {Referrers, &s.NoReferrers}} {
+		on, err := b.k.Bool(nil)
+		if err != nil {
+			return s, err
+		}
+		*b.dst = !on
+	}
 	s.Cache = Cache.Value(f.Cache)
 	s.MainBranch = MainBranch.Value(f.MainBranch)
 	s.GitHubHeadRef, s.GitHubRef = GitHubHeadRef.Value(nil), GitHubRef.Value(nil)
 	return s, nil
+}
+
+// spelling names k as the user set it: its flag when the flag was given,
+// else its environment variable.
+func spelling(k Knob, flag *string) string {
+	if flag != nil && k.Flag != "" {
+		return "-" + k.Flag
+	}
+	return k.Env
 }
 
 // chooseBin picks the binary: the one named, else the workspace's only one.

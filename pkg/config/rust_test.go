@@ -153,3 +153,55 @@ func TestRustReadsGitHubRefs(t *testing.T) {
 		t.Fatalf("%q %q %v", s.GitHubHeadRef, s.GitHubRef, err)
 	}
 }
+
+// -compare wins over MUSLRUST_CHEF_COMPARE; a value that is no image
+// reference stops the run before BuildKit is contacted, naming the knob as
+// it was set.
+func TestResolveCompare(t *testing.T) {
+	clearEnv(t)
+	ws := twoBins(t)
+	t.Setenv("MUSLRUST_CHEF_COMPARE", "registry.example/beta:1.0")
+	s, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
+	if err != nil || s.Compare != "registry.example/beta:1.0" {
+		t.Fatalf("env: %q %v", s.Compare, err)
+	}
+	s, err = Rust(RustArgs{Workspace: str(ws), Bin: str("alpha"), Compare: str(" registry.example/beta@sha256:" + strings.Repeat("a", 64) + " ")})
+	if err != nil || s.Compare != "registry.example/beta@sha256:"+strings.Repeat("a", 64) {
+		t.Fatalf("flag: %q %v", s.Compare, err)
+	}
+	_, err = Rust(RustArgs{Workspace: str(ws), Bin: str("alpha"), Compare: str("Not A Ref")})
+	if want := `-compare="Not A Ref" is not an image reference: give the repo:tag or repo@sha256:... of an image this kit pushed`; err == nil || err.Error() != want {
+		t.Errorf("bad flag: %v, want %q", err, want)
+	}
+	t.Setenv("MUSLRUST_CHEF_COMPARE", "a:b:c")
+	_, err = Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
+	if err == nil || !strings.HasPrefix(err.Error(), `MUSLRUST_CHEF_COMPARE="a:b:c" is not an image reference`) {
+		t.Errorf("bad env: %v", err)
+	}
+}
+
+// MUSLRUST_CHEF_SBOM and MUSLRUST_CHEF_REFERRERS: unset or true keeps the
+// SBOM / attaches the records (the zero Spec does too), false turns them
+// off, anything else is refused before a build.
+func TestResolveRecordKnobs(t *testing.T) {
+	clearEnv(t)
+	ws := twoBins(t)
+	for _, k := range []struct {
+		env string
+		off func(RustSettings) bool
+	}{{"MUSLRUST_CHEF_SBOM", func(s RustSettings) bool { return s.NoSBOM }}, {"MUSLRUST_CHEF_REFERRERS", func(s RustSettings) bool { return s.NoReferrers }}} {
+		for env, want := range map[string]bool{"": false, "true": false, "false": true, "0": true} {
+			t.Setenv(k.env, env)
+			s, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
+			if err != nil || k.off(s) != want {
+				t.Errorf("%s=%q: off %t, %v; want %t", k.env, env, k.off(s), err, want)
+			}
+		}
+		t.Setenv(k.env, "sometimes")
+		_, err := Rust(RustArgs{Workspace: str(ws), Bin: str("alpha")})
+		if want := k.env + `="sometimes" is not a boolean: use true or false`; err == nil || err.Error() != want {
+			t.Errorf("bad value: %v, want %q", err, want)
+		}
+		t.Setenv(k.env, "")
+	}
+}

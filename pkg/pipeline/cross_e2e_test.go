@@ -80,6 +80,11 @@ func TestCrossBuildBothPlatformsAndEdit(t *testing.T) {
 	t.Setenv("MUSLRUST_CHEF_LIBC", "gnu")
 	e := newGlibcCrossEnv(t)
 	ws := fixtures.CopyTree(t, testdataCross)
+	// A recipe unique to this run: the first build must cook, so that the
+	// edit below finds the cook step in BuildKit's cache. Answered from an
+	// earlier run's cache instead, the first build could skip a cook
+	// snapshot that a prune had removed, and the edit would cook again.
+	appendTo(t, filepath.Join(ws, "Cargo.toml"), fmt.Sprintf("\n[workspace.metadata.muslrust-chef-test]\nrun = \"%d\"\n", time.Now().UnixNano()))
 	ctx := context.Background()
 	s := e.crossSettings(ws, "linux/amd64,linux/arm64", e.image("crossapp"))
 	s.Strategy = nil // the default: auto
@@ -93,6 +98,9 @@ func TestCrossBuildBothPlatformsAndEdit(t *testing.T) {
 	logFinished(t, r)
 	if r.Strategy != StrategyCross || !strings.Contains(e.log.String(), "build: strategy cross (default: builder image "+e.builder+" (linux/amd64) declares io.muslrust-chef.cross=linux/amd64,linux/arm64") {
 		t.Fatalf("strategy %q; log:\n%s", r.Strategy, e.log.String())
+	}
+	if v, ok := r.StageRun(app.StageCook, ""); !ok || !v.Executed() {
+		t.Errorf("cross-cook step of a new recipe: found %t, ran %t; want it run", ok, ok && v.Executed())
 	}
 	for _, stage := range []string{app.StageCrossCook, app.StageCrossBuild} {
 		if n := runSteps(r, stage); n != 1 {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -106,9 +107,12 @@ func arm64() platform.Platform { p, _ := platform.Parse("linux/arm64"); return p
 // and nothing else configured: the kit's own builder on the musl stand-in,
 // built for each platform (arm64 under QEMU), compiles each platform's
 // default musl triple; an index in the registry, both images run and print
-// what the sources say, the binaries are static musl; then a one-line edit
-// reuses the cook step and compiles only local crates, and a version bump
-// of the binary's crate reuses it too.
+// what the sources say, the binaries are static musl, and each platform
+// manifest carries its SBOMs and provenance (the same bytes as beside its
+// binary, which stays the one file rust:slim infers); then a one-line edit
+// reuses the cook step, compiles only local crates, records the reuse and
+// prints no "why did cook run", and a version bump of the binary's crate
+// reuses it too.
 func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
 	testinfra.RequireArm64(t)
 	e := newDefaultEnv(t)
@@ -137,20 +141,41 @@ func TestBuildEmulateBothPlatformsEditAndBump(t *testing.T) {
 		ref := mustRef(t, r.Published.Reference).Context().Digest(got[p.String()].String()).String()
 		checkOutput(t, "docker run "+p.String(), dockerRun(t, ref, p.String()), want(p.Arch, "v1"))
 	}
+	// The records: attached to both platform manifests, the same bytes as
+	// beside each binary, and the binary still the one file rust:slim finds.
+	docs := publishedRecords(t, r, got)
+	for _, p := range []platform.Platform{amd64(), arm64()} {
+		rec := distRecords(t, filepath.Join(ws, "dist"), p, "app")
+		sameRecords(t, p.String()+": dist and registry", rec, docs[p.String()])
+		prov := parseProvenance(t, p.String(), rec.Provenance)
+		if prov.Subject.Digest != got[p.String()].String() || prov.Subject.Platform != p {
+			t.Errorf("%s: provenance about %s %s, want the platform manifest %s", p, prov.Subject.Platform, prov.Subject.Digest, got[p.String()])
+		}
+	}
+	if bin, err := InferBin(filepath.Join(ws, "dist"), []platform.Platform{amd64(), arm64()}); err != nil || bin != "app" {
+		t.Errorf("InferBin beside the records: %q, %v; want app", bin, err)
+	}
 
 	// A token unique to this run: the shared buildkitd keeps earlier runs'
 	// results, and a repeated edit would find its build step cached.
 	v2 := fmt.Sprintf("v%d", time.Now().UnixNano()%1e9)
 	replaceIn(t, filepath.Join(ws, "crates/app/src/main.rs"), `"hello from app v1"`, `"hello from app `+v2+`"`)
 	start = time.Now()
+	mark := len(e.log.String())
 	r, err = build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("emulate rebuild after a one-line edit took %s", time.Since(start).Round(time.Second))
+	if blocks := whyBlocks(e.log.String()[mark:]); len(blocks) > 0 {
+		t.Errorf("cook was reused, yet the log says why it ran: %q", blocks)
+	}
 	for _, p := range []platform.Platform{amd64(), arm64()} {
 		if v, ok := r.StageRun("cook", p.String()); !ok || !v.Cached {
 			t.Errorf("%s: cook step after a source edit: found %t, cached %t", p, ok, v.Cached)
+		}
+		if prov := parseProvenance(t, p.String(), distRecords(t, filepath.Join(ws, "dist"), p, "app").Provenance); !prov.Cook.Reused || prov.Cook.Key == nil {
+			t.Errorf("%s: provenance after a source edit says cook reused %t, key %v", p, prov.Cook.Reused, prov.Cook.Key)
 		}
 		if v, ok := r.StageRun("build", p.String()); !ok || !v.Executed() {
 			t.Errorf("%s: build step did not run after a source edit", p)
@@ -245,8 +270,9 @@ func mustRef(t *testing.T, s string) name.Reference {
 // builds each platform on its own and pushes it by digest (written to
 // $GITHUB_OUTPUT); merging the digests gives the same platforms, and the
 // very same platform images, as the emulate build; the binaries are static
-// musl and the merged index's images run. A one-line edit then rebuilds
-// each platform with its cook step reused.
+// musl and the merged index's images run; each push by digest carries its
+// platform's records, which a reader of the merged index finds. A one-line
+// edit then rebuilds each platform with its cook step reused.
 func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 	testinfra.RequireArm64(t)
 	e := newDefaultEnv(t)
@@ -267,6 +293,7 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 		verifyMusl(t, e, filepath.Join(ws, "dist", p.DistDir(), "app"), p)
 	}
 	emulated := indexManifests(t, em.Published.Reference)
+	publishedRecords(t, em, emulated)
 
 	// split runs each platform on its own, as one runner per platform
 	// would, and merges their digests.
@@ -300,6 +327,9 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 			bin := filepath.Join(ws, "dist", p.DistDir(), "app")
 			verifyMusl(t, e, bin, p)
 			checkOutput(t, "split "+p.String()+" binary", runBinary(t, bin), want(p.Arch, version))
+			// The push by digest carries the platform's records.
+			pushed := publishedRecords(t, r, map[string]v1.Hash{p.String(): r.Published.Digest})
+			sameRecords(t, "split "+p.String()+": dist and registry", distRecords(t, filepath.Join(ws, "dist"), p, "app"), pushed[p.String()])
 			digests = append(digests, r.Published.Reference)
 			runs[p.String()] = r
 		}
@@ -308,6 +338,29 @@ func TestSplitThenMergeMatchesEmulate(t *testing.T) {
 			t.Fatal(err)
 		}
 		merged = indexManifests(t, res.Ref)
+		// The merged index's platform manifests are the split pushes, so
+		// their records hang off them: a reader of the merged image finds
+		// each split run's records.
+		mergedRepo := mustRef(t, res.Ref).Context()
+		for p, r := range runs {
+			listed := registryReferrers(t, mergedRepo.Digest(merged[p].String()))
+			for _, d := range r.Published.Referrers[r.Published.Digest] {
+				if !slices.Contains(listed, d.ArtifactType+" "+d.Digest.String()) {
+					t.Errorf("merged %s: the split run's %s record %s is not among the referrers %v", p, d.ArtifactType, d.Digest, listed)
+				}
+			}
+		}
+		for _, at := range recordTypes {
+			recs, err := publish.ReadRecords(ctx, res.Ref, []string{at})
+			if err != nil || len(recs) != 2 {
+				t.Fatalf("records of the merged index: %d, %v", len(recs), err)
+			}
+			for _, rec := range recs {
+				if rec.ArtifactType != at {
+					t.Errorf("merged index: ReadRecords finds no %s record for %s", at, rec.Platform)
+				}
+			}
+		}
 		for _, p := range []platform.Platform{amd64(), arm64()} {
 			ref := mustRef(t, res.Ref).Context().Digest(merged[p.String()].String()).String()
 			checkOutput(t, "docker run merged "+p.String(), dockerRun(t, ref, p.String()), want(p.Arch, version))

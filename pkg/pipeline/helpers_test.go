@@ -21,8 +21,22 @@ import (
 
 func str(s string) *string { return &s }
 
-// copyTree copies testdata into a fresh directory so tests can edit it.
+// appendTo appends text to file.
+func appendTo(t testing.TB, file, text string) {
+	t.Helper()
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
 
+// replaceIn replaces the first old in file with new; old must be there.
 func replaceIn(t testing.TB, file, old, new string) {
 	t.Helper()
 	b, err := os.ReadFile(file)

@@ -23,7 +23,8 @@ const offlineChildEnv = "MUSLRUST_CHEF_TEST_OFFLINE_CHILD"
 // runs the build in a child process whose every request to a public host
 // goes to a proxy that records and refuses it (the test registry and
 // BuildKit are local and reached directly), and BuildKit is given no cache
-// import or export. MUSLRUST_CHEF_CACHE=local:DIR exports BuildKit's local
+// import or export; the SBOMs and provenance are still written beside the
+// binary and into the layout. MUSLRUST_CHEF_CACHE=local:DIR exports BuildKit's local
 // cache there instead, and refuses a foreign non-empty directory.
 func TestOCIBuildMakesNoRegistryRequest(t *testing.T) {
 	if os.Getenv(offlineChildEnv) == "1" {
@@ -68,12 +69,18 @@ func offlineBuild(t *testing.T) {
 	ws := filepath.Join(fixtures.CopyTree(t, testdataOutside), "repo", "app")
 	ctx := context.Background()
 	s := e.settings(ws, "linux/amd64", "app")
-	s.Output = str("oci:" + filepath.Join(t.TempDir(), "oci"))
+	layoutDir := filepath.Join(t.TempDir(), "oci")
+	s.Output = str("oci:" + layoutDir)
 	s.Cache = nil
 	r, err := build(ctx, s, e.runtime(""))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The records are made offline too: beside the binary, and in the
+	// layout as referrers of its platform manifest.
+	distRecords(t, *s.Dist, amd64(), r.Config.Bin)
+	referrerSet(t, "oci layout", r.Published.Referrers, 1)
+	layoutReferrers(t, layoutDir, r.Published.Referrers)
 	if len(r.Cache.Imports()) > 0 || r.Cache.Exports() || r.CacheDir != "" {
 		t.Fatalf("cache %+v dir %q, want none for an OCI layout output", r.Cache, r.CacheDir)
 	}

@@ -75,6 +75,11 @@ type Solved struct {
 	// Template is the cook key's template digest (cookTemplate): the cook
 	// stage and the cargo snippets it ran.
 	Template string
+	// PrevDist are the provenance statements the previous build left in
+	// dist, read once this run's turn on dist began and before its export
+	// replaced them: what "why did cook run" compares with when there is
+	// no image to read (whyCook). Empty for a cook and a split node.
+	PrevDist map[platform.Platform][]byte
 }
 
 // solve reads the builder, connects to BuildKit, settles the strategy and
@@ -144,6 +149,9 @@ func setup(ctx context.Context, in solveIn) (s Solved, bk buildkit.Builder, req 
 			return s, bk, req, done, err
 		}
 		done = then(release, done)
+		if in.Dist == "" {
+			s.PrevDist = readPrevDist(dist, c.Bin, c.Platforms, o.log)
+		}
 	}
 	return s, bk, req, done, nil
 }

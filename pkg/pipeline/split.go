@@ -75,6 +75,7 @@ func solveSplit(ctx context.Context, in solveIn) (Solved, func(), error) {
 			return s, done, fmt.Errorf("waiting for the other run writing %s: %w", c.Dist, err)
 		}
 		done = then(release, done)
+		s.PrevDist = readPrevDist(c.Dist, c.Bin, c.Platforms, o.log)
 		if dist, err = atomicdir.Begin(c.Dist, atomicdir.Options{Writer: "rust:build (split over BuildKit nodes)", Fix: distFix(), Merge: true}); err != nil {
 			return s, done, fmt.Errorf("local output: %w", err)
 		}

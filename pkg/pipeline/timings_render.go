@@ -178,15 +178,21 @@ func stepJSON(s Step) (*bool, *float64) {
 	return &reused, &took
 }
 
-// Markdown is the timings as a table for the GitHub step summary, one row
-// per part the run reached.
+// Markdown is the timings as a titled table, one row per part the run
+// reached: rust:cook's step summary (a build's page, StepSummary, holds
+// the same table).
 func (t Timings) Markdown() string {
-	var b strings.Builder
 	title := "muslrust-chef " + t.What
 	if t.Failed != "" {
 		title += " (failed in " + t.Failed + ")"
 	}
-	fmt.Fprintf(&b, "### %s timings\n\n| stage | time | |\n|---|---:|---|\n", title)
+	return "### " + title + " timings\n\n" + t.markdownTable()
+}
+
+// markdownTable is the table of Markdown.
+func (t Timings) markdownTable() string {
+	var b strings.Builder
+	b.WriteString("| stage | time | |\n|---|---:|---|\n")
 	row := func(stage string, d time.Duration, note string) {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", stage, secs(d), note)
 	}

@@ -173,7 +173,9 @@ func readError(ctx context.Context, registry, what string, err error) error {
 	case ctx.Err() != nil:
 		return fmt.Errorf("reading %s: %w", what, ctx.Err())
 	case p.Kind == NotFound:
-		return fmt.Errorf("%s not found in registry %s: check the repository and tag (HTTP 404)", what, registry)
+		// The cause stays in the chain: a caller tells "no such image"
+		// (a first push) from a failure with Classify.
+		return &causeError{msg: fmt.Sprintf("%s not found in registry %s: check the repository and tag (HTTP 404)", what, registry), cause: err}
 	case p.Kind == Timeout:
 		return option.Errorf("registry %s stopped answering while reading %s: check the registry's health, or raise %s for a slow one", registry, what, option.Env(option.RegistryTimeout))
 	case p.Kind == Unreachable:
@@ -183,3 +185,13 @@ func readError(ctx context.Context, registry, what string, err error) error {
 	}
 	return fmt.Errorf("reading %s from %s failed: %s", what, registry, oneline.Err(err))
 }
+
+// causeError is a message of its own over the error that caused it, which
+// stays reachable (errors.As, Classify) without being printed.
+type causeError struct {
+	msg   string
+	cause error
+}
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return e.cause }

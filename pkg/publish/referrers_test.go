@@ -161,6 +161,11 @@ func TestReadRecordsErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error = %v, want one line containing %q", err, tc.want)
 			}
+			// A missing image stays recognisable (the build's "why did
+			// cook run" calls it a first push).
+			if missing := Classify(err).Kind == NotFound; missing != (n == "missing image") {
+				t.Errorf("Classify(%v) NotFound = %t", err, missing)
+			}
 		})
 	}
 	// Attaching to a subject that does not exist says so.

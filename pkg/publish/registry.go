@@ -15,7 +15,8 @@ import (
 )
 
 // Registry pushes to a registry: every platform manifest, then the index by
-// digest, then each tag, so a tag never points at a half-pushed index.
+// digest, then the records (WithReferrers), then each tag, so a tag never
+// points at a half-pushed index or at an image without its records.
 type Registry struct {
 	tags           []name.Tag
 	backoff        remote.Backoff
@@ -145,11 +146,12 @@ func (r *Registry) pushContext(ctx context.Context) (context.Context, context.Ca
 	return context.WithTimeoutCause(ctx, r.pushTimeout, errPushDeadline)
 }
 
-// session gives another pusher in this package (Merge, Attach,
-// ReadRecords) what a Registry built with opts pushes with: a context carrying the push deadline (cancel it when done),
-// the remote options (credentials, retries, the transport with the request
-// timeout), and the function that turns a failure into the one-line error
-// naming the registry, the pushed thing and the knob to change.
+// session gives another pusher in this package (Merge, ReadRecords) what
+// a Registry built with opts pushes with: a context carrying the push
+// deadline (cancel it when done), the remote options (credentials,
+// retries, the transport with the request timeout), and the function that
+// turns a failure into the one-line error naming the registry, the pushed
+// thing and the knob to change.
 func session(ctx context.Context, opts ...RegistryOption) (context.Context, context.CancelFunc, []remote.Option, func(registry, what string, err error) error) {
 	r := newRegistry(nil, opts)
 	ctx, cancel := r.pushContext(ctx)

@@ -31,7 +31,7 @@ import (
 // MUSLRUST_CHEF_PLAN_DIR, MUSLRUST_CHEF_DIST, MUSLRUST_CHEF_LIBC,
 // MUSLRUST_CHEF_RUSTFLAGS, MUSLRUST_CHEF_NO_DEFAULT_FEATURES,
 // MUSLRUST_CHEF_LOCKED, MUSLRUST_CHEF_STRIP, MUSLRUST_CHEF_REQUIRE_ALLOCATOR,
-// MUSLRUST_CHEF_MAIN_BRANCH,
+// MUSLRUST_CHEF_SBOM, MUSLRUST_CHEF_REFERRERS, MUSLRUST_CHEF_MAIN_BRANCH,
 // MUSLRUST_CHEF_SOURCE, MUSLRUST_CHEF_REVISION, MUSLRUST_CHEF_VERSION,
 // MUSLRUST_CHEF_BUILDKIT_IMAGE, MUSLRUST_CHEF_BUILDKIT_CONTAINER,
 // MUSLRUST_CHEF_BUILDKIT_NETWORK, MUSLRUST_CHEF_BUILDKITD_CONFIG,
@@ -52,12 +52,13 @@ func (Rust) Build(ctx context.Context,
 	strategy *string, // MUSLRUST_CHEF_STRATEGY: cross, emulate (QEMU for foreign platforms), split (one platform, pushed by digest) or auto (default: cross if the builder declares it)
 	cache *string, // MUSLRUST_CHEF_CACHE: registry cache refs (first exported), local:DIR, or off; default <image repo>:buildcache-<branch> when the output is a registry
 	timings *string, // MUSLRUST_CHEF_TIMINGS: file to write the timing breakdown to as JSON, also when the build fails; default none
+	compare *string, // MUSLRUST_CHEF_COMPARE: image (repo:tag or repo@sha256:...) whose records "why did cook run" compares with when cook runs; default the tag being replaced, else the previous dist/
 ) error {
 	ctx, stop := interrupt.Context(ctx)
 	defer stop()
 	args := config.RustArgs{Workspace: workspace, Bin: bin, Platforms: platforms, Image: image, Tags: tags,
 		Output: output, Base: base, Builder: builder, Profile: profile, Features: features,
-		Strategy: strategy, Cache: cache}
+		Strategy: strategy, Cache: cache, Compare: compare}
 	c, opts, err := resolve(ctx, args)
 	if err == nil {
 		var r *pipeline.Result

@@ -95,7 +95,7 @@ func TestBuildAndCookTargets(t *testing.T) {
 	}
 	oci := filepath.Join(t.TempDir(), "oci")
 	log, err := captureStderr(t, func() error {
-		return (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, s(filepath.Join(reports, "build.json")))
+		return (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, s(filepath.Join(reports, "build.json")), nil)
 	})
 	if err != nil {
 		t.Fatalf("rust:build: %v", err)
@@ -110,19 +110,33 @@ func TestBuildAndCookTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	im, err := idx.IndexManifest()
-	if err != nil || len(im.Manifests) != 1 || im.Manifests[0].Annotations["org.opencontainers.image.ref.name"] == "" {
-		t.Fatalf("layout index: %+v %v", im, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One image, named; every other entry is a record (SBOM, provenance)
+	// of one of its platform manifests.
+	var named int
+	for _, d := range im.Manifests {
+		switch {
+		case d.Annotations["org.opencontainers.image.ref.name"] != "":
+			named++
+		case d.ArtifactType == "":
+			t.Errorf("layout index entry %s is neither the image nor a record", d.Digest)
+		}
+	}
+	if named != 1 {
+		t.Fatalf("layout index: %d named images, want 1: %+v", named, im)
 	}
 	for _, p := range []string{"linux/amd64", "linux/arm64"} {
 		pl, _ := platform.Parse(p)
 		checkMuslBinary(t, filepath.Join(ws, "dist", pl.OS+"_"+pl.Arch, "app"), pl)
 	}
 
-	err = (Rust{}).Build(ctx, s(ws), s("nope"), nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, nil)
+	err = (Rust{}).Build(ctx, s(ws), s("nope"), nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, nil, nil)
 	if err == nil || mg.ExitStatus(err) != 2 || err.Error() != `rust:build: bin "nope" not found; known bins: app` {
 		t.Fatalf("unknown bin: %v (exit %d)", err, mg.ExitStatus(err))
 	}
-	err = (Rust{}).Build(ctx, s(ws), nil, s("linux/amd64"), nil, nil, nil, nil, nil, nil, nil, s("split"), nil, nil)
+	err = (Rust{}).Build(ctx, s(ws), nil, s("linux/amd64"), nil, nil, nil, nil, nil, nil, nil, s("split"), nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "rust:build: no image name") {
 		t.Fatalf("registry output without image: %v", err)
 	}
@@ -209,7 +223,7 @@ func TestTimingsOfAFailedBuild(t *testing.T) {
 	t.Setenv("GITHUB_STEP_SUMMARY", filepath.Join(reports, "summary.md"))
 	file := filepath.Join(reports, "timings.json")
 	log, err := captureStderr(t, func() error {
-		return (Rust{}).Build(context.Background(), s(ws), nil, s("linux/amd64"), nil, nil, s("tar:"+mine), nil, nil, nil, nil, nil, nil, s(file))
+		return (Rust{}).Build(context.Background(), s(ws), nil, s("linux/amd64"), nil, nil, s("tar:"+mine), nil, nil, nil, nil, nil, nil, s(file), nil)
 	})
 	if err == nil || !strings.Contains(err.Error(), "rust:build: output: "+mine+" exists and is not a file muslrust-chef wrote") {
 		t.Fatalf("rust:build over a user's file: %v", err)

@@ -98,7 +98,7 @@ func TestCookAndBuildOnStartedBuildkit(t *testing.T) {
 	start = time.Now()
 	oci := filepath.Join(t.TempDir(), "oci")
 	out, err = captureStderr(t, func() error {
-		return (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, nil)
+		return (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, s("oci:"+oci), nil, nil, nil, nil, nil, nil, nil, nil)
 	})
 	if err != nil {
 		t.Fatalf("rust:build: %v\n%s", err, lastLines(out, 40))

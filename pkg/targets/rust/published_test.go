@@ -84,7 +84,7 @@ func TestBuildWithPublishedBuilder(t *testing.T) {
 	t.Setenv("MUSLRUST_CHEF_IMAGE", app)
 	start = time.Now()
 	out, err := captureStderr(t, func() error {
-		return (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
+		return (Rust{}).Build(ctx, s(ws), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
 	})
 	if err != nil {
 		t.Fatalf("rust:build: %v\n%s", err, lastLines(out, 40))

@@ -1,0 +1,34 @@
+cf::cfg_if! {
+    if #[cfg(target_arch = "aarch64")] {
+        fn find(hay: &str) -> Option<usize> {
+            aho_corasick::AhoCorasick::new([env!("HELDOUT_WORD")]).find(hay).map(|m| m.start())
+        }
+    } else {
+        fn find(hay: &str) -> Option<usize> {
+            hay.find(env!("HELDOUT_WORD"))
+        }
+    }
+}
+
+#[cfg(feature = "fmt")]
+fn count(n: usize) -> String {
+    itoa::Buffer::new().format(n).to_owned()
+}
+
+#[cfg(not(feature = "fmt"))]
+fn count(n: usize) -> String {
+    n.to_string()
+}
+
+fn main() {
+    let text = "the heldout workspace";
+    println!("{} {} at {:?}, {} bytes", helper::name(), env!("HELDOUT_WORD"), find(text), count(text.len()));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_like_serde_json() {
+        assert_eq!(super::count(21), serde_json::to_string(&21).unwrap());
+    }
+}
