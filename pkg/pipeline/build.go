@@ -29,7 +29,7 @@ func Build(ctx context.Context, c Config, opts ...Option) (r *Result, err error)
 		return r, err
 	}
 	tm.begin(stageVerify)
-	if r.Binaries, err = verify(verifyIn{Config: &c, Solved: &r.Solved, Log: o.log, Names: o.names}); err != nil {
+	if r.Binaries, r.Checks, err = verify(verifyIn{Config: &c, Solved: &r.Solved, Log: o.log, Names: o.names}); err != nil {
 		return r, err
 	}
 	tm.begin(stageSlim)
@@ -38,9 +38,29 @@ func Build(ctx context.Context, c Config, opts ...Option) (r *Result, err error)
 	if err != nil {
 		return r, err
 	}
+	tm.begin(stageRecords)
+	rec, err := records(ctx, recordsIn{Config: &c, Planned: planned, Solved: &r.Solved, Index: img.Index, Base: img.Base,
+		Subject: subjectName(c.Image, c.Bin), Labels: o.labels, Created: o.created, KitVersion: o.kitVersion, Registry: o.registry, Log: o.log})
+	r.Records = rec.files()
+	if err != nil {
+		return r, err
+	}
 	tm.begin(stagePush)
 	r.Published, err = publishImage(ctx, publishIn{Index: img.Index, Tags: img.Tags, Output: planned.Output,
 		ByDigest: c.Strategy == StrategySplit && len(c.Platforms) == 1, Platform: c.Platforms[0], Host: o.host, Registry: o.registry,
-		Stdout: o.stdout, Log: o.log, GitHubOutput: o.gitHubOutput})
-	return r, err
+		Stdout: o.stdout, Log: o.log, GitHubOutput: o.gitHubOutput, Referrers: rec.Referrers})
+	if err != nil {
+		return r, err
+	}
+	if planned.Output.Kind == "tar" {
+		// A tar archive holds no referrers: the records go beside it.
+		files, err := rec.besideArchive(planned.Output.Path)
+		if err != nil {
+			return r, err
+		}
+		for _, pr := range rec.ByPlatform {
+			r.Records[pr.Platform] = append(r.Records[pr.Platform], files...)
+		}
+	}
+	return r, nil
 }

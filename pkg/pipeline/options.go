@@ -27,6 +27,7 @@ type options struct {
 	credentials  Credentials
 	workspace    *chef.Workspace
 	names        func(option.Ref) string
+	kitVersion   string
 }
 
 func newOptions(opts []Option) *options {
@@ -87,3 +88,7 @@ func WithOptionNames(names func(option.Ref) string) Option {
 // WithWorkspace is the workspace as already read (chef.Load) for
 // Config.Workspace, so that it is not read a second time.
 func WithWorkspace(ws *chef.Workspace) Option { return func(o *options) { o.workspace = ws } }
+
+// WithKitVersion is the kit's version as the records name it (the SBOMs'
+// tool, the provenance's builder version); default "devel".
+func WithKitVersion(v string) Option { return func(o *options) { o.kitVersion = v } }

@@ -27,6 +27,9 @@ type publishIn struct {
 	Registry     []publish.RegistryOption
 	Stdout, Log  io.Writer
 	GitHubOutput string
+	// Referrers are the records to attach to the platform manifests
+	// (registry and oci:DIR outputs; tar and docker hold none).
+	Referrers map[v1.Hash][]publish.Artifact
 }
 
 // publishImage writes the image to its output, prints the reference on
@@ -35,16 +38,20 @@ type publishIn struct {
 func publishImage(ctx context.Context, in publishIn) (publish.Result, error) {
 	var res publish.Result
 	outputs := [][2]string{}
+	registry := in.Registry
+	if len(in.Referrers) > 0 {
+		registry = append(append([]publish.RegistryOption(nil), registry...), publish.WithReferrers(in.Referrers))
+	}
 	if in.ByDigest {
 		// The same retries and deadlines as every registry push.
 		var err error
-		if res, err = publish.PushByDigest(ctx, in.Tags[0].Context(), in.Index, in.Platform, in.Registry...); err != nil {
+		if res, err = publish.PushByDigest(ctx, in.Tags[0].Context(), in.Index, in.Platform, registry...); err != nil {
 			return publish.Result{}, err
 		}
 		fmt.Fprintf(in.Log, "split: pushed %s by digest; merge the platforms' digests with image:merge\n", in.Platform)
 		outputs = append(outputs, [2]string{"image", res.Reference}, [2]string{"digest", res.Digest.String()}, [2]string{"platform", in.Platform.String()})
 	} else {
-		pub, err := publish.New(in.Output, in.Tags, in.Host, in.Registry...)
+		pub, err := publish.New(in.Output, in.Tags, in.Host, registry...)
 		if err != nil {
 			return publish.Result{}, err
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
+	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
 )
@@ -18,6 +19,12 @@ type Result struct {
 	Solved
 	// Binaries maps each platform to dist/<os>_<arch>/<bin> (build only).
 	Binaries map[platform.Platform]string
+	// Checks are what verify found in each binary (libc, allocator).
+	Checks map[platform.Platform]elfcheck.Result
+	// Records are each platform's record files beside its binary: the
+	// CycloneDX and SPDX SBOMs (unless turned off) and the provenance
+	// (build only); a tar output also has copies beside the archive.
+	Records map[platform.Platform][]string
 	// Published is what the image went to (build only).
 	Published publish.Result
 	// Timings say where the run spent its time (also a failed run's, up

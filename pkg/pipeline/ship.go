@@ -10,7 +10,9 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/elfcheck"
 	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 	"github.com/muslrust-chef/muslrust-chef/pkg/platform"
+	"github.com/muslrust-chef/muslrust-chef/pkg/provenance"
 	"github.com/muslrust-chef/muslrust-chef/pkg/publish"
+	"github.com/muslrust-chef/muslrust-chef/pkg/sbom"
 )
 
 // SlimConfig is what rust:slim publishes: binaries already in dist.
@@ -58,7 +60,9 @@ func Slim(ctx context.Context, c SlimConfig, opts ...Option) (publish.Result, er
 }
 
 // InferBin finds the binary name when it was not given: the one file name
-// present in every platform's dist slot.
+// present in every platform's dist slot, leaving out the records a build
+// writes beside its binary (<bin>.cdx.json, <bin>.spdx.json,
+// <bin>.provenance.json) and dot files (the build step's .muslrust-chef/).
 func InferBin(dist string, ps []platform.Platform) (string, error) {
 	var common map[string]bool
 	for _, p := range ps {
@@ -85,7 +89,9 @@ func InferBin(dist string, ps []platform.Platform) (string, error) {
 	}
 	var found []string
 	for n := range common {
-		found = append(found, n)
+		if !isRecordOf(n, common) {
+			found = append(found, n)
+		}
 	}
 	sort.Strings(found)
 	switch len(found) {
@@ -95,4 +101,16 @@ func InferBin(dist string, ps []platform.Platform) (string, error) {
 		return "", option.Errorf("no binary found in every slot of %s (%s): set %s", dist, platform.Join(ps), option.Env(option.Bin))
 	}
 	return "", option.Usagef("several binaries in %s (%s): set %s to one of them", dist, strings.Join(found, ", "), option.Env(option.Bin))
+}
+
+// isRecordOf says whether n is the SBOM or provenance file of another name
+// in names.
+func isRecordOf(n string, names map[string]bool) bool {
+	for m := range names {
+		cdx, spdx := sbom.FileNames(m)
+		if m != n && (n == cdx || n == spdx || n == provenance.FileName(m)) {
+			return true
+		}
+	}
+	return false
 }

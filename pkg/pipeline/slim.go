@@ -39,6 +39,8 @@ type slimIn struct {
 type slimOut struct {
 	Index v1.ImageIndex
 	Tags  []name.Tag
+	// Base is the runtime base the index was built on.
+	Base publish.Base
 }
 
 // slimImage builds the slim index. The version label, when not given, is
@@ -80,6 +82,7 @@ func slimImage(ctx context.Context, in slimIn) (slimOut, error) {
 		return slimOut{}, err
 	}
 	out.Index = idx
+	out.Base = *base
 	return out, nil
 }
 

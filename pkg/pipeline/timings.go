@@ -19,11 +19,11 @@ type Timings struct {
 	What string
 	Plan time.Duration
 	SolveTimings
-	Verify, Slim, Push time.Duration
+	Verify, Slim, Records, Push time.Duration
 	// Total is the whole run, from Build's or Cook's start to its end.
 	Total time.Duration
 	// Failed is the stage the run failed in (plan, solve, verify, slim,
-	// push); empty when it succeeded.
+	// records, push); empty when it succeeded.
 	Failed string
 	// Nodes are the per-node solves of a build split over several
 	// BuildKit nodes; the fields above then hold their union.
@@ -75,11 +75,12 @@ type NodeTimings struct {
 
 // Stage names of Timings.Failed, in the order a build runs them.
 const (
-	stagePlan   = "plan"
-	stageSolve  = "solve"
-	stageVerify = "verify"
-	stageSlim   = "slim"
-	stagePush   = "push"
+	stagePlan    = "plan"
+	stageSolve   = "solve"
+	stageVerify  = "verify"
+	stageSlim    = "slim"
+	stageRecords = "records"
+	stagePush    = "push"
 )
 
 // timer times the stages of one run into its Result's Timings.
@@ -115,6 +116,8 @@ func (tm *timer) end() {
 		tm.t.Verify = d
 	case stageSlim:
 		tm.t.Slim = d
+	case stageRecords:
+		tm.t.Records = d
 	case stagePush:
 		tm.t.Push = d
 	}

@@ -45,7 +45,7 @@ func (t Timings) Line() string {
 	for _, s := range []struct {
 		name string
 		d    time.Duration
-	}{{stageVerify, t.Verify}, {stageSlim, t.Slim}, {stagePush, t.Push}} {
+	}{{stageVerify, t.Verify}, {stageSlim, t.Slim}, {stageRecords, t.Records}, {stagePush, t.Push}} {
 		if t.reachedStage(s.name) {
 			add("%s %s", s.name, secs(s.d))
 		}
@@ -108,6 +108,7 @@ type timingsJSON struct {
 	CacheExport   *float64   `json:"cache_export_s"`
 	Verify        *float64   `json:"verify_s"`
 	Slim          *float64   `json:"slim_s"`
+	Records       *float64   `json:"records_s"`
 	Push          *float64   `json:"push_s"`
 	Total         float64    `json:"total_s"`
 	Nodes         []nodeJSON `json:"nodes,omitempty"`
@@ -150,6 +151,9 @@ func (t Timings) MarshalJSON() ([]byte, error) {
 	}
 	if t.reachedStage(stageSlim) {
 		j.Slim = s(t.Slim)
+	}
+	if t.reachedStage(stageRecords) {
+		j.Records = s(t.Records)
 	}
 	if t.reachedStage(stagePush) {
 		j.Push = s(t.Push)
@@ -218,7 +222,7 @@ func (t Timings) markdownTable() string {
 	for _, s := range []struct {
 		name string
 		d    time.Duration
-	}{{stageVerify, t.Verify}, {stageSlim, t.Slim}, {stagePush, t.Push}} {
+	}{{stageVerify, t.Verify}, {stageSlim, t.Slim}, {stageRecords, t.Records}, {stagePush, t.Push}} {
 		if t.reachedStage(s.name) {
 			row(s.name, s.d, "")
 		}

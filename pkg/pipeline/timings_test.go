@@ -31,15 +31,15 @@ func sampleBuildTimings() Timings {
 			CacheImport: ms(412),
 			CacheExport: ms(4),
 		},
-		Verify: ms(12), Slim: ms(87), Push: ms(503), Total: ms(5318),
-		reached: []string{stagePlan, stageSolve, stageVerify, stageSlim, stagePush},
+		Verify: ms(12), Slim: ms(87), Records: ms(31), Push: ms(503), Total: ms(5318),
+		reached: []string{stagePlan, stageSolve, stageVerify, stageSlim, stageRecords, stagePush},
 		solved:  true,
 	}
 }
 
 func TestTimingsLine(t *testing.T) {
 	got := sampleBuildTimings().Line()
-	want := "timings: plan 0.02s, context 41 files 88.0 kB 0.1s, builder reused, cook reused, build ran 3.9s, export 0.1s, cache import 0.41s export 0s, verify 0.01s, slim 0.09s, push 0.5s, total 5.32s"
+	want := "timings: plan 0.02s, context 41 files 88.0 kB 0.1s, builder reused, cook reused, build ran 3.9s, export 0.1s, cache import 0.41s export 0s, verify 0.01s, slim 0.09s, records 0.03s, push 0.5s, total 5.32s"
 	if got != want {
 		t.Errorf("line:\n got %s\nwant %s", got, want)
 	}
@@ -84,6 +84,7 @@ func TestTimingsJSON(t *testing.T) {
   "cache_export_s": 0.004,
   "verify_s": 0.012,
   "slim_s": 0.087,
+  "records_s": 0.031,
   "push_s": 0.503,
   "total_s": 5.318
 }`
@@ -114,6 +115,7 @@ func TestTimingsJSON(t *testing.T) {
   "cache_export_s": null,
   "verify_s": null,
   "slim_s": null,
+  "records_s": null,
   "push_s": null,
   "total_s": 0.8
 }`
@@ -137,6 +139,7 @@ func TestTimingsMarkdown(t *testing.T) {
 | cache export | 0s |  |
 | verify | 0.01s |  |
 | slim | 0.09s |  |
+| records | 0.03s |  |
 | push | 0.5s |  |
 | **total** | **5.32s** | |
 `
