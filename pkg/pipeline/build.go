@@ -45,6 +45,10 @@ func Build(ctx context.Context, c Config, opts ...Option) (r *Result, err error)
 	if err != nil {
 		return r, err
 	}
+	r.Manifests = rec.manifests()
+	if r.Why, err = whyCook(ctx, whyOf(&c, &r.Solved, rec, img.Tags, planned.Output, o)); err != nil {
+		return r, err
+	}
 	tm.begin(stagePush)
 	r.Published, err = publishImage(ctx, publishIn{Index: img.Index, Tags: img.Tags, Output: planned.Output,
 		ByDigest: c.Strategy == StrategySplit && len(c.Platforms) == 1, Platform: c.Platforms[0], Host: o.host, Registry: o.registry,
