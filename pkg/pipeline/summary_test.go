@@ -92,8 +92,8 @@ func TestStepSummaryOfAResult(t *testing.T) {
 	manifest := v1.Hash{Algorithm: "sha256", Hex: hex64("a")}
 	repo := "127.0.0.1:5123/team/app"
 	r := &Result{Config: &Config{Spec: buildspec.Spec{Bin: "app", Dist: dist, Platforms: []platform.Platform{whyAmd64, whyArm64}}},
-		Binaries: map[platform.Platform]string{whyAmd64: bin},
-		Checks: map[platform.Platform]elfcheck.Result{whyAmd64: {Alloc: elfcheck.AllocReport{Allocator: elfcheck.AllocMusl, MultiThreaded: true}}},
+		Binaries:  map[platform.Platform]string{whyAmd64: bin},
+		Checks:    map[platform.Platform]elfcheck.Result{whyAmd64: {Alloc: elfcheck.AllocReport{Allocator: elfcheck.AllocMusl, MultiThreaded: true}}},
 		Manifests: map[platform.Platform]v1.Hash{whyAmd64: manifest},
 		Why:       []CookWhy{{Platforms: []platform.Platform{whyAmd64}, Lines: []string{"features: [default] -> [default, fmt]"}}},
 		Published: publish.Result{Reference: repo + "@sha256:" + hex64("1"), Referrers: map[v1.Hash][]v1.Descriptor{manifest: {
