@@ -100,7 +100,7 @@ func TestVerifyReportsJemalloc(t *testing.T) {
 		what := filepath.Base(src)
 		var log strings.Builder
 		in := verifyIn{Config: c, Solved: &Solved{}, Log: &log, Names: config.KnobName}
-		if _, err := verify(in); err != nil {
+		if _, _, err := verify(in); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		// Stripped, a C program's threads leave no mark (README "Allocator
@@ -114,11 +114,11 @@ func TestVerifyReportsJemalloc(t *testing.T) {
 		}
 
 		c.RequireAllocator = elfcheck.AllocJemalloc
-		if _, err := verify(in); err != nil {
+		if _, _, err := verify(in); err != nil {
 			t.Errorf("%s: required jemalloc, linked jemalloc: %v", what, err)
 		}
 		c.RequireAllocator = elfcheck.AllocMimalloc
-		_, err = verify(in)
+		_, _, err = verify(in)
 		msg := ""
 		if err != nil {
 			msg = render(err, config.KnobName)

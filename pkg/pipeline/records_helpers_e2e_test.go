@@ -36,8 +36,8 @@ var recordTypes = []string{sbom.MediaTypeCycloneDX, sbom.MediaTypeSPDX, provenan
 // own outputs the records are made from.
 var rawFiles = []string{"metadata.json", "tree.txt", "rustc.txt", "Cargo.lock"}
 
-// records are one platform's three documents.
-type records struct {
+// docSet is one platform's three record documents.
+type docSet struct {
 	CycloneDX, SPDX, Provenance []byte
 }
 
@@ -48,13 +48,13 @@ type records struct {
 // others to the same deterministic manifest), and ReadRecords, the reader
 // rust:sbom uses, finds each type. The documents are read from the
 // registry.
-func publishedRecords(t *testing.T, r *Result, manifests map[string]v1.Hash) map[string]records {
+func publishedRecords(t *testing.T, r *Result, manifests map[string]v1.Hash) map[string]docSet {
 	t.Helper()
 	repo := mustRef(t, r.Published.Reference).Context()
-	out := map[string]records{}
+	out := map[string]docSet{}
 	for plat, d := range manifests {
 		listed := registryReferrers(t, repo.Digest(d.String()))
-		var rec records
+		var rec docSet
 		byType := map[string]int{}
 		for _, desc := range r.Published.Referrers[d] {
 			byType[desc.ArtifactType]++
@@ -136,7 +136,7 @@ func registryReferrers(t *testing.T, subject name.Digest) []string {
 
 // distRecords reads the three documents written beside p's binary and
 // checks cargo's raw outputs are in the dot directory next to them.
-func distRecords(t *testing.T, dist string, p platform.Platform, bin string) records {
+func distRecords(t *testing.T, dist string, p platform.Platform, bin string) docSet {
 	t.Helper()
 	dir := filepath.Join(dist, p.DistDir())
 	cdx, spdx := sbom.FileNames(bin)
@@ -148,7 +148,7 @@ func distRecords(t *testing.T, dist string, p platform.Platform, bin string) rec
 		}
 		return b
 	}
-	r := records{CycloneDX: read(cdx), SPDX: read(spdx), Provenance: read(provenance.FileName(bin))}
+	r := docSet{CycloneDX: read(cdx), SPDX: read(spdx), Provenance: read(provenance.FileName(bin))}
 	for _, f := range rawFiles {
 		if st, err := os.Stat(filepath.Join(dir, ".muslrust-chef", f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: cargo's output %s is missing or empty in %s: %v", p, f, filepath.Join(dir, ".muslrust-chef"), err)
@@ -158,7 +158,7 @@ func distRecords(t *testing.T, dist string, p platform.Platform, bin string) rec
 }
 
 // sameRecords fails unless a and b are byte for byte the same documents.
-func sameRecords(t *testing.T, what string, a, b records) {
+func sameRecords(t *testing.T, what string, a, b docSet) {
 	t.Helper()
 	for _, c := range []struct {
 		name string

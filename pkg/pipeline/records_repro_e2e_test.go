@@ -84,7 +84,7 @@ func TestRecordsReproducible(t *testing.T) {
 	dist := filepath.Join(ws, "dist")
 
 	type run struct {
-		docs records
+		docs docSet
 		refs []string
 	}
 	one := func(name string) run {
@@ -111,5 +111,5 @@ func TestRecordsReproducible(t *testing.T) {
 	if !slices.Equal(b.refs, c.refs) {
 		t.Errorf("builds B and C stored other record manifests:\n%s\n%s", strings.Join(b.refs, "\n"), strings.Join(c.refs, "\n"))
 	}
-	sameRecords(t, "builds A and B (SBOMs)", records{CycloneDX: a.docs.CycloneDX, SPDX: a.docs.SPDX}, records{CycloneDX: b.docs.CycloneDX, SPDX: b.docs.SPDX})
+	sameRecords(t, "builds A and B (SBOMs)", docSet{CycloneDX: a.docs.CycloneDX, SPDX: a.docs.SPDX}, docSet{CycloneDX: b.docs.CycloneDX, SPDX: b.docs.SPDX})
 }
