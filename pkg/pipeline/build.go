@@ -46,7 +46,7 @@ func Build(ctx context.Context, c Config, opts ...Option) (r *Result, err error)
 		return r, err
 	}
 	r.Manifests = rec.manifests()
-	if r.Why, err = whyCook(ctx, whyOf(&c, &r.Solved, rec, img.Tags, planned.Output, o)); err != nil {
+	if r.Why, err = whyCook(ctx, whyInputs(&c, &r.Solved, rec, img.Tags, planned.Output, o)); err != nil {
 		return r, err
 	}
 	tm.begin(stagePush)

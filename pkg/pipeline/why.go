@@ -66,11 +66,11 @@ type whyIn struct {
 	Log       io.Writer
 }
 
-// whyOf is what whyCook needs from a build: the records stage's keys and
+// whyInputs is what whyCook needs from a build: the records stage's keys and
 // cook outcomes, and the tag being replaced when the image goes to a
 // registry (a split platform pushed by digest compares with the index
 // its tag names).
-func whyOf(c *Config, s *Solved, rec recordsOut, tags []name.Tag, out publish.Output, o *options) whyIn {
+func whyInputs(c *Config, s *Solved, rec recordsOut, tags []name.Tag, out publish.Output, o *options) whyIn {
 	in := whyIn{Compare: c.Compare, Cross: s.Strategy == StrategyCross, PrevDist: s.PrevDist, Dist: c.Dist, Bin: c.Bin,
 		Registry: o.registry, Log: o.log}
 	if out.Kind == "registry" && len(tags) > 0 {
