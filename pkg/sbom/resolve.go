@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -174,13 +175,13 @@ func Resolve(metadataJSON, cargoLock []byte, opts ...Option) (*SBOM, error) {
 			}
 			c.Source = Source{Kind: SourcePath, Path: filepath.ToSlash(rel), Commit: o.revision}
 		case strings.HasPrefix(src, "registry+"), strings.HasPrefix(src, "sparse+"):
-			u := strings.TrimPrefix(src, "registry+")
+			u := withoutUserinfo(strings.TrimPrefix(src, "registry+"))
 			c.Source = Source{Kind: SourceRegistry, URL: u}
 			c.SHA256 = checksums[p.Name+"\x00"+p.Version+"\x00"+src]
 		case strings.HasPrefix(src, "git+"):
 			u, commit, _ := strings.Cut(strings.TrimPrefix(src, "git+"), "#")
 			u, _, _ = strings.Cut(u, "?")
-			c.Source = Source{Kind: SourceGit, URL: u, Commit: commit}
+			c.Source = Source{Kind: SourceGit, URL: withoutUserinfo(u), Commit: commit}
 		default:
 			return c, fmt.Errorf("sbom: crate %s %s has source %q of a kind this kit does not know (registry+, sparse+, git+ or a path)", p.Name, p.Version, src)
 		}
@@ -282,4 +283,31 @@ func Resolve(metadataJSON, cargoLock []byte, opts ...Option) (*SBOM, error) {
 	sort.Strings(s.RootDependsOn)
 	sort.Strings(s.RootBuildTools)
 	return s, nil
+}
+
+// withoutUserinfo drops the user and password of a source URL: a Cargo.lock
+// written from `git = "https://user:token@host/repo"` carries them, and the
+// SBOM leaves the machine with the image. A URL that does not parse is kept
+// up to its last "@" removed only when it has a scheme ("scheme://...@").
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err == nil {
+		if u.User == nil {
+			return raw
+		}
+		u.User = nil
+		return u.String()
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	if at := strings.LastIndex(host, "@"); at >= 0 {
+		return scheme + "://" + rest[at+1:]
+	}
+	return raw
 }

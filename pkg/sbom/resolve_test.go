@@ -20,8 +20,8 @@ const syntheticMetadata = `{
  "packages": [
   {"id": "path+file:///w#app@1.0.0", "name": "app", "version": "1.0.0", "source": null, "license": "MIT", "manifest_path": "/w/Cargo.toml",
    "targets": [{"name": "app", "kind": ["bin"]}, {"name": "tool", "kind": ["bin"]}]},
-  {"id": "git+https://git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567", "name": "dep", "version": "0.1.0",
-   "source": "git+https://git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567", "license": null, "manifest_path": "/g/dep/Cargo.toml",
+  {"id": "git+https://ci:t0ken@git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567", "name": "dep", "version": "0.1.0",
+   "source": "git+https://ci:t0ken@git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567", "license": null, "manifest_path": "/g/dep/Cargo.toml",
    "targets": [{"name": "dep", "kind": ["lib"]}]},
   {"id": "registry+https://reg.example/index#dep@0.1.0", "name": "dep", "version": "0.1.0", "source": "registry+https://reg.example/index", "license": "Apache-2.0", "manifest_path": "/r/dep-0.1.0/Cargo.toml",
    "targets": [{"name": "dep", "kind": ["lib"]}]},
@@ -36,12 +36,12 @@ const syntheticMetadata = `{
  "workspace_root": "/w",
  "resolve": {"root": "path+file:///w#app@1.0.0", "nodes": [
   {"id": "path+file:///w#app@1.0.0", "deps": [
-    {"name": "dep", "pkg": "git+https://git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567", "dep_kinds": [{"kind": null, "target": null}]},
+    {"name": "dep", "pkg": "git+https://ci:t0ken@git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567", "dep_kinds": [{"kind": null, "target": null}]},
     {"name": "dep2", "pkg": "registry+https://reg.example/index#dep@0.1.0", "dep_kinds": [{"kind": null, "target": null}]},
     {"name": "derive", "pkg": "registry+https://reg.example/index#derive@2.0.0", "dep_kinds": [{"kind": null, "target": null}]},
     {"name": "testonly", "pkg": "registry+https://reg.example/index#testonly@1.0.0", "dep_kinds": [{"kind": "dev", "target": null}]}
   ]},
-  {"id": "git+https://git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567", "deps": []},
+  {"id": "git+https://ci:t0ken@git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567", "deps": []},
   {"id": "registry+https://reg.example/index#dep@0.1.0", "deps": []},
   {"id": "registry+https://reg.example/index#derive@2.0.0", "deps": [
     {"name": "syn", "pkg": "registry+https://reg.example/index#syn@3.0.0", "dep_kinds": [{"kind": null, "target": null}]}
@@ -60,7 +60,7 @@ version = "1.0.0"
 [[package]]
 name = "dep"
 version = "0.1.0"
-source = "git+https://git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567"
+source = "git+https://ci:t0ken@git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567"
 
 [[package]]
 name = "dep"
