@@ -45,6 +45,10 @@ func Build(ctx context.Context, c Config, opts ...Option) (r *Result, err error)
 	if err != nil {
 		return r, err
 	}
+	r.Manifests = rec.manifests()
+	if r.Why, err = whyCook(ctx, whyInputs(&c, &r.Solved, rec, img.Tags, planned.Output, o)); err != nil {
+		return r, err
+	}
 	referrers := rec.Referrers
 	if c.NoReferrers {
 		// The records stay in dist (and beside a tar archive) only.

@@ -229,6 +229,15 @@ func (r recordsOut) files() map[platform.Platform][]string {
 	return out
 }
 
+// manifests are the platform images' manifest digests.
+func (r recordsOut) manifests() map[platform.Platform]v1.Hash {
+	out := map[platform.Platform]v1.Hash{}
+	for _, pr := range r.ByPlatform {
+		out[pr.Platform] = pr.Manifest
+	}
+	return out
+}
+
 // besideArchive writes the records of a tar output's one platform beside
 // the archive: FILE.cdx.json, FILE.spdx.json, FILE.provenance.json.
 func (r recordsOut) besideArchive(archive string) ([]string, error) {

@@ -69,7 +69,7 @@ func request(ctx context.Context, in requestIn) (buildkit.Request, func(), error
 	if err != nil {
 		return buildkit.Request{}, cleanup, err
 	}
-	if s.Template, err = cookTemplate(dockerfile, s.Strategy, args); err != nil {
+	if s.Template, err = cookTemplate(dockerfile, s.Strategy); err != nil {
 		return buildkit.Request{}, cleanup, err
 	}
 	req := buildkit.Request{

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
@@ -25,6 +27,12 @@ type Result struct {
 	// CycloneDX and SPDX SBOMs (unless turned off) and the provenance
 	// (build only); a tar output also has copies beside the archive.
 	Records map[platform.Platform][]string
+	// Manifests are the platform images' manifest digests (build only,
+	// from slim on).
+	Manifests map[platform.Platform]v1.Hash
+	// Why are the "why did cook run" blocks of the platforms whose cook
+	// ran (build only; none when every cook was reused).
+	Why []CookWhy
 	// Published is what the image went to (build only).
 	Published publish.Result
 	// Timings say where the run spent its time (also a failed run's, up

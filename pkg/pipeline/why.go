@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
 	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cookkey"
@@ -62,6 +64,23 @@ type whyIn struct {
 	Dist, Bin string
 	Registry  []publish.RegistryOption
 	Log       io.Writer
+}
+
+// whyInputs is what whyCook needs from a build: the records stage's keys and
+// cook outcomes, and the tag being replaced when the image goes to a
+// registry (a split platform pushed by digest compares with the index
+// its tag names).
+func whyInputs(c *Config, s *Solved, rec recordsOut, tags []name.Tag, out publish.Output, o *options) whyIn {
+	in := whyIn{Compare: c.Compare, Cross: s.Strategy == StrategyCross, PrevDist: s.PrevDist, Dist: c.Dist, Bin: c.Bin,
+		Registry: o.registry, Log: o.log}
+	if out.Kind == "registry" && len(tags) > 0 {
+		in.Replaced = tags[0].String()
+	}
+	for _, pr := range rec.ByPlatform {
+		in.Platforms = append(in.Platforms, whyPlatform{Platform: pr.Platform, Key: pr.Key,
+			CookRan: pr.CookKnown && pr.CookRan, Tried: cacheTried(s, pr.Platform)})
+	}
+	return in
 }
 
 // previous is the record a platform's key is compared with.

@@ -297,3 +297,34 @@ func TestCacheTried(t *testing.T) {
 		t.Errorf("split: arm64 %q, amd64 %q", got, cacheTried(split, whyAmd64))
 	}
 }
+
+// The cook key's template follows the kit's cook stage and shell code
+// only: the build stage's text does not move it, the cook stage's does,
+// and it takes none of the build's values (their changes are lines of
+// their own, not "the kit's build template changed" besides).
+func TestCookTemplateFollowsOnlyTheKitsCookCode(t *testing.T) {
+	df, err := os.ReadFile("../../images/app/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := func(dockerfile []byte, strategy string) string {
+		t.Helper()
+		d, err := cookTemplate(dockerfile, strategy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	emulate, cross := digest(df, StrategyEmulate), digest(df, StrategyCross)
+	if emulate == cross || digest(df, StrategyEmulate) != emulate || digest(df, StrategySplit) != emulate {
+		t.Errorf("emulate %s, split %s, cross %s: want emulate = split, cross its own", emulate, digest(df, StrategySplit), cross)
+	}
+	build := bytes.Replace(df, []byte("mkdir -p /muslrust-chef/out;"), []byte("mkdir -p /muslrust-chef/out /tmp/x;"), 1)
+	if bytes.Equal(build, df) || digest(build, StrategyEmulate) != emulate {
+		t.Error("an edit of the build stage moved the cook template (or the edit did not apply)")
+	}
+	cook := bytes.Replace(df, []byte("    muslrust_chef_cargo_build; \\\n    muslrust_chef_cargo_clean"), []byte("    muslrust_chef_cargo_build; \\\n    true; muslrust_chef_cargo_clean"), 1)
+	if bytes.Equal(cook, df) || digest(cook, StrategyEmulate) == emulate {
+		t.Error("an edit of the cook stage left the cook template (or the edit did not apply)")
+	}
+}

@@ -37,7 +37,9 @@ import (
 // MUSLRUST_CHEF_BUILDKIT_NETWORK, MUSLRUST_CHEF_BUILDKITD_CONFIG,
 // BUILDKIT_HOST and SOURCE_DATE_EPOCH. The log ends with a timings line
 // (plan, context upload, builder, cook, build, export, cache, verify, slim,
-// push); in GitHub Actions the same table goes to GITHUB_STEP_SUMMARY.
+// push); in GitHub Actions the job's summary page (GITHUB_STEP_SUMMARY)
+// gets per platform the binary's size, allocator, image digest, whether
+// cook ran and why, the records' references, and the timings.
 func (Rust) Build(ctx context.Context,
 	workspace *string, // MUSLRUST_CHEF_WORKSPACE: directory of the root Cargo.toml; default the current directory
 	bin *string, // MUSLRUST_CHEF_BIN: binary to build; default the workspace's only binary
@@ -69,8 +71,9 @@ func (Rust) Build(ctx context.Context,
 }
 
 // report writes a run's timings where they were asked for: the JSON file
-// (-timings, MUSLRUST_CHEF_TIMINGS) and, in GitHub Actions, a table on the
-// job's summary page. A failed run's too, so CI shows where it stopped;
+// (-timings, MUSLRUST_CHEF_TIMINGS) and, in GitHub Actions, the run's block
+// on the job's summary page (a build's: what shipped, why cook ran, the
+// records and the timings). A failed run's too, so CI shows where it stopped;
 // its own error then wins over a failure to write them, which is only
 // printed.
 func report(r *pipeline.Result, runErr error, timings *string) error {
@@ -83,7 +86,7 @@ func report(r *pipeline.Result, runErr error, timings *string) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := ghoutput.AppendSummary(config.GitHubStepSummary(), r.Timings.Markdown()); err != nil {
+	if err := ghoutput.AppendSummary(config.GitHubStepSummary(), r.StepSummary()); err != nil {
 		errs = append(errs, err)
 	}
 	switch {
@@ -139,6 +142,7 @@ func resolve(ctx context.Context, args config.RustArgs) (pipeline.Config, []pipe
 		pipeline.WithLabels(labels(ctx, nil, nil, nil, s.Workspace)),
 		pipeline.WithCreated(created),
 		pipeline.WithHost(host),
+		pipeline.WithKitVersion(config.KitVersion()),
 	}, nil
 }
 

@@ -200,7 +200,8 @@ func checkTimings(t *testing.T, dir, log string) {
 		t.Errorf("build.json: the parts (%.3fs) exceed the total (%.3fs): %v", sum, build.Total, all)
 	}
 	summary, err := os.ReadFile(filepath.Join(dir, "summary.md"))
-	if err != nil || !strings.Contains(string(summary), "### muslrust-chef cook timings\n") || !strings.Contains(string(summary), "### muslrust-chef build timings\n") {
+	if err != nil || !strings.Contains(string(summary), "### muslrust-chef cook timings\n") || !strings.Contains(string(summary), "### muslrust-chef build: `") ||
+		!strings.Contains(string(summary), "| linux/amd64 | `app` | ") || !strings.Contains(string(summary), "#### Records\n") || !strings.Contains(string(summary), "#### Timings\n") {
 		t.Errorf("step summary: %v\n%s", err, summary)
 	}
 }
@@ -242,7 +243,7 @@ func TestTimingsOfAFailedBuild(t *testing.T) {
 	if got["what"] != "build" || got["failed"] != "plan" || got["plan_s"] == nil || got["context_bytes"] != nil || got["push_s"] != nil {
 		t.Errorf("timings of the failed build: %s", data)
 	}
-	if summary, _ := os.ReadFile(filepath.Join(reports, "summary.md")); !strings.Contains(string(summary), "### muslrust-chef build (failed in plan) timings\n") {
+	if summary, _ := os.ReadFile(filepath.Join(reports, "summary.md")); !strings.Contains(string(summary), "### muslrust-chef build (failed in plan)\n\n#### Timings\n") {
 		t.Errorf("step summary:\n%s", summary)
 	}
 }
