@@ -134,7 +134,7 @@ func records(ctx context.Context, in recordsIn) (recordsOut, error) {
 		}
 		opts := []provenance.Option{provenance.WithBinary(c.Bin, binDigest), provenance.WithCargo(program, f, toolchainEnv...), builderOpt,
 			provenance.WithRecipeDigest(recipeDigest), provenance.WithSourceDateEpoch(max(created.Unix(), 0)),
-			provenance.WithCook(!pr.CookRan, pr.Key)}
+			provenance.WithCook(pr.CookKnown && !pr.CookRan, pr.Key)}
 		if in.KitVersion != "" {
 			opts = append(opts, provenance.WithKitVersion(in.KitVersion))
 		}

@@ -1,16 +1,23 @@
 package pipeline
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+
 	"github.com/muslrust-chef/muslrust-chef/images/app"
 	"github.com/muslrust-chef/muslrust-chef/internal/testinfra"
 	"github.com/muslrust-chef/muslrust-chef/pkg/builder"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildkit"
+	"github.com/muslrust-chef/muslrust-chef/pkg/buildspec"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
+	"github.com/muslrust-chef/muslrust-chef/pkg/option"
 )
 
 // The cook stages' instructions as issue 16 found them (testdata/cook-stages.pinned).
@@ -197,5 +204,104 @@ func TestCrossRecordsSnippetEvaluates(t *testing.T) {
 		if err != nil || !strings.HasPrefix(string(b), "cargo tree ") {
 			t.Errorf("%s tree.txt: %q, %v", p, b, err)
 		}
+	}
+}
+
+// stageRunText is the shell of a Dockerfile stage's RUN step (its --mount
+// flags left out).
+func stageRunText(t *testing.T, stage string) string {
+	t.Helper()
+	res, err := parser.Parse(bytes.NewReader(app.Dockerfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := ""
+	for _, n := range res.AST.Children {
+		switch strings.ToLower(n.Value) {
+		case "from":
+			for c := n.Next; c != nil; c = c.Next {
+				cur = c.Value
+			}
+		case "run":
+			if cur != stage {
+				continue
+			}
+			var words []string
+			for c := n.Next; c != nil; c = c.Next {
+				words = append(words, c.Value)
+			}
+			return strings.Join(words, " ")
+		}
+	}
+	t.Fatalf("no RUN in stage %s", stage)
+	return ""
+}
+
+// The build stage's RUN step as sh runs it, with a cargo that builds but
+// cannot resolve the metadata (a dev-dependency the offline mirror lacks):
+// the step copies the binary, then stops on the records with the
+// template's line, and stepError makes of it one error quoting cargo and
+// naming the SBOM knob. With the records working, the step writes them
+// where the export picks them up.
+func TestBuildStepRecordsAndTheirFailure(t *testing.T) {
+	sh := testinfra.Tool(t, "sh")
+	ws, out, bin := t.TempDir(), t.TempDir(), t.TempDir()
+	f := cargo.Flags{Profile: "release", Triple: "x86_64-unknown-linux-musl", TargetDir: "target", Package: "app", Bin: "app", Locked: true}
+	flags, err := snippet(f, nil, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := recordsSnippet(f, false, app.OutDir+"/"+app.RecordsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := "#!/bin/sh\ncase \"$1\" in\n" +
+		"build) mkdir -p target/x86_64-unknown-linux-musl/release && echo elf > target/x86_64-unknown-linux-musl/release/app ;;\n" +
+		"metadata) [ -z \"${FAIL_METADATA:-}\" ] || { echo 'error: failed to download `serde_json v1.0.1`' >&2; exit 101; }; echo '{}' ;;\n" +
+		"tree) echo 'app v1.0.0 (/src)' ;;\nesac\n"
+	if err := os.WriteFile(filepath.Join(bin, "cargo"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "rustc"), []byte("#!/bin/sh\necho 'rustc 1.63.0'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ws, "Cargo.lock"), []byte("version = 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The step writes to OutDir; here a temporary directory stands in.
+	run := strings.ReplaceAll(stageRunText(t, app.StageBuild), app.OutDir, out)
+	recs = strings.ReplaceAll(recs, app.OutDir, out)
+	step := func(extra ...string) (string, error) {
+		cmd := exec.Command(sh, "-c", run)
+		cmd.Dir = ws
+		cmd.Env = append([]string{"PATH=" + bin + ":/usr/bin:/bin", "TARGETARCH=amd64", app.ArgFlagsPrefix + "amd64=" + flags, app.ArgRecordsPrefix + "amd64=" + recs}, extra...)
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	if log, err := step(); err != nil {
+		t.Fatalf("the build step: %v\n%s", err, log)
+	}
+	for name, want := range map[string]string{"app": "elf\n", app.RecordsDir + "/" + app.RecordMetadata: "{}\n", app.RecordsDir + "/" + app.RecordTree: "app v1.0.0 (/src)\n",
+		app.RecordsDir + "/" + app.RecordRustc: "rustc 1.63.0\n", app.RecordsDir + "/" + app.RecordLock: "version = 3\n"} {
+		if b, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(b) != want {
+			t.Errorf("%s: %q, %v; want %q", name, b, err, want)
+		}
+	}
+
+	log, err := step("FAIL_METADATA=1")
+	if err == nil {
+		t.Fatalf("the build step passed with a failing cargo metadata:\n%s", log)
+	}
+	vertex := "[linux/amd64 build 4/4] RUN set -eu; ..."
+	res := &buildkit.Result{Vertexes: []buildkit.Vertex{{Name: vertex, Error: "process did not complete successfully: exit code: 1"}}}
+	got := option.Render(stepError(errors.New("solve failed"), res, map[string]string{vertex: log}), func(r option.Ref) string {
+		if r.Opt == buildspec.OptionSBOM {
+			return "MUSLRUST_CHEF_SBOM"
+		}
+		return r.String()
+	})
+	want := "[linux/amd64 build 4/4] " + recordsFailed + ": error: failed to download `serde_json v1.0.1`: fix it, or set MUSLRUST_CHEF_SBOM to false to build without an SBOM"
+	if got != want {
+		t.Fatalf("error\n%s\nwant\n%s\n(step log:\n%s)", got, want, log)
 	}
 }

@@ -206,26 +206,33 @@ func run(ctx context.Context, bk buildkit.Builder, o *options, req buildkit.Requ
 	if err == nil {
 		return nil
 	}
-	if res != nil {
-		for _, v := range res.Vertexes {
-			if v.Error == "" || !strings.Contains(v.Name, "] RUN ") {
-				continue
+	return stepError(err, res, s.Logs)
+}
+
+// stepError turns a failed solve into one line: the template's own check
+// that stopped a RUN step, or cargo's first error, naming the step.
+func stepError(err error, res *buildkit.Result, logs map[string]string) error {
+	if res == nil {
+		return err
+	}
+	for _, v := range res.Vertexes {
+		if v.Error == "" || !strings.Contains(v.Name, "] RUN ") {
+			continue
+		}
+		head, _, _ := strings.Cut(strings.TrimPrefix(v.Name, "["), "]")
+		// The template's own checks (a declared tool missing from the
+		// builder, a build platform mismatch) say what to do already.
+		if msg := templateError(logs[v.Name]); msg == recordsFailed {
+			// cargo's own line says what; the knob says how to build anyway.
+			if first := firstCargoError(logs[v.Name]); first != "" {
+				msg += ": " + first
 			}
-			head, _, _ := strings.Cut(strings.TrimPrefix(v.Name, "["), "]")
-			// The template's own checks (a declared tool missing from the
-			// builder, a build platform mismatch) say what to do already.
-			if msg := templateError(s.Logs[v.Name]); msg == recordsFailed {
-				// cargo's own line says what; the knob says how to build anyway.
-				if first := firstCargoError(s.Logs[v.Name]); first != "" {
-					msg += ": " + first
-				}
-				return option.Errorf("%w: fix it, or set %s to false to build without an SBOM", &buildkit.Error{Err: err, Msg: fmt.Sprintf("[%s] %s", head, msg)}, option.Env(buildspec.OptionSBOM))
-			} else if msg != "" {
-				return &buildkit.Error{Err: err, Msg: fmt.Sprintf("[%s] %s", head, msg)}
-			}
-			if first := firstCargoError(s.Logs[v.Name]); first != "" {
-				return &buildkit.Error{Err: err, Msg: fmt.Sprintf("cargo failed in [%s]: %s: fix it and run again (cargo's full output is in the progress above)", head, first)}
-			}
+			return option.Errorf("%w: fix it, or set %s to false to build without an SBOM", &buildkit.Error{Err: err, Msg: fmt.Sprintf("[%s] %s", head, msg)}, option.Env(buildspec.OptionSBOM))
+		} else if msg != "" {
+			return &buildkit.Error{Err: err, Msg: fmt.Sprintf("[%s] %s", head, msg)}
+		}
+		if first := firstCargoError(logs[v.Name]); first != "" {
+			return &buildkit.Error{Err: err, Msg: fmt.Sprintf("cargo failed in [%s]: %s: fix it and run again (cargo's full output is in the progress above)", head, first)}
 		}
 	}
 	return err
