@@ -13,36 +13,35 @@
 // line per changed input; WhyCookRan adds the "no input changed: the cache
 // was not available" line, naming the cache refs that were tried.
 //
-// Nothing here reads the environment, the clock or the network. Proposed
-// wiring (a later change to rust:build, after the pipeline restructuring
-// of issue 14), with where each input comes from today:
+// Nothing here reads the environment, the clock or the network.
+// pkg/pipeline's records stage (records.go) builds one key per platform
+// after the build, from:
 //
-//   - Recipe and crates: FromRecipe(result.Plan.Recipe) after
-//     chef.PlanAndWrite in pkg/pipeline run.go prepare. The masked lock is
-//     the one the cook builds, so local crates appear as 0.0.1 and a
-//     version bump of a workspace member is (correctly) not a change.
-//   - Builder: Builder.Pinned's digest for a published builder
-//     (inspectBuilder in builder.go); for the embedded builder
-//     (embedded.go) the sha256 of the composed builder Dockerfile plus the
-//     MUSLRUST_IMAGE base reference, since no image digest exists before
-//     the solve.
-//   - Toolchain: `rustc -V` as the cook step prints it (a line the
-//     Dockerfile template would echo, read from Result.Logs), else empty:
-//     the builder digest covers it.
+//   - Recipe and crates: FromRecipe(plan.Recipe). The masked lock is the
+//     one the cook builds, so local crates appear as 0.0.1 and a version
+//     bump of a workspace member is (correctly) not a change.
+//   - Builder: the digest of Builder.Pinned for a published builder; for
+//     the embedded builder the sha256 of its Dockerfile plus its base
+//     image reference pinned by digest.
+//   - Toolchain: `rustc -V` as the build step writes it
+//     (dist/<os>_<arch>/.muslrust-chef/rustc.txt). It is not echoed by the
+//     cook step, whose RUN text is part of its cache key.
 //   - Profile, features, triples, RUSTFLAGS: the cargo.Flags of each
-//     platform (Config.Flags in config.go, or Target.Flags for cross) via
-//     WithFlags, so the record cannot disagree with what cook ran.
+//     platform (Config.Flags, or Target.Flags for cross, plus every cross
+//     triple: one cook step builds them all) via WithFlags and
+//     WithTriples, so the record cannot disagree with what cook ran.
+//   - Template: TemplateDigest of the cook stage's instructions and the
+//     cargo snippets it evaluates (pipeline.cookTemplate).
 //   - Cargo config: the recipe's Skeleton.ConfigFile (FromRecipe does it).
 //
-// When the cook step ran (Result.StageRun(app.StageCook, ...) not Cached),
-// the orchestrator fetches the previous record: the annotation
-// AnnotationKey on the image being replaced (the tag about to be
-// overwritten, read with remote.Get before publishing) or on
-// `-compare=<ref>`, or internalParameters.cook.key of that image's
-// provenance referrer (provenance.Parse). It prints WhyCookRan(old, cur,
-// Result.Cache.From or the local cache dir) as one block. With the old
-// recipe at hand (a previous plan directory), chef.Changes names the
-// manifest-level changes behind a "recipe:" line.
+// The key is stored only in the provenance's internalParameters.cook.key,
+// never as an annotation (AnnotationKey stays for other orchestrators): an
+// annotation on the image would change its digest whenever, say, the
+// toolchain string does. When the cook step ran, the previous record is
+// read back from the image being replaced (or -compare=<ref>) and
+// WhyCookRan(old, cur, the cache refs tried) says why, in one block. With
+// the old recipe at hand (a previous plan directory), chef.Changes names
+// the manifest-level changes behind a "recipe:" line.
 package cookkey
 
 import (

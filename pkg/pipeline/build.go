@@ -49,10 +49,15 @@ func Build(ctx context.Context, c Config, opts ...Option) (r *Result, err error)
 	if r.Why, err = whyCook(ctx, whyInputs(&c, &r.Solved, rec, img.Tags, planned.Output, o)); err != nil {
 		return r, err
 	}
+	referrers := rec.Referrers
+	if c.NoReferrers {
+		// The records stay in dist (and beside a tar archive) only.
+		referrers = nil
+	}
 	tm.begin(stagePush)
 	r.Published, err = publishImage(ctx, publishIn{Index: img.Index, Tags: img.Tags, Output: planned.Output,
 		ByDigest: c.Strategy == StrategySplit && len(c.Platforms) == 1, Platform: c.Platforms[0], Host: o.host, Registry: o.registry,
-		Stdout: o.stdout, Log: o.log, GitHubOutput: o.gitHubOutput, Referrers: rec.Referrers})
+		Stdout: o.stdout, Log: o.log, GitHubOutput: o.gitHubOutput, Referrers: referrers})
 	if err != nil {
 		return r, err
 	}

@@ -3,7 +3,8 @@
 // cook and build stages of the embedded images/app/Dockerfile in BuildKit
 // for every platform and export dist/<os>_<arch>/<bin> (solve.go,
 // export.go), verify the binaries (verify.go), build the slim image
-// (slim.go) and publish it (publish.go).
+// (slim.go), write its SBOMs and provenance from what the build step
+// recorded (records.go) and publish it with them (publish.go).
 //
 // The configuration comes resolved (pkg/config does that for the mage
 // targets: flag > environment > Cargo.toml metadata > defaults); the

@@ -3,38 +3,34 @@
 // (https://slsa.dev/provenance/v1), built with the in-toto attestation Go
 // module's types and validators.
 //
-// What it records, and where each input comes from in today's pipeline
-// (pkg/pipeline; the wiring is a later change to rust:build, after the
-// restructuring of issue 14):
+// What it records, and where pkg/pipeline's records stage (records.go,
+// between slim and publish) takes each input from:
 //
-//   - Subject: the platform image manifest's digest under the image's
-//     repository name (publish.Result / pipeline.Slim's index, one descriptor
-//     per platform; for split, pushByDigest's digest), and, as a second
-//     subject, the sha256 of the binary (Result.Binaries[p], the file
-//     dist/<os>_<arch>/<bin> that slim packs).
-//   - Cargo invocation: the platform's cargo.Flags (Config.Flags in
-//     config.go for emulate and split; Target.Flags plus
-//     Target.Toolchain.Env and "cargo-zigbuild" for cross, as prepare in
-//     run.go logs them), WithCargo.
+//   - Subject: the platform image manifest's digest (the slim index's
+//     descriptor for the platform) under the image repository as the user
+//     wrote it (Config.Image without its tag; the binary's name for
+//     outputs without a registry), and, as a second subject, the sha256 of
+//     the binary dist/<os>_<arch>/<bin>.
+//   - Cargo invocation: the platform's cargo.Flags (Config.Flags for
+//     emulate and split; for cross the Target's Flags, Toolchain.Env and
+//     "cargo-zigbuild" when the builder declares it), WithCargo.
 //   - Builder: a published builder image is Builder.Ref and the digest of
-//     Builder.Pinned (inspectBuilder in builder.go), WithBuilderImage. The
-//     embedded builder (embeddedBuilder in embedded.go) has no image
-//     digest before the solve, so it is recorded as the sha256 of the
-//     composed builder Dockerfile (composeDockerfile's builder stage, i.e.
-//     images/muslrust-chef.Dockerfile) and its base image MUSLRUST_IMAGE
-//     (Config.BuilderArgs or builder.DefaultMuslrustImage, pinned by
-//     digest), WithEmbeddedBuilder.
-//   - Runtime base: Config.Base or slim.DefaultBase, with the digest slim
-//     resolved for this platform, WithRuntimeBase.
-//   - Source: the repository URI and commit the orchestrator knows (the
-//     CI's checkout; the kit reads no environment), WithSource.
-//   - Recipe digest: Result.Plan.Recipe.Digest(), WithRecipeDigest.
-//   - SOURCE_DATE_EPOCH: Runtime.Created (what slim stamps),
-//     WithSourceDateEpoch.
-//   - Cook reused: !Result.StageRun(app.StageCook, ...).Cached is "ran",
-//     and the cook key (pkg/cookkey) of this build, WithCook; it lands in
-//     internalParameters.cook so the next run can read it back.
-//   - Kit version: the version rust:build reports, WithKitVersion.
+//     Builder.Pinned, WithBuilderImage. The embedded builder has no image
+//     digest of its own: it is recorded as the sha256 of its Dockerfile
+//     (images/muslrust-chef/Dockerfile) and its base image MUSLRUST_IMAGE
+//     pinned by the digest BuildKit resolved (its FROM step), else the
+//     registry's, WithEmbeddedBuilder.
+//   - Runtime base: the base slim built on (Config.Base or
+//     slim.DefaultBase) with the digest it read for this platform,
+//     WithRuntimeBase; nothing for scratch.
+//   - Source: the source and revision labels (pkg/config reads them from
+//     the CI or git; the kit's libraries read no environment), WithSource.
+//   - Recipe digest: the plan's Recipe.Digest(), WithRecipeDigest.
+//   - SOURCE_DATE_EPOCH: the creation time slim stamps, WithSourceDateEpoch.
+//   - Cook reused: Solved.StageRun(app.StageCook, ...) not Cached is
+//     "ran"; with the cook key (pkg/cookkey) of this build, WithCook. It
+//     lands in internalParameters.cook, where the next run reads it back.
+//   - Kit version: pipeline.WithKitVersion, WithKitVersion.
 //
 // Nothing here reads the environment, the clock or the network, and the
 // predicate has no timestamps: the same inputs give byte-identical
@@ -44,24 +40,20 @@
 // DSSE signer).
 //
 // Attaching it: like the SBOM, the statement becomes an OCI referrer of
-// the platform manifest: an image (empty.Image plus one layer,
-// static.NewLayer(statement, MediaType) annotated AnnotationPredicateType
-// = PredicateType) whose config media type is MediaType
-// (mutate.ConfigMediaType; go-containerregistry has no artifactType
-// setter, and the OCI distribution spec makes registries report the
-// config media type as the referrer's artifactType) and whose subject is
-// the platform manifest's descriptor (mutate.Subject), pushed by digest
-// with remote.Write, which uses the registry's referrers API or maintains
-// the referrers tag schema fallback (sha256-<hex>) itself. Nothing in it
-// carries a timestamp (empty.Image has none), so the referrer's digest is
-// reproducible too. For OCI-layout and tarball outputs it is written beside
-// the SBOM as FileName(bin), through a temporary file and a rename
+// the platform manifest: pkg/publish writes one artifact manifest
+// (artifactType MediaType, one layer annotated AnnotationPredicateType =
+// PredicateType, subject the platform manifest) per document as part of
+// the publish (publish.WithReferrers), through the registry's referrers
+// API or the referrers tag schema fallback (sha256-<hex>), or into an
+// oci:DIR layout. Nothing in it carries a timestamp, so the referrer's
+// digest is reproducible too. The statement is also written beside the
+// binary as dist/<os>_<arch>/FileName(bin), and beside a tar archive as
+// FileName(archive), through a temporary file and a rename
 // (sbom.WriteFile).
 //
-// Reading it back: Parse returns the Record; `-compare=<ref>` would list
-// the referrers of <ref>'s platform manifest (remote.Referrers filtered by
-// MediaType), fetch the layer, Parse it and hand Record.Cook.Key to
-// cookkey.WhyCookRan as the previous record.
+// Reading it back: publish.ReadRecords(ref, []string{MediaType}) returns
+// each platform manifest's statement; Parse returns the Record, whose
+// Cook.Key is the previous record cookkey.WhyCookRan compares with.
 package provenance
 
 import (
