@@ -85,7 +85,7 @@ func TestSBOMFollowsTripleAndFeatures(t *testing.T) {
 				t.Fatalf("%s: the SPDX SBOM does not read: %v", what, err)
 			}
 			if got := names(spdx.Crates); !slices.Equal(got, want[p.Arch]) {
-				t.Errorf("%s: SPDX lists %v, CycloneDX %v", what, got, want[p.Arch])
+				t.Errorf("%s: the SPDX SBOM lists %v, want %v", what, got, want[p.Arch])
 			}
 			prov := parseProvenance(t, what, doc.Provenance)
 			if f := prov.Cargo.Flags; f.Triple != p.Triple("musl") || strings.Join(f.Features, ",") != features {
