@@ -16,6 +16,14 @@ import (
 	"github.com/muslrust-chef/muslrust-chef/pkg/cookkey"
 )
 
+// uniqueRun gives the held-out copy at ws a binary of its own: its first
+// image is no earlier run's, whose platform manifest (the kit's images are
+// reproducible) would carry that run's records too.
+func uniqueRun(t *testing.T, ws string, nonce int64) {
+	t.Helper()
+	replaceIn(t, filepath.Join(ws, "crates/heldout/src/main.rs"), `"the heldout workspace"`, fmt.Sprintf(`"the heldout workspace, run %d"`, nonce))
+}
+
 // runFlags are RUSTFLAGS unique to one test run: the musl stand-in's own
 // flags (RUSTFLAGS replaces its cargo config's) and a --cfg nobody reads,
 // so that the shared buildkitd, which keeps earlier runs' cook steps,
@@ -67,10 +75,15 @@ func whyOf(t *testing.T, e *env, s Settings, rt []Option) (why, *cookkey.Key, *R
 // block names exactly that input. Then -compare=<the first image> names
 // every change since. The builder, toolchain and triples lines are unit
 // tested (pkg/cookkey): changing them here would rebuild the kit's builder.
+// Every change also changes the binary: a tag's platform manifest then
+// carries one provenance record, this test's previous build's (an
+// unchanged image would carry both builds' and the comparison would take
+// either).
 func TestWhyCookRanNamesEachInput(t *testing.T) {
 	e := newDefaultEnv(t)
 	ws := fixtures.CopyTree(t, testdataHeldout)
 	nonce := time.Now().UnixNano()
+	uniqueRun(t, ws, nonce)
 	image := fmt.Sprintf("%s/muslrust-chef-test/heldout-why:run-%d", e.registry, nonce)
 	s := e.settings(ws, "linux/amd64", image)
 	s.Bin = str("heldout")
@@ -99,7 +112,7 @@ func TestWhyCookRanNamesEachInput(t *testing.T) {
 	s.Profile = str("small")
 	step("-profile small", "profile: release -> small")
 
-	fixtures.WriteFile(t, ws, ".cargo/config.toml", "[net]\nretry = 3\n")
+	fixtures.WriteFile(t, ws, ".cargo/config.toml", "[net]\nretry = 3\n\n[env]\nHELDOUT_NOTE = \"configured\"\n")
 	step(".cargo/config.toml", ".cargo/config.toml added")
 
 	lock, err := os.ReadFile(filepath.Join(testdataHeldoutRegex, "Cargo.lock"))
@@ -135,6 +148,7 @@ func TestCookMissWithNothingChanged(t *testing.T) {
 	e := newMuslEnv(t)
 	ws := fixtures.CopyTree(t, testdataHeldout)
 	nonce := time.Now().UnixNano()
+	uniqueRun(t, ws, nonce)
 	s := e.settings(ws, "linux/amd64", fmt.Sprintf("%s/muslrust-chef-test/heldout-miss:run-%d", e.registry, nonce))
 	s.Bin = str("heldout")
 	_, before, _ := whyOf(t, e, s, e.runtime(""))

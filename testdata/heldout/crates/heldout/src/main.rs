@@ -22,7 +22,10 @@ fn count(n: usize) -> String {
 
 fn main() {
     let text = "the heldout workspace";
-    println!("{} {} at {:?}, {} bytes", helper::name(), env!("HELDOUT_WORD"), find(text), count(text.len()));
+    // Set by a test's .cargo/config.toml [env]: a config change that
+    // changes the binary.
+    let note = option_env!("HELDOUT_NOTE").unwrap_or("no note");
+    println!("{} {} at {:?}, {} bytes, {}", helper::name(), env!("HELDOUT_WORD"), find(text), count(text.len()), note);
 }
 
 #[cfg(test)]
