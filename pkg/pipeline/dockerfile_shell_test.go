@@ -82,35 +82,6 @@ func TestDockerfileQuotesEveryVariable(t *testing.T) {
 	}
 }
 
-// crossCookRun is the shell of the cross-cook stage's RUN step.
-func crossCookRun(t *testing.T) string {
-	t.Helper()
-	res, err := parser.Parse(bytes.NewReader(app.Dockerfile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stage := ""
-	for _, n := range res.AST.Children {
-		switch strings.ToLower(n.Value) {
-		case "from":
-			for c := n.Next; c != nil; c = c.Next {
-				stage = c.Value // the last word: the stage name
-			}
-		case "run":
-			if stage != app.StageCrossCook {
-				continue
-			}
-			var words []string
-			for c := n.Next; c != nil; c = c.Next {
-				words = append(words, c.Value)
-			}
-			return strings.Join(words, " ")
-		}
-	}
-	t.Fatalf("no RUN in stage %s", app.StageCrossCook)
-	return ""
-}
-
 // The cross-cook RUN as sh runs it, with a cargo reporting a version: one
 // cargo for every triple needs cargo 1.64, an older one stops the step
 // with the template's one-line error before any build; 1.64 and later (and
@@ -125,7 +96,7 @@ func TestCrossCookChecksCargoVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := crossCookRun(t)
+	run := stageRunText(t, app.StageCrossCook)
 	for version, want := range map[string]string{
 		"cargo 1.63.0 (fd9c4297c 2022-07-01)":   "cross needs cargo 1.64 or later (several --target), the builder image has cargo 1.63.0 (fd9c4297c 2022-07-01): use a newer builder image or set MUSLRUST_CHEF_STRATEGY=emulate",
 		"cargo 1.65.0":                          "",
