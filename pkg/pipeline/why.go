@@ -2,12 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -90,6 +86,9 @@ type previous struct {
 	// missing says why there is no key to compare with (first push, no
 	// record); it is the block's only line.
 	missing string
+	// note qualifies the comparison (which of several records was
+	// taken); it goes before the changes.
+	note string
 }
 
 // whyCook explains each cook that ran: it finds the previous record
@@ -119,6 +118,9 @@ func whyCook(ctx context.Context, in whyIn) ([]CookWhy, error) {
 		lines := []string{pr.missing}
 		if pr.missing == "" {
 			lines = cookkey.WhyCookRan(pr.key, p.Key, p.Tried)
+		}
+		if pr.note != "" {
+			lines = append([]string{pr.note}, lines...)
 		}
 		out = append(out, CookWhy{Platforms: []platform.Platform{p.Platform}, From: pr.from, Lines: lines})
 	}
@@ -150,6 +152,9 @@ func crossWhy(per []CookWhy, ran []whyPlatform, prev map[platform.Platform]previ
 		lines := per[i].Lines
 		if pr := prev[p.Platform]; pr.missing == "" {
 			lines = cookkey.Changes(pr.key, p.Key)
+			if pr.note != "" {
+				lines = append([]string{pr.note}, lines...)
+			}
 		}
 		for _, l := range lines {
 			if !slices.Contains(w.Lines, l) {
@@ -231,7 +236,20 @@ func fromImage(in whyIn, ref string, recs []publish.Record, p platform.Platform)
 		if r.ArtifactType == "" {
 			return previous{from: ref, missing: ref + " has no provenance record for " + p.String() + " (pushed without the kit's records): nothing to compare with"}
 		}
-		return fromStatement(in, ref, r.Data)
+		if r.Others == 0 {
+			return fromStatement(in, ref, r.Data)
+		}
+		// A reproducible image rebuilt with other cook inputs (the same
+		// binary) carries one provenance per build, in no order the
+		// registry keeps. This machine's previous build, when dist has it,
+		// is the previous one; else say which was taken.
+		if b := in.PrevDist[p]; b != nil {
+			return fromStatement(in, prevDistFile(in.Dist, in.Bin, p), b)
+		}
+		pr := fromStatement(in, ref, r.Data)
+		pr.note = fmt.Sprintf("%s carries %d provenance records for %s (the same image built with other cook inputs); compared with %s, the lowest digest: set -compare to the image to compare with",
+			ref, r.Others+1, p, r.Referrer)
+		return pr
 	}
 	return previous{from: ref, missing: ref + " has no " + p.String() + " image: nothing to compare with"}
 }
@@ -249,49 +267,4 @@ func fromStatement(in whyIn, from string, doc []byte) previous {
 		return previous{from: from, missing: "the previous record has no cook key: nothing to compare with"}
 	}
 	return previous{from: from, key: rec.Cook.Key}
-}
-
-// readPrevDist reads the provenance statements of the build that dist
-// holds, before this build's export replaces them: the record to compare
-// with when there is no image to read it from. A platform without one
-// (first build, an older kit's dist) is left out; one that cannot be read
-// too, with a warning: the build does not depend on it.
-func readPrevDist(dist, bin string, ps []platform.Platform, log io.Writer) map[platform.Platform][]byte {
-	out := map[platform.Platform][]byte{}
-	for _, p := range ps {
-		f := prevDistFile(dist, bin, p)
-		b, err := os.ReadFile(f)
-		switch {
-		case err == nil:
-			out[p] = b
-		case !errors.Is(err, fs.ErrNotExist):
-			fmt.Fprintf(log, "build: warning: why did cook run: cannot read the previous build's %s: %s\n", f, oneline.Err(err))
-		}
-	}
-	return out
-}
-
-// prevDistFile is p's provenance statement in dist.
-func prevDistFile(dist, bin string, p platform.Platform) string {
-	return filepath.Join(dist, p.DistDir(), provenance.FileName(bin))
-}
-
-// cacheTried names what p's cook could have been reused from: the cook's
-// cache refs, or a local cache's cook directory (a split node's own, for
-// a split over several nodes); nil when the build had no cache but
-// BuildKit's own.
-func cacheTried(s *Solved, p platform.Platform) []string {
-	for i := range s.Nodes {
-		if s.Nodes[i].Platform == p {
-			s = &s.Nodes[i].Solved
-			break
-		}
-	}
-	if len(s.Cache.Cook.From) > 0 {
-		return append([]string(nil), s.Cache.Cook.From...)
-	}
-	if s.Cache.Cook.Dir != "" {
-		return []string{"local:" + s.Cache.Cook.Dir}
-	}
-	return nil
 }

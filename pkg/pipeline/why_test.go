@@ -328,3 +328,49 @@ func TestCookTemplateFollowsOnlyTheKitsCookCode(t *testing.T) {
 		t.Error("an edit of the cook stage left the cook template (or the edit did not apply)")
 	}
 }
+
+// An image rebuilt byte for byte with other cook inputs carries one
+// provenance per build: the previous dist's, when there is one, is this
+// machine's previous build; without it the block says which record was
+// taken and how to pick another.
+func TestWhyCookWithSeveralRecordsOnOneImage(t *testing.T) {
+	addr := testinfra.Registry(t)
+	repo := fmt.Sprintf("%s/why/rebuilt-%d", addr, time.Now().UnixNano())
+	pushWithRecords(t, repo+":1", map[string]*cookkey.Key{"amd64": whyKey(t, whyAmd64, nil)})
+	recs, err := publish.ReadRecords(context.Background(), repo+":1", []string{provenance.MediaType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var manifest name.Digest
+	for _, r := range recs {
+		if r.Platform.Architecture == "amd64" {
+			manifest = r.Digest
+		}
+	}
+	second := statement(t, whyAmd64, manifest.DigestStr(), whyKey(t, whyAmd64, rustflags("-Ccodegen-units=8")))
+	if _, err := publish.Attach(context.Background(), manifest,
+		[]publish.Artifact{{ArtifactType: provenance.MediaType, Data: second, Title: "app.provenance.json"}}); err != nil {
+		t.Fatal(err)
+	}
+	cur := []whyPlatform{{Platform: whyAmd64, CookRan: true, Key: whyKey(t, whyAmd64, rustflags("-Ccodegen-units=4")), Tried: []string{repo + ":buildcache-main-cook"}}}
+
+	var log bytes.Buffer
+	if _, err := whyCook(context.Background(), whyIn{Replaced: repo + ":1", Platforms: cur, Dist: "dist", Bin: "app", Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	head := "build: linux/amd64: why did cook run (compared with " + repo + ":1):\n  " + repo + ":1 carries 2 provenance records for linux/amd64 (the same image built with other cook inputs); compared with sha256:"
+	if !strings.HasPrefix(log.String(), head) || !strings.Contains(log.String(), ", the lowest digest: set -compare to the image to compare with\n  RUSTFLAGS ") {
+		t.Errorf("without a previous dist, log:\n%s\nwant it to start:\n%s", log.String(), head)
+	}
+
+	log.Reset()
+	prev := map[platform.Platform][]byte{whyAmd64: second}
+	if _, err := whyCook(context.Background(), whyIn{Replaced: repo + ":1", Platforms: cur, PrevDist: prev, Dist: "dist", Bin: "app", Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	want := "build: linux/amd64: why did cook run (compared with " + prevDistFile("dist", "app", whyAmd64) + "):\n" +
+		"  RUSTFLAGS added -Ccodegen-units=4; removed -Ccodegen-units=8\n"
+	if log.String() != want {
+		t.Errorf("with the previous dist, log:\n%s\nwant:\n%s", log.String(), want)
+	}
+}
