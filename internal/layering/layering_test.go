@@ -13,7 +13,7 @@ const module = "github.com/muslrust-chef/muslrust-chef"
 
 // everyone may be imported by any package: they import only the standard
 // library and hold no policy.
-var everyone = []string{"pkg/option", "internal/oneline", "internal/retry"}
+var everyone = []string{"pkg/option", "internal/oneline", "internal/retry", "internal/redact"}
 
 // testSupport is the test infrastructure: production code never links it.
 var testSupport = []string{"internal/testinfra", "internal/standin", "internal/testimages", "internal/fixtures",

@@ -55,6 +55,7 @@ import (
 
 	toml "github.com/pelletier/go-toml/v2"
 
+	"github.com/muslrust-chef/muslrust-chef/internal/redact"
 	"github.com/muslrust-chef/muslrust-chef/pkg/cargo"
 	"github.com/muslrust-chef/muslrust-chef/pkg/chef"
 )
@@ -196,7 +197,9 @@ func LockedCrates(cargoLock []byte) ([]Crate, error) {
 		if p.Name == "" || p.Version == "" {
 			return nil, fmt.Errorf("cookkey: Cargo.lock has a [[package]] without name or version (%q %q): regenerate it with cargo generate-lockfile", p.Name, p.Version)
 		}
-		out = append(out, Crate{Name: p.Name, Version: p.Version, Source: p.Source})
+		// A token in a git source URL must not reach the provenance, nor
+		// read as a change when it rotates.
+		out = append(out, Crate{Name: p.Name, Version: p.Version, Source: redact.Userinfo(p.Source)})
 	}
 	sortCrates(out)
 	return out, nil

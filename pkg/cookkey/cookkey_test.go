@@ -288,3 +288,29 @@ func TestSeveralChangesInOneBlock(t *testing.T) {
 		t.Errorf("Changes = %q, want %q", got, want)
 	}
 }
+
+// A token in a git source of Cargo.lock stays out of the key (it goes into
+// the provenance) and does not read as a change when it rotates.
+func TestLockedCratesDropSourceCredentials(t *testing.T) {
+	lock := func(token string) []byte {
+		return []byte(`version = 3
+
+[[package]]
+name = "dep"
+version = "0.1.0"
+source = "git+https://ci:` + token + `@git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567"
+`)
+	}
+	a, err := LockedCrates(lock("t0ken-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LockedCrates(lock("t0ken-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "git+https://git.example/dep.git?branch=main#0123456789abcdef0123456789abcdef01234567"
+	if len(a) != 1 || a[0].Source != want || len(b) != 1 || b[0] != a[0] {
+		t.Errorf("crates %+v and %+v, want one with source %q", a, b, want)
+	}
+}

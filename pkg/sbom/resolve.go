@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/muslrust-chef/muslrust-chef/internal/redact"
 )
 
 // Resolve computes the SBOM of one binary from the JSON output of
@@ -174,13 +176,13 @@ func Resolve(metadataJSON, cargoLock []byte, opts ...Option) (*SBOM, error) {
 			}
 			c.Source = Source{Kind: SourcePath, Path: filepath.ToSlash(rel), Commit: o.revision}
 		case strings.HasPrefix(src, "registry+"), strings.HasPrefix(src, "sparse+"):
-			u := withoutUserinfo(strings.TrimPrefix(src, "registry+"))
+			u := redact.Userinfo(strings.TrimPrefix(src, "registry+"))
 			c.Source = Source{Kind: SourceRegistry, URL: u}
 			c.SHA256 = checksums[p.Name+"\x00"+p.Version+"\x00"+src]
 		case strings.HasPrefix(src, "git+"):
 			u, commit, _ := strings.Cut(strings.TrimPrefix(src, "git+"), "#")
 			u, _, _ = strings.Cut(u, "?")
-			c.Source = Source{Kind: SourceGit, URL: withoutUserinfo(u), Commit: commit}
+			c.Source = Source{Kind: SourceGit, URL: redact.Userinfo(u), Commit: commit}
 		default:
 			return c, fmt.Errorf("sbom: crate %s %s has source %q of a kind this kit does not know (registry+, sparse+, git+ or a path)", p.Name, p.Version, src)
 		}
