@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
 	"github.com/muslrust-chef/muslrust-chef/internal/oneline"
@@ -38,27 +39,49 @@ func compileHelper(ctx context.Context, dir string, platforms []platform.Platfor
 	if version == "" {
 		version = "dev"
 	}
+	// One go command per platform, at the same time: most of each is
+	// loading and checking the packages, which leaves a core idle.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The first failure is the one to report: the others are the
+	// cancellation it caused.
+	var first error
+	var once sync.Once
+	var wg sync.WaitGroup
 	for _, p := range platforms {
-		out := filepath.Join(dir, muslrustchef.HelperName(p.Arch))
-		cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false",
-			"-ldflags=-s -w -X main.version="+version, "-o", out, helperPackage)
-		cmd.Dir = kitModuleDir()
-		// The go command's own environment (PATH, HOME, GOCACHE) is inherited
-		// as exec does by default; env and the target platform come after.
-		cmd.Env = append(append(cmd.Environ(), env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+p.Arch)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("compiling the helper CLI for %s: %w", p, context.Cause(ctx))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := compileOne(ctx, goBin, dir, p, version, env); err != nil {
+				once.Do(func() { first = err; cancel() })
 			}
-			where := "the current directory"
-			if cmd.Dir != "" {
-				where = cmd.Dir
-			}
-			return fmt.Errorf("compiling the helper CLI (%s) for %s in %s failed: %s: run go build %s there to see why",
-				helperPackage, p, where, oneline.String(strings.TrimSpace(stderr.String())+" "+err.Error()), helperPackage)
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// compileOne is compileHelper for one platform.
+func compileOne(ctx context.Context, goBin, dir string, p platform.Platform, version string, env []string) error {
+	out := filepath.Join(dir, muslrustchef.HelperName(p.Arch))
+	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false",
+		"-ldflags=-s -w -X main.version="+version, "-o", out, helperPackage)
+	cmd.Dir = kitModuleDir()
+	// The go command's own environment (PATH, HOME, GOCACHE) is inherited
+	// as exec does by default; env and the target platform come after.
+	cmd.Env = append(append(cmd.Environ(), env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+p.Arch)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("compiling the helper CLI for %s: %w", p, context.Cause(ctx))
 		}
+		where := "the current directory"
+		if cmd.Dir != "" {
+			where = cmd.Dir
+		}
+		return fmt.Errorf("compiling the helper CLI (%s) for %s in %s failed: %s: run go build %s there to see why",
+			helperPackage, p, where, oneline.String(strings.TrimSpace(stderr.String())+" "+err.Error()), helperPackage)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"debug/elf"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	muslrustchef "github.com/muslrust-chef/muslrust-chef/images/muslrust-chef"
@@ -32,5 +33,25 @@ func TestCompileHelperOutsideAGoModule(t *testing.T) {
 			t.Errorf("%s helper is %v", p, f.Machine)
 		}
 		f.Close()
+	}
+}
+
+// The platforms compile at the same time; when one fails, the error is
+// that platform's go build failure, not the cancellation it caused in the
+// others.
+func TestCompileHelperReportsTheFailingPlatform(t *testing.T) {
+	ps := []platform.Platform{{OS: "linux", Arch: "amd64"}, {OS: "linux", Arch: "nosucharch"}}
+	dir, _, err := builder.Context(context.Background(), ps)
+	if err == nil {
+		t.Fatalf("compiled for %v into %s", ps, dir)
+	}
+	msg := err.Error()
+	for _, want := range []string{"for linux/nosucharch", "unsupported GOOS/GOARCH pair linux/nosucharch", "run go build"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "context canceled") || strings.Contains(msg, "\n") {
+		t.Errorf("error %q is not the failing platform's one line", msg)
 	}
 }
