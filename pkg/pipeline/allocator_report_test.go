@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,16 +47,16 @@ int main(void) {
 `
 
 // jemallocBinaries links jemallocProgram statically against Debian's
-// libjemalloc.a (glibc, amd64) and returns it unstripped and stripped.
+// libjemalloc.a (glibc, the host's architecture) and returns it unstripped
+// and stripped.
 func jemallocBinaries(t *testing.T) (symbols, stripped string) {
 	t.Helper()
-	if p, _ := platform.Host(); p.Arch != "amd64" {
-		t.Skip("the jemalloc fixture links Debian's amd64 libjemalloc.a")
-	}
 	gcc := testinfra.Tool(t, "gcc")
-	lib := "/usr/lib/x86_64-linux-gnu/libjemalloc.a"
-	if _, err := os.Stat(lib); err != nil {
-		testinfra.Missing(t, "Debian's static jemalloc: "+err.Error(), "run: sudo bash scripts/provision.d/jemalloc.sh")
+	// gcc prints the library's path when it finds it, its bare name when not.
+	out, err := exec.Command(gcc, "-print-file-name=libjemalloc.a").Output()
+	lib := strings.TrimSpace(string(out))
+	if err != nil || !filepath.IsAbs(lib) {
+		testinfra.Missing(t, fmt.Sprintf("Debian's static jemalloc: gcc does not find libjemalloc.a (%q, %v)", lib, err), "run: sudo bash scripts/provision.d/jemalloc.sh")
 	}
 	dir := t.TempDir()
 	fixtures.WriteFile(t, dir, "jemalloc.c", jemallocProgram)
@@ -82,9 +83,13 @@ func jemallocBinaries(t *testing.T) (symbols, stripped string) {
 // README section.
 func TestVerifyReportsJemalloc(t *testing.T) {
 	symbols, stripped := jemallocBinaries(t)
+	host, err := platform.Host()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, src := range []string{symbols, stripped} {
 		dist := t.TempDir()
-		bin := filepath.Join(dist, "linux_amd64", "jem")
+		bin := filepath.Join(dist, host.DistDir(), "jem")
 		if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +101,7 @@ func TestVerifyReportsJemalloc(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := &Config{}
-		c.Platforms, c.Dist, c.Bin, c.Libc = []platform.Platform{amd64()}, dist, "jem", "gnu"
+		c.Platforms, c.Dist, c.Bin, c.Libc = []platform.Platform{host}, dist, "jem", "gnu"
 		what := filepath.Base(src)
 		var log strings.Builder
 		in := verifyIn{Config: c, Solved: &Solved{}, Log: &log, Names: config.KnobName}
