@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -681,10 +683,20 @@ func TestTwoBuildsAtOnce(t *testing.T) {
 	// and that run must have succeeded; with both succeeding it is the
 	// one that waited, which wrote last.
 	var from string
-	var bins []string
+	var bins, provenances []string
 	err := filepath.WalkDir(filepath.Join(ws, "dist"), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == atomicdir.Marker {
+		switch {
+		case err != nil:
 			return err
+		case d.IsDir() && d.Name() == ".muslrust-chef":
+			return filepath.SkipDir // cargo's raw records: the same for both runs
+		case d.IsDir() || d.Name() == atomicdir.Marker:
+			return nil
+		case strings.HasSuffix(d.Name(), ".provenance.json"):
+			provenances = append(provenances, p)
+			return nil
+		case strings.HasSuffix(d.Name(), ".cdx.json"), strings.HasSuffix(d.Name(), ".spdx.json"):
+			return nil // the SBOMs: the same for both runs
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -713,6 +725,15 @@ func TestTwoBuildsAtOnce(t *testing.T) {
 	}
 	if len(bins) == 0 {
 		t.Fatal("dist/ holds no binary")
+	}
+	// Each platform's provenance describes the binary beside it: the
+	// records and the binary are one run's.
+	if len(provenances) != len(bins) {
+		t.Errorf("dist/ holds %d binaries and %d provenance statements: %v %v", len(bins), len(provenances), bins, provenances)
+	}
+	for _, p := range provenances {
+		binary := strings.TrimSuffix(p, ".provenance.json")
+		checkProvenanceNamesBinary(t, p, binary)
 	}
 	if runs[from] != nil && runs[from].code != 0 {
 		t.Errorf("dist/ holds the binaries of run %s, which failed", from)
@@ -878,4 +899,44 @@ func assertNoSolvesLeft(t *testing.T, bk, nonce string) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Errorf("solves still running in buildkitd 10 s after the exit: %v", lingering)
+}
+
+// checkProvenanceNamesBinary fails t unless the provenance statement at
+// file names the binary at bin, by its file name and sha256, as a subject.
+func checkProvenanceNamesBinary(t *testing.T, file, bin string) {
+	t.Helper()
+	doc, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Subject []struct {
+			Name   string            `json:"name"`
+			Digest map[string]string `json:"digest"`
+		} `json:"subject"`
+	}
+	if err := json.Unmarshal(doc, &st); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	// Without a registry the image's subject is named after the binary
+	// too: one of the subjects so named must be the binary itself.
+	var named []string
+	for _, s := range st.Subject {
+		if s.Name == filepath.Base(bin) {
+			if s.Digest["sha256"] == hex.EncodeToString(sum[:]) {
+				return
+			}
+			named = append(named, "sha256:"+s.Digest["sha256"])
+		}
+	}
+	if len(named) > 0 {
+		t.Errorf("%s names %s %v, but the binary beside it is sha256:%x: the records and the binary are not one run's", file, filepath.Base(bin), named, sum)
+		return
+	}
+	t.Errorf("%s has no subject named %s", file, filepath.Base(bin))
 }
