@@ -96,6 +96,7 @@ func records(ctx context.Context, in recordsIn) (recordsOut, error) {
 	if err != nil {
 		return out, fmt.Errorf("records: recipe digest: %w", err)
 	}
+	var made []platformRecords
 	for _, p := range in.Planned.Platforms {
 		slot := filepath.Join(c.Dist, p.DistDir())
 		dir := filepath.Join(slot, app.RecordsDir)
@@ -157,6 +158,12 @@ func records(ctx context.Context, in recordsIn) (recordsOut, error) {
 		pr.Files = append(pr.Files, filepath.Join(slot, provName))
 		pr.Artifacts = append(pr.Artifacts, publish.Artifact{ArtifactType: provenance.MediaType, Data: pr.Provenance, Title: provName,
 			Annotations: map[string]string{provenance.AnnotationPredicateType: provenance.PredicateType}})
+		made = append(made, pr)
+	}
+	// Written once every platform's documents exist: a platform that cannot
+	// be recorded leaves no other platform's documents in dist either, and
+	// out lists only what was written.
+	for _, pr := range made {
 		docs := [][]byte{pr.CycloneDX, pr.SPDX, pr.Provenance}
 		if c.NoSBOM {
 			docs = docs[2:]
@@ -166,7 +173,7 @@ func records(ctx context.Context, in recordsIn) (recordsOut, error) {
 				return out, err
 			}
 		}
-		fmt.Fprintf(in.Log, "records: %s: %s\n", p, joinBase(pr.Files))
+		fmt.Fprintf(in.Log, "records: %s: %s\n", pr.Platform, joinBase(pr.Files))
 		out.ByPlatform = append(out.ByPlatform, pr)
 		out.Referrers[pr.Manifest] = pr.Artifacts
 	}

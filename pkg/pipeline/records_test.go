@@ -239,4 +239,47 @@ func TestRecordsFromTheBuildStepsRecords(t *testing.T) {
 	if _, err := records(ctx, in); err == nil || !strings.Contains(err.Error(), "wrote no rustc.txt") {
 		t.Errorf("a missing rustc.txt: %v", err)
 	}
+
+	// Two platforms, the second without its rustc.txt: the first one's
+	// documents are not written either, and the result lists none.
+	if err := os.WriteFile(filepath.Join(slot, app.RecordsDir, app.RecordRustc), []byte("rustc 1.63.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range wantFiles {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	arm := arm64()
+	armSlot := filepath.Join(c.Dist, arm.DistDir())
+	if err := os.MkdirAll(filepath.Join(armSlot, app.RecordsDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(armSlot, "app"), []byte("not an ELF either"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	two, err := slim.Build(slim.Base{}, "app", []slim.Binary{{Platform: amd, Path: filepath.Join(slot, "app")}, {Platform: arm, Path: filepath.Join(armSlot, "app")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	both := *c
+	both.Platforms = []platform.Platform{amd, arm}
+	bothPlanned := planned
+	bothPlanned.Platforms = both.Platforms
+	bothSolved := *s
+	bothSolved.Builder = &builder.Builder{Ref: s.Builder.Ref, Pinned: s.Builder.Pinned, Libc: map[platform.Platform]string{amd: "musl", arm: "musl"}, RustFlags: map[platform.Platform]string{}}
+	in2 := in
+	in2.Config, in2.Planned, in2.Solved, in2.Index = &both, bothPlanned, &bothSolved, two
+	out, err = records(ctx, in2)
+	if err == nil || !strings.Contains(err.Error(), "wrote no rustc.txt") {
+		t.Errorf("arm64 without rustc.txt: %v", err)
+	}
+	if len(out.ByPlatform) != 0 || len(out.files()) != 0 {
+		t.Errorf("a failed records stage lists %v", out.files())
+	}
+	for _, f := range wantFiles {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("linux/amd64's %s was written although linux/arm64 could not be recorded (%v)", filepath.Base(f), err)
+		}
+	}
 }
